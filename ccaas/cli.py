@@ -1,0 +1,78 @@
+"""The `ccaas` command: serve, bench routing, config check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from .errors import CcaasError
+from .runtime.logging import configure_logging
+from .runtime.settings import Settings, load_routing_config, load_settings
+
+
+def _settings_table() -> str:
+    lines = ["settings (environment variables):"]
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default is not None else "(none)"
+        lines.append(f"  CCAAS_{name.upper():<20} {field.description} [default: {default}]")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ccaas", description="Contact-centre routing engine")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP API and the router",
+        epilog=_settings_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--demo", action="store_true", help="load the demo centre from seeds/")
+    serve.add_argument("--seeds", type=Path, default=Path("seeds"), help="demo data folder")
+    serve.add_argument("--env-file", type=Path, help="read CCAAS_* settings from this file")
+
+    check = commands.add_parser("config", help="check the routing configuration")
+    check.add_argument("action", choices=["check"])
+    check.add_argument("file", type=Path)
+
+    bench = commands.add_parser("bench", help="benchmarks that print JSON")
+    bench_kinds = bench.add_subparsers(dest="kind", required=True)
+    routing = bench_kinds.add_parser("routing", help="routing throughput and latency")
+    routing.add_argument("--agents", type=int, default=1000)
+    routing.add_argument("--contacts", type=int, default=50000)
+    routing.add_argument("--json", action="store_true", help="print only JSON on stdout")
+    routing.add_argument("--env-file", type=Path, help="read CCAAS_* settings from this file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "config":
+            config = load_routing_config(args.file)
+            print(f"{args.file}: ok, {len(config.queues)} queues")
+            return 0
+        settings = load_settings(args.env_file)
+        configure_logging(settings.log_format, settings.log_level)
+        if args.command == "serve":
+            from .runtime.server import serve
+
+            asyncio.run(serve(settings, demo=args.demo, seeds_dir=args.seeds))
+            return 0
+        if args.command == "bench":
+            from .sim.bench_routing import run_routing_bench
+
+            return asyncio.run(run_routing_bench(settings, args.agents, args.contacts, args.json))
+    except CcaasError as exc:
+        print(f"ccaas: {exc.detail}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Whether an agent may be offered a contact right now, and if not, why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from .models import AgentView, Channel, ChannelRule, Presence, WaitingContact
+
+
+class Ineligible(StrEnum):
+    """Reasons an agent cannot take a contact; the claim script returns the same words."""
+
+    NOT_AVAILABLE = "agent_not_available"
+    NOT_IN_QUEUE = "agent_not_in_queue"
+    MISSING_SKILL = "missing_skill"
+    NO_CAPACITY = "no_capacity"
+
+
+def has_skills(agent_skills: Mapping[str, int], required: Mapping[str, int]) -> bool:
+    return all(agent_skills.get(skill, 0) >= level for skill, level in required.items())
+
+
+def has_room(agent: AgentView, channel: Channel, rules: Mapping[Channel, ChannelRule]) -> bool:
+    """Free capacity for one more contact on `channel`, under the cross-channel rules.
+
+    An exclusive channel (voice by default) needs an agent with no other work and, while
+    held, blocks all new work.
+    """
+    rule = rules[channel]
+    limit = agent.capacity.get(channel, rule.capacity)
+    held = agent.work
+    if rule.exclusive and any(held.values()):
+        return False
+    for other, count in held.items():
+        if count > 0 and rules[Channel(other)].exclusive:
+            return False
+    return held.get(channel, 0) < limit
+
+
+def ineligibility(
+    agent: AgentView, contact: WaitingContact, rules: Mapping[Channel, ChannelRule]
+) -> Ineligible | None:
+    """None when the agent may take the contact, else the first reason it may not."""
+    if agent.presence is not Presence.AVAILABLE:
+        return Ineligible.NOT_AVAILABLE
+    if contact.queue not in agent.queues:
+        return Ineligible.NOT_IN_QUEUE
+    if not has_skills(agent.skills, contact.skills):
+        return Ineligible.MISSING_SKILL
+    if not has_room(agent, contact.channel, rules):
+        return Ineligible.NO_CAPACITY
+    return None
+
+
+def is_eligible(
+    agent: AgentView, contact: WaitingContact, rules: Mapping[Channel, ChannelRule]
+) -> bool:
+    return ineligibility(agent, contact, rules) is None

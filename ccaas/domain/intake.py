@@ -1,0 +1,54 @@
+"""A new contact as it enters routing, and the checks it must pass against the configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidInput
+from .config import RoutingConfig
+from .models import MAX_LEVEL, MIN_LEVEL, Channel
+from .ordering import order_score
+
+MIN_PRIORITY = -100
+MAX_PRIORITY = 100
+
+
+@dataclass(frozen=True, slots=True)
+class NewContact:
+    channel: Channel
+    external_id: str
+    queue: str
+    skills: dict[str, int] = field(default_factory=dict)
+    priority: int = 0
+    customer: dict[str, Any] | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def check_new_contact(contact: NewContact, config: RoutingConfig) -> None:
+    """Raise InvalidInput naming the field when the contact cannot be routed as given."""
+    queue = config.queues.get(contact.queue)
+    if queue is None:
+        known = ", ".join(sorted(config.queues))
+        raise InvalidInput(f"unknown queue {contact.queue!r}; known: {known}", field="queue")
+    if contact.channel not in queue.channels:
+        allowed = ", ".join(queue.channels)
+        raise InvalidInput(
+            f"queue {contact.queue!r} takes {allowed}, not {contact.channel.value}",
+            field="channel",
+        )
+    for skill, level in contact.skills.items():
+        if not MIN_LEVEL <= level <= MAX_LEVEL:
+            raise InvalidInput(
+                f"skill {skill!r} level {level} is outside {MIN_LEVEL}..{MAX_LEVEL}",
+                field=f"skills.{skill}",
+            )
+    if not MIN_PRIORITY <= contact.priority <= MAX_PRIORITY:
+        raise InvalidInput(
+            f"priority {contact.priority} is outside {MIN_PRIORITY}..{MAX_PRIORITY}",
+            field="priority",
+        )
+
+
+def initial_score(contact: NewContact, now_ms: int, config: RoutingConfig) -> float:
+    return order_score(contact.priority, now_ms, config.aging_seconds_per_priority)

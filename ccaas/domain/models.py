@@ -1,0 +1,95 @@
+"""Frozen values the routing policy works on: channels, presence, contacts, agents, queues."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+MIN_LEVEL = 1
+MAX_LEVEL = 10
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    CHAT = "chat"
+    EMAIL = "email"
+    SOCIAL = "social"
+
+
+class Presence(StrEnum):
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    AWAY = "away"
+    WRAP_UP = "wrap_up"
+
+
+class ContactState(StrEnum):
+    QUEUED = "queued"
+    OFFERED = "offered"
+    CONNECTED = "connected"
+    WRAP_UP = "wrap_up"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+class Strategy(StrEnum):
+    LONGEST_IDLE = "longest-idle"
+    MOST_SKILLED = "most-skilled"
+    LEAST_OCCUPIED = "least-occupied"
+    ROUND_ROBIN = "round-robin"
+
+
+EMPTY: Mapping[str, int] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRule:
+    """How much of one channel an agent may hold, and whether it blocks every other channel."""
+
+    capacity: int
+    exclusive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    """A queue as configured: which channels it takes and how it routes."""
+
+    name: str
+    channels: frozenset[Channel]
+    sla_seconds: int = 20
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    offer_timeout_seconds: float = 20.0
+    wrap_up_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingContact:
+    """A contact as the policy sees it while it waits."""
+
+    id: str
+    queue: str
+    channel: Channel
+    skills: Mapping[str, int]
+    priority: int
+    first_enqueued_ms: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    """An agent as the policy sees it: what it can do and what it holds right now."""
+
+    id: str
+    skills: Mapping[str, int]
+    queues: frozenset[str]
+    capacity: Mapping[str, int]
+    presence: Presence
+    idle_since_ms: int
+    work: Mapping[str, int] = field(default_factory=lambda: EMPTY)
+    last_offer_ms: Mapping[str, int] = field(default_factory=lambda: EMPTY)
+
+    @property
+    def total_work(self) -> int:
+        return sum(self.work.values())

@@ -1,0 +1,127 @@
+"""The routing policy: from a snapshot of waiting contacts and agents, plan the offers to make.
+
+Contacts are taken in the documented order (order_key); each goes to the best eligible
+agent by its queue's strategy. Because the best contact chooses first and an agent's room
+only shrinks within a round, an agent is always offered the best waiting contact it is
+eligible for, across all the queues it serves.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .eligibility import has_room, is_eligible
+from .models import AgentView, Channel, ChannelRule, Presence, QueueSpec, Strategy, WaitingContact
+from .ordering import order_key
+from .strategies import RankKey, rank_key
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedOffer:
+    contact_id: str
+    agent_id: str
+    queue: str
+    channel: Channel
+
+
+_PoolKey = tuple[str, Strategy, tuple[str, ...]]
+
+
+class _Pools:
+    """Per (queue, strategy, skill names) a list of agents kept sorted by rank key."""
+
+    def __init__(
+        self,
+        agents: Mapping[str, AgentView],
+        queues: Mapping[str, QueueSpec],
+        rules: Mapping[Channel, ChannelRule],
+    ) -> None:
+        self.agents = dict(agents)
+        self.queues = queues
+        self.rules = rules
+        self.members: dict[str, list[str]] = {}
+        for agent in self.agents.values():
+            if agent.presence is not Presence.AVAILABLE:
+                continue
+            for queue in agent.queues:
+                if queue in queues:
+                    self.members.setdefault(queue, []).append(agent.id)
+        self.sorted: dict[_PoolKey, list[RankKey]] = {}
+        self.keys: dict[_PoolKey, dict[str, RankKey]] = {}
+
+    def candidates(self, contact: WaitingContact) -> list[RankKey] | None:
+        members = self.members.get(contact.queue)
+        if not members:
+            return None
+        strategy = self.queues[contact.queue].strategy
+        skills = tuple(sorted(contact.skills)) if strategy is Strategy.MOST_SKILLED else ()
+        pool_key = (contact.queue, strategy, skills)
+        ranked = self.sorted.get(pool_key)
+        if ranked is None:
+            keys = {
+                aid: rank_key(strategy, self.agents[aid], contact.queue, skills) for aid in members
+            }
+            ranked = sorted(keys.values())
+            self.sorted[pool_key] = ranked
+            self.keys[pool_key] = keys
+        return ranked
+
+    def record(self, planned: PlannedOffer, now_ms: int) -> None:
+        """Apply an offer to the snapshot and re-rank the agent wherever it is listed."""
+        agent = self.agents[planned.agent_id]
+        work = dict(agent.work)
+        work[planned.channel] = work.get(planned.channel, 0) + 1
+        last_offer = dict(agent.last_offer_ms)
+        last_offer[planned.queue] = now_ms
+        agent = AgentView(
+            agent.id,
+            agent.skills,
+            agent.queues,
+            agent.capacity,
+            agent.presence,
+            now_ms,
+            work,
+            last_offer,
+        )
+        self.agents[agent.id] = agent
+        for pool_key, keys in self.keys.items():
+            old = keys.get(agent.id)
+            if old is None:
+                continue
+            ranked = self.sorted[pool_key]
+            del ranked[bisect.bisect_left(ranked, old)]
+            queue, strategy, skills = pool_key
+            if any(has_room(agent, ch, self.rules) for ch in self.queues[queue].channels):
+                new = rank_key(strategy, agent, queue, skills)
+                keys[agent.id] = new
+                bisect.insort(ranked, new)
+            else:
+                del keys[agent.id]
+
+
+def plan_offers(
+    contacts: Iterable[WaitingContact],
+    agents: Mapping[str, AgentView],
+    queues: Mapping[str, QueueSpec],
+    rules: Mapping[Channel, ChannelRule],
+    now_ms: int,
+) -> list[PlannedOffer]:
+    """Offers to make now, best contact first; each agent's room is respected throughout."""
+    pools = _Pools(agents, queues, rules)
+    planned: list[PlannedOffer] = []
+    for contact in sorted(contacts, key=order_key):
+        if contact.queue not in queues or contact.channel not in queues[contact.queue].channels:
+            continue
+        ranked = pools.candidates(contact)
+        if not ranked:
+            continue
+        for key in ranked:
+            agent = pools.agents[key[2]]
+            if is_eligible(agent, contact, rules):
+                offer = PlannedOffer(contact.id, agent.id, contact.queue, contact.channel)
+                planned.append(offer)
+                pools.record(offer, now_ms)
+                break
+    return planned

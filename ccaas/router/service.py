@@ -1,0 +1,131 @@
+"""One router replica: plans offers from a snapshot and commits them through the claim script.
+
+Any number of replicas may run against one Redis: a claim re-checks everything atomically,
+so a replica that planned from a stale snapshot is refused, never double-assigns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+import structlog
+
+from ..domain.eligibility import has_room
+from ..domain.policy import plan_offers
+from ..store.contacts import ContactRepository
+from ..store.context import StoreContext
+from ..store.offers import ClaimResult, OfferRepository
+from ..store.snapshot import SnapshotReader
+
+log = structlog.get_logger("ccaas.router")
+
+
+@dataclass(frozen=True, slots=True)
+class RouterSettings:
+    per_queue_limit: int = 1000
+    safety_tick_seconds: float = 1.0
+    timer_tick_seconds: float = 0.1
+
+
+class Router:
+    def __init__(self, ctx: StoreContext, settings: RouterSettings | None = None) -> None:
+        self.ctx = ctx
+        self.settings = settings or RouterSettings()
+        self.snapshot = SnapshotReader(ctx, self.settings.per_queue_limit)
+        self.offers = OfferRepository(ctx)
+        self.contacts = ContactRepository(ctx)
+        self.queues = ctx.config.queue_specs()
+        self.rules = ctx.config.channel_rules()
+        self._wake = asyncio.Event()
+        self.rounds = 0
+        self.offers_made = 0
+
+    async def route_once(self) -> list[ClaimResult]:
+        """One matching round over everything waiting; returns the claims it tried."""
+        await self.ctx.redis.delete(self.ctx.keys.wake_pending)
+        agents = await self.snapshot.available_agents()
+        open_queues = {
+            queue
+            for agent in agents.values()
+            for queue in agent.queues
+            if queue in self.queues
+            and any(has_room(agent, ch, self.rules) for ch in self.queues[queue].channels)
+        }
+        contacts = await self.snapshot.waiting_contacts(sorted(open_queues))
+        planned = plan_offers(contacts, agents, self.queues, self.rules, self.ctx.clock.now_ms())
+        results = await self.offers.claim_many(planned)
+        self.snapshot.note_claims(results)
+        self.rounds += 1
+        for result in results:
+            if result.offer_id:
+                self.offers_made += 1
+                log.debug(
+                    "contact_offered",
+                    tenant=self.ctx.keys.tenant,
+                    contact_id=result.planned.contact_id,
+                    agent_id=result.planned.agent_id,
+                    offer_id=result.offer_id,
+                )
+            else:
+                log.debug(
+                    "claim_refused",
+                    tenant=self.ctx.keys.tenant,
+                    contact_id=result.planned.contact_id,
+                    agent_id=result.planned.agent_id,
+                    reason=result.refused,
+                )
+        return results
+
+    async def timers_once(self) -> int:
+        """Ring out due offers and end due wrap-ups; returns how many changed."""
+        return await self.offers.expire_due() + await self.contacts.end_due_wrap_ups()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Run until cancelled: the wake listener, the matching loop and the timer loop."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._supervise("wake_listener", self._listen))
+            group.create_task(self._supervise("matcher", self._match_loop))
+            group.create_task(self._supervise("timers", self._timer_loop))
+
+    async def _supervise(self, name: str, duty: object) -> None:
+        assert callable(duty)
+        while True:
+            try:
+                await duty()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("router_duty_failed", duty=name, tenant=self.ctx.keys.tenant)
+                await asyncio.sleep(0.5)
+
+    async def _listen(self) -> None:
+        pubsub = self.ctx.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.ctx.keys.wake_channel)
+            self.wake()  # anything that arrived before we listened
+            while True:
+                message = await pubsub.get_message(timeout=self.settings.safety_tick_seconds)
+                if message is not None:
+                    self.wake()
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    async def _match_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.safety_tick_seconds)
+            self._wake.clear()
+            results = await self.route_once()
+            if any(r.refused for r in results):
+                self.wake()  # someone else moved first: look again with fresh data
+
+    async def _timer_loop(self) -> None:
+        while True:
+            await self.timers_once()
+            await asyncio.sleep(self.settings.timer_tick_seconds)

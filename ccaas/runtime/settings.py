@@ -1,0 +1,54 @@
+"""Settings from CCAAS_* environment variables and an optional env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ..domain.config import RoutingConfig
+from ..errors import ConfigError
+from .logging import LogFormat
+
+
+class Settings(BaseSettings):
+    """Every setting of `ccaas serve`; each can be set as CCAAS_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="CCAAS_", env_file=None, extra="ignore")
+
+    redis_url: str | None = Field(None, description="Redis to use; empty starts an embedded one")
+    tenant: str = Field("default", description="tenant this process serves")
+    http_host: str = Field("127.0.0.1", description="address the HTTP API listens on")
+    http_port: int = Field(8080, description="port the HTTP API listens on")
+    routing_file: Path = Field(Path("config/routing.yaml"), description="routing YAML")
+    data_dir: Path = Field(Path("var"), description="embedded Redis data (AOF) lives here")
+    log_format: LogFormat = Field("auto", description="auto | json | console")
+    log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
+    router: bool = Field(True, description="run the router in this process")
+    max_body_bytes: int = Field(64 * 1024, description="largest accepted HTTP body")
+
+
+def load_settings(env_file: Path | None = None) -> Settings:
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        raise ConfigError(f"bad setting: {exc}") from exc
+
+
+def load_routing_config(path: Path) -> RoutingConfig:
+    """Read and validate the routing YAML; errors name the file and the bad field."""
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read routing file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return RoutingConfig.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc

@@ -1,0 +1,1 @@
+"""Simulation and benchmarks that drive the real policy and store."""

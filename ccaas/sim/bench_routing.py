@@ -1,0 +1,325 @@
+"""`ccaas bench routing`: routing and lifecycle throughput, offer latency, and Redis's ceiling.
+
+The router runs in its own process (as in production); this process is the load: it enqueues
+contacts and, for the lifecycle phase, plays the agents who accept and complete offers. Times
+come from the `ts` of each transition in the event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+from ..domain.config import RoutingConfig
+from ..domain.intake import NewContact
+from ..domain.models import Channel, Presence
+from ..router.service import Router
+from ..runtime.embedded_redis import EmbeddedRedis
+from ..runtime.logging import configure_logging
+from ..runtime.settings import Settings
+from ..store.agents import AgentProfile, AgentRepository
+from ..store.contacts import ContactRepository
+from ..store.context import StoreContext
+from ..store.offers import OfferRepository
+
+BATCH = 500
+QUEUE = "bench"
+
+
+def bench_config(capacity: int) -> RoutingConfig:
+    return RoutingConfig.model_validate(
+        {
+            "channels": {"chat": {"capacity": capacity}},
+            "queues": {QUEUE: {"channels": ["chat"], "offer_timeout_seconds": 600}},
+        }
+    )
+
+
+class Progress:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total, self.last = label, total, -1.0
+
+    def show(self, done: int) -> None:
+        fraction = min(done / self.total, 1.0) if self.total else 1.0
+        if fraction - self.last < 0.02 and fraction < 1.0:
+            return
+        self.last = fraction
+        bar = "#" * int(fraction * 30)
+        sys.stderr.write(f"\r{self.label:<28} [{bar:<30}] {done}/{self.total}")
+        if fraction >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _router_process(redis_url: str, tenant: str, config_json: str) -> None:
+    configure_logging("json", "WARNING")
+
+    async def run() -> None:
+        redis: Redis = Redis.from_url(redis_url, decode_responses=True)
+        ctx = StoreContext.create(redis, tenant, RoutingConfig.model_validate_json(config_json))
+        await Router(ctx).run()
+
+    asyncio.run(run())
+
+
+@dataclass
+class Phase:
+    ctx: StoreContext
+    name: str
+
+    @property
+    def redis(self) -> Redis:
+        return self.ctx.redis
+
+
+async def _setup_agents(ctx: StoreContext, agents: int) -> None:
+    repo = AgentRepository(ctx)
+    for i in range(agents):
+        agent_id = f"agent{i:05d}"
+        await repo.upsert(agent_id, AgentProfile(agent_id, {"chat": 5}, [QUEUE]))
+        await repo.set_presence(agent_id, Presence.AVAILABLE)
+
+
+async def _enqueue_batch(contacts: ContactRepository, prefix: str, start: int, count: int) -> None:
+    await contacts.enqueue_many(
+        [
+            NewContact(Channel.CHAT, f"{prefix}-{i}", QUEUE, {"chat": 3})
+            for i in range(start, start + count)
+        ]
+    )
+
+
+async def _events(redis: Redis, stream: str, last_id: str) -> tuple[str, list[dict[str, str]]]:
+    reply = await redis.xread({stream: last_id}, count=5000, block=200)
+    if not reply:
+        return last_id, []
+    entries = reply[0][1]
+    return entries[-1][0], [fields for _, fields in entries]
+
+
+async def _wait_for(
+    ctx: StoreContext, kind: str, total: int, progress: Progress, on_event: Callable[..., Any]
+) -> dict[str, int]:
+    """Follow the event stream until `total` events of `kind`; returns contact -> ts."""
+    seen: dict[str, int] = {}
+    last = "0-0"
+    deadline = time.monotonic() + 600
+    while len(seen) < total and time.monotonic() < deadline:
+        last, batch = await _events(ctx.redis, ctx.keys.events, last)
+        for fields in batch:
+            if fields["type"] == kind:
+                seen[fields["contact"]] = int(fields["ts"])
+            await on_event(fields)
+        progress.show(len(seen))
+    return seen
+
+
+async def _no_op(fields: dict[str, str]) -> None:
+    return None
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+
+
+async def _with_router(redis_url: str, ctx: StoreContext) -> multiprocessing.process.BaseProcess:
+    process = multiprocessing.get_context("spawn").Process(
+        target=_router_process,
+        args=(redis_url, ctx.keys.tenant, ctx.config.model_dump_json()),
+        daemon=True,
+    )
+    process.start()
+    return process
+
+
+async def _stream_times(ctx: StoreContext, kind: str) -> dict[str, int]:
+    times: dict[str, int] = {}
+    last = "0-0"
+    while True:
+        reply = await ctx.redis.xrange(
+            ctx.keys.events, f"({last}" if last != "0-0" else "-", count=10000
+        )
+        if not reply:
+            return times
+        for entry_id, fields in reply:
+            if fields["type"] == kind:
+                times.setdefault(fields["contact"], int(fields["ts"]))
+            last = entry_id
+
+
+async def _fresh_ctx(redis: Redis, config: RoutingConfig) -> StoreContext:
+    return StoreContext.create(redis, "bench-" + secrets.token_hex(4), config)
+
+
+async def _drop_tenant(ctx: StoreContext) -> None:
+    async for key in ctx.redis.scan_iter(match=f"{ctx.keys.prefix}*", count=1000):
+        await ctx.redis.unlink(key)
+
+
+async def routing_phase(redis: Redis, url: str, agents: int, contacts: int) -> float:
+    """(a) contacts enqueued as fast as possible, agents ample: routed per second."""
+    ctx = await _fresh_ctx(redis, bench_config(capacity=contacts // agents + 2))
+    await _setup_agents(ctx, agents)
+    router = await _with_router(url, ctx)
+    try:
+        repo = ContactRepository(ctx)
+        await asyncio.sleep(1.0)  # let the router subscribe
+        progress = Progress("routing (enqueue→offer)", contacts)
+
+        async def load() -> None:
+            for start in range(0, contacts, BATCH):
+                await _enqueue_batch(repo, "r", start, min(BATCH, contacts - start))
+
+        loader = asyncio.create_task(load())
+        await _wait_for(ctx, "contact_offered", contacts, progress, _no_op)
+        await loader
+    finally:
+        router.terminate()
+        router.join()
+    queued = await _stream_times(ctx, "contact_queued")
+    offered = await _stream_times(ctx, "contact_offered")
+    await _drop_tenant(ctx)
+    span = (max(offered.values()) - min(queued.values())) / 1000
+    return len(offered) / span if span > 0 else 0.0
+
+
+async def lifecycle_phase(redis: Redis, url: str, agents: int, contacts: int) -> float:
+    """(b) enqueue, offer, accept, complete: completed contacts per second."""
+    ctx = await _fresh_ctx(redis, bench_config(capacity=3))
+    await _setup_agents(ctx, agents)
+    router = await _with_router(url, ctx)
+    try:
+        repo, offers = ContactRepository(ctx), OfferRepository(ctx)
+        await asyncio.sleep(1.0)
+        progress = Progress("lifecycle (…→complete)", contacts)
+        pending: set[asyncio.Task[Any]] = set()
+        agents_at_once = asyncio.Semaphore(64)  # like 64 agents' consoles answering together
+
+        async def play_agent(offer_id: str, contact_id: str) -> None:
+            async with agents_at_once:
+                await offers.accept(offer_id)
+                await repo.complete(contact_id, "bench")
+
+        async def on_event(fields: dict[str, str]) -> None:
+            if fields["type"] == "contact_offered":
+                task = asyncio.create_task(play_agent(fields["offer"], fields["contact"]))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
+        async def load() -> None:
+            for start in range(0, contacts, BATCH):
+                await _enqueue_batch(repo, "l", start, min(BATCH, contacts - start))
+
+        loader = asyncio.create_task(load())
+        await _wait_for(ctx, "contact_completed", contacts, progress, on_event)
+        await loader
+    finally:
+        router.terminate()
+        router.join()
+    queued = await _stream_times(ctx, "contact_queued")
+    completed = await _stream_times(ctx, "contact_completed")
+    await _drop_tenant(ctx)
+    span = (max(completed.values()) - min(queued.values())) / 1000
+    return len(completed) / span if span > 0 else 0.0
+
+
+async def latency_phase(
+    redis: Redis, url: str, agents: int, rate: float, seconds: float
+) -> tuple[float, float, int]:
+    """(c) paced arrivals at `rate` per second: enqueue→offer p50 and p99 in ms."""
+    total = int(rate * seconds)
+    ctx = await _fresh_ctx(redis, bench_config(capacity=total // agents + 2))
+    await _setup_agents(ctx, agents)
+    router = await _with_router(url, ctx)
+    try:
+        repo = ContactRepository(ctx)
+        await asyncio.sleep(1.0)
+        progress = Progress(f"latency at {rate:.0f}/s", total)
+        tick = 0.005
+        per_tick = rate * tick
+
+        async def load() -> None:
+            sent, start = 0, time.monotonic()
+            while sent < total:
+                due = min(total, int((time.monotonic() - start) / tick * per_tick) + 1)
+                if due > sent:
+                    await _enqueue_batch(repo, "p", sent, due - sent)
+                    sent = due
+                await asyncio.sleep(tick)
+
+        loader = asyncio.create_task(load())
+        await _wait_for(ctx, "contact_offered", total, progress, _no_op)
+        await loader
+    finally:
+        router.terminate()
+        router.join()
+    queued = await _stream_times(ctx, "contact_queued")
+    offered = await _stream_times(ctx, "contact_offered")
+    await _drop_tenant(ctx)
+    waits = [float(offered[c] - queued[c]) for c in offered if c in queued]
+    return _percentile(waits, 50), _percentile(waits, 99), len(waits)
+
+
+async def redis_ceiling(redis: Redis, seconds: float = 2.0) -> float:
+    """(d) EVALSHA of a trivial script, pipelined as claims are: calls per second."""
+    script = redis.register_script("return 1")
+    await script()
+    calls, start = 0, time.monotonic()
+    while time.monotonic() - start < seconds:
+        async with redis.pipeline(transaction=False) as pipe:
+            for _ in range(BATCH):
+                await script(client=pipe)
+            await pipe.execute()
+        calls += BATCH
+    return calls / (time.monotonic() - start)
+
+
+async def run_routing_bench(settings: Settings, agents: int, contacts: int, as_json: bool) -> int:
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if not url:
+        embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="ccaas-bench-")))
+        await embedded.start()
+        url = embedded.url
+    redis: Redis = Redis.from_url(url, decode_responses=True)
+    try:
+        routed = await routing_phase(redis, url, agents, contacts)
+        lifecycle = await lifecycle_phase(redis, url, agents, contacts)
+        p50, p99, samples = await latency_phase(redis, url, agents, routed / 2, seconds=5.0)
+        ceiling = await redis_ceiling(redis)
+    finally:
+        await redis.aclose()
+        if embedded is not None:
+            embedded.stop()
+    result = {
+        "routed_per_s": round(routed, 1),
+        "lifecycle_per_s": round(lifecycle, 1),
+        "p50_ms": round(p50, 2),
+        "p99_ms": round(p99, 2),
+        "latency_rate_per_s": round(routed / 2, 1),
+        "latency_samples": samples,
+        "redis_ceiling_per_s": round(ceiling, 1),
+        "agents": agents,
+        "contacts": contacts,
+    }
+    sys.stderr.write(
+        f"routed {routed:,.0f}/s · lifecycle {lifecycle:,.0f}/s · "
+        f"offer latency p50 {p50:.1f} ms p99 {p99:.1f} ms at {routed / 2:,.0f}/s · "
+        f"redis EVALSHA ceiling {ceiling:,.0f}/s\n"
+    )
+    print(json.dumps(result))
+    return 0

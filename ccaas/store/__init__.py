@@ -1,0 +1,1 @@
+"""Redis persistence: key names, atomic Lua transitions and the repositories built on them."""

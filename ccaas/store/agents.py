@@ -1,0 +1,110 @@
+"""Agents in Redis: profile upsert, presence changes (withdrawing ringing offers) and reads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..domain.models import MAX_LEVEL, MIN_LEVEL, Channel, Presence
+from ..errors import InvalidInput, NotFound
+from .context import StoreContext
+from .records import agent_record
+
+
+@dataclass(frozen=True, slots=True)
+class AgentProfile:
+    name: str
+    skills: dict[str, int] = field(default_factory=dict)
+    queues: list[str] = field(default_factory=list)
+    capacity: dict[Channel, int] = field(default_factory=dict)
+
+
+class AgentRepository:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    def _check(self, profile: AgentProfile) -> None:
+        for queue in profile.queues:
+            if queue not in self.ctx.config.queues:
+                raise InvalidInput(f"unknown queue {queue!r}", field="queues")
+        for skill, level in profile.skills.items():
+            if not MIN_LEVEL <= level <= MAX_LEVEL:
+                raise InvalidInput(
+                    f"skill {skill!r} level {level} is outside {MIN_LEVEL}..{MAX_LEVEL}",
+                    field=f"skills.{skill}",
+                )
+
+    async def upsert(self, agent_id: str, profile: AgentProfile) -> bool:
+        """Create or replace the agent's profile; True when it was created."""
+        self._check(profile)
+        capacity = self.ctx.config.default_capacity()
+        capacity.update({ch.value: n for ch, n in profile.capacity.items()})
+        keys = self.ctx.keys
+        (created,) = await self.ctx.scripts.upsert_agent(
+            keys=[keys.agent(agent_id), keys.agents, keys.agent_revisions, keys.events],
+            args=[
+                agent_id,
+                profile.name,
+                json.dumps(profile.skills, sort_keys=True),
+                json.dumps(sorted(set(profile.queues))),
+                json.dumps(capacity, sort_keys=True),
+                self.ctx.clock.now_ms(),
+            ],
+        )
+        return bool(created)
+
+    async def get(self, agent_id: str) -> dict[str, Any]:
+        keys = self.ctx.keys
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.agent(agent_id))
+            pipe.hgetall(keys.agent_work(agent_id))
+            raw, work = await pipe.execute()
+        if not raw:
+            raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
+        record = agent_record(raw, work)
+        ringing = [item for item in record["work"] if item["state"] == "offered"]
+        if ringing:
+            async with self.ctx.redis.pipeline(transaction=False) as pipe:
+                for item in ringing:
+                    pipe.hmget(keys.contact(item["contact_id"]), "offer_id", "offer_expires_at")
+                details = await pipe.execute()
+            for item, (offer, expires) in zip(ringing, details, strict=True):
+                item["offer_id"] = offer
+                item["offer_expires_at"] = int(expires) if expires else None
+        return record
+
+    async def ids(self) -> list[str]:
+        return sorted(await self.ctx.redis.smembers(self.ctx.keys.agents))
+
+    async def set_presence(self, agent_id: str, presence: Presence, reason: str = "") -> str:
+        """Set what the agent says it is; returns the presence before."""
+        from .contacts import ContactRepository
+        from .offers import OfferRepository  # one-way: offers never import agents
+
+        if presence is Presence.WRAP_UP:
+            raise InvalidInput("wrap_up is set by the system, not by the agent", field="presence")
+        keys, now = self.ctx.keys, self.ctx.clock.now_ms()
+        result = await self.ctx.scripts.set_presence(
+            keys=[
+                keys.agent(agent_id),
+                keys.agent_work(agent_id),
+                keys.agents_available,
+                keys.agent_revisions,
+                keys.events,
+                keys.wake_pending,
+            ],
+            args=[agent_id, presence.value, reason, now, keys.wake_channel],
+        )
+        if result[0] != "ok":
+            raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
+        _, before, ringing, wrapping = result
+        if presence is not Presence.AVAILABLE:
+            offers = OfferRepository(self.ctx)
+            for contact_id in ringing:
+                await offers.withdraw_for(contact_id, agent_id)
+        else:
+            contacts = ContactRepository(self.ctx)
+            for contact_id in wrapping:
+                await contacts.end_wrap_up(contact_id, only_if_due=False)
+        return str(before)

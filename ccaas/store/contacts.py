@@ -1,0 +1,184 @@
+"""Contacts in Redis: enqueue (idempotent), read, abandon, complete and end wrap-up."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio.client import Pipeline
+
+from ..domain.intake import NewContact, check_new_contact, initial_score
+from ..errors import Conflict, NotFound
+from .context import StoreContext
+from .records import contact_record
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    created: bool
+    contact_id: str
+
+
+def new_contact_id() -> str:
+    return "c" + secrets.token_hex(8)
+
+
+class ContactRepository:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    async def enqueue(self, contact: NewContact) -> Enqueued:
+        return (await self.enqueue_many([contact]))[0]
+
+    async def enqueue_many(self, contacts: Sequence[NewContact]) -> list[Enqueued]:
+        """Enqueue in one round trip; each contact is checked first, so a bad one adds none."""
+        for contact in contacts:
+            check_new_contact(contact, self.ctx.config)
+        now = self.ctx.clock.now_ms()
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for contact in contacts:
+                await self._enqueue_call(contact, now, pipe)
+            replies = await pipe.execute()
+        return [Enqueued(bool(reply[0]), reply[1]) for reply in replies]
+
+    async def _enqueue_call(self, contact: NewContact, now: int, pipe: Pipeline) -> None:
+        keys, contact_id = self.ctx.keys, new_contact_id()
+        fields = {
+            "tenant": keys.tenant,
+            "channel": contact.channel.value,
+            "external_id": contact.external_id,
+            "queue": contact.queue,
+            "skills": json.dumps(contact.skills, sort_keys=True),
+            "priority": contact.priority,
+            "customer": json.dumps(contact.customer),
+            "attributes": json.dumps(contact.attributes, sort_keys=True),
+        }
+        await self.ctx.scripts.enqueue(
+            keys=[
+                keys.contact(contact_id),
+                keys.external_ids,
+                keys.queue_waiting(contact.queue),
+                keys.queue_arrivals(contact.queue),
+                keys.events,
+                keys.wake_pending,
+            ],
+            args=[
+                contact_id,
+                f"{contact.channel.value}:{contact.external_id}",
+                now,
+                repr(initial_score(contact, now, self.ctx.config)),
+                json.dumps(fields),
+                keys.wake_channel,
+            ],
+            client=pipe,
+        )
+
+    async def raw(self, contact_id: str) -> dict[str, str]:
+        raw: dict[str, str] = await self.ctx.redis.hgetall(self.ctx.keys.contact(contact_id))
+        if not raw:
+            raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
+        return raw
+
+    async def get(self, contact_id: str) -> dict[str, Any]:
+        raw = await self.raw(contact_id)
+        record = contact_record(raw)
+        if raw["state"] == "queued":
+            rank = await self.ctx.redis.zrank(self.ctx.keys.queue_waiting(raw["queue"]), contact_id)
+            record["position"] = rank + 1 if rank is not None else None
+        return record
+
+    async def abandon(self, contact_id: str) -> str:
+        """The customer left; returns the state the contact was in."""
+        raw = await self.raw(contact_id)
+        keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
+        result = await self.ctx.scripts.abandon(
+            keys=[
+                keys.contact(contact_id),
+                keys.queue_waiting(raw["queue"]),
+                keys.queue_arrivals(raw["queue"]),
+                keys.agent(agent_id),
+                keys.agent_work(agent_id),
+                keys.offer_deadlines,
+                keys.agent_revisions,
+                keys.events,
+                keys.wake_pending,
+            ],
+            args=[contact_id, agent_id, self.ctx.clock.now_ms(), keys.wake_channel],
+        )
+        if result[0] != "ok":
+            if result[1] == "stale_agent":
+                return await self.abandon(contact_id)
+            raise Conflict(
+                f"contact {contact_id!r} is {raw['state']}, not waiting; it cannot be abandoned",
+                contact_id=contact_id,
+                state=raw["state"],
+            )
+        return str(result[1])
+
+    async def complete(self, contact_id: str, disposition: str = "", notes: str = "") -> str:
+        """The agent finished a connected contact; returns the contact's new state."""
+        raw = await self.raw(contact_id)
+        keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
+        wrap_up = self.ctx.config.queues[raw["queue"]].wrap_up_seconds
+        result = await self.ctx.scripts.complete(
+            keys=[
+                keys.contact(contact_id),
+                keys.agent(agent_id),
+                keys.agent_work(agent_id),
+                keys.wrap_up_deadlines,
+                keys.agents_available,
+                keys.agent_revisions,
+                keys.events,
+                keys.wake_pending,
+            ],
+            args=[
+                contact_id,
+                self.ctx.clock.now_ms(),
+                int(wrap_up * 1000),
+                disposition,
+                notes,
+                keys.wake_channel,
+            ],
+        )
+        if result[0] != "ok":
+            raise Conflict(
+                f"contact {contact_id!r} is {raw['state']}, not connected; it cannot be completed",
+                contact_id=contact_id,
+                state=raw["state"],
+            )
+        return str(result[1])
+
+    async def end_wrap_up(self, contact_id: str, *, only_if_due: bool) -> bool:
+        raw = await self.raw(contact_id)
+        keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
+        result = await self.ctx.scripts.end_wrap_up(
+            keys=[
+                keys.contact(contact_id),
+                keys.agent(agent_id),
+                keys.agent_work(agent_id),
+                keys.wrap_up_deadlines,
+                keys.agents_available,
+                keys.agent_revisions,
+                keys.events,
+                keys.wake_pending,
+            ],
+            args=[
+                contact_id,
+                self.ctx.clock.now_ms(),
+                "due" if only_if_due else "done",
+                keys.wake_channel,
+            ],
+        )
+        return bool(result[0] == "ok")
+
+    async def end_due_wrap_ups(self, limit: int = 500) -> int:
+        due = await self.ctx.redis.zrangebyscore(
+            self.ctx.keys.wrap_up_deadlines, "-inf", self.ctx.clock.now_ms(), start=0, num=limit
+        )
+        ended = 0
+        for contact_id in due:
+            ended += await self.end_wrap_up(contact_id, only_if_due=True)
+        return ended

@@ -1,0 +1,104 @@
+"""The only place Redis key names are built; every key of a tenant shares its {tenant} hash tag."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TenantKeys:
+    """Key builder for one tenant; all its keys live in one Redis Cluster slot."""
+
+    tenant: str
+
+    def __post_init__(self) -> None:
+        if not _TENANT.match(self.tenant):
+            raise ValueError(f"tenant {self.tenant!r} must match {_TENANT.pattern}")
+
+    @property
+    def prefix(self) -> str:
+        return f"ccaas:{{{self.tenant}}}:"
+
+    def contact(self, contact_id: str) -> str:
+        """Hash: every field of one contact."""
+        return f"{self.prefix}contact:{contact_id}"
+
+    @property
+    def external_ids(self) -> str:
+        """Hash: "channel:external_id" -> contact id (idempotent enqueue)."""
+        return f"{self.prefix}external-ids"
+
+    def queue_waiting(self, queue: str) -> str:
+        """Sorted set: waiting contact ids by order score (lowest first)."""
+        return f"{self.prefix}queue:{queue}:waiting"
+
+    def queue_arrivals(self, queue: str) -> str:
+        """Sorted set: waiting contact ids by first-enqueued time (for the oldest wait)."""
+        return f"{self.prefix}queue:{queue}:arrivals"
+
+    def queue_agents(self, queue: str) -> str:
+        """Set: agent ids that serve the queue."""
+        return f"{self.prefix}queue:{queue}:agents"
+
+    def agent(self, agent_id: str) -> str:
+        """Hash: profile, presence and counters of one agent."""
+        return f"{self.prefix}agent:{agent_id}"
+
+    def agent_work(self, agent_id: str) -> str:
+        """Hash: contact id -> "state:channel" for each contact the agent holds."""
+        return f"{self.prefix}agent:{agent_id}:work"
+
+    @property
+    def agents(self) -> str:
+        """Set: every known agent id."""
+        return f"{self.prefix}agents"
+
+    @property
+    def agents_available(self) -> str:
+        """Set: agent ids whose presence is available."""
+        return f"{self.prefix}agents:available"
+
+    @property
+    def agent_revisions(self) -> str:
+        """Hash: agent id -> revision, bumped by every script that changes the agent."""
+        return f"{self.prefix}agents:revisions"
+
+    @property
+    def offer_deadlines(self) -> str:
+        """Sorted set: offer id -> time (ms) the offer rings out."""
+        return f"{self.prefix}offers:deadlines"
+
+    @property
+    def wrap_up_deadlines(self) -> str:
+        """Sorted set: contact id -> time (ms) its wrap-up ends."""
+        return f"{self.prefix}wrap-up:deadlines"
+
+    @property
+    def events(self) -> str:
+        """Stream: every contact and agent transition, in order."""
+        return f"{self.prefix}events"
+
+    @property
+    def wake_channel(self) -> str:
+        """Pub/sub channel: a router should look for new matches."""
+        return f"{self.prefix}wake"
+
+    @property
+    def wake_pending(self) -> str:
+        """String flag: a wake was already published and no round has started since."""
+        return f"{self.prefix}wake:pending"
+
+
+def offer_id(contact_id: str, attempt: int) -> str:
+    """Offer ids name their contact, so an offer needs no key of its own."""
+    return f"{contact_id}.{attempt}"
+
+
+def contact_of_offer(offer: str) -> str:
+    contact_id, _, attempt = offer.rpartition(".")
+    if not contact_id or not attempt.isdigit():
+        raise ValueError(f"malformed offer id {offer!r}")
+    return contact_id

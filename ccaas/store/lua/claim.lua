@@ -1,0 +1,57 @@
+-- claim: commit a batch of planned offers. Each offer is re-checked on its own: the contact
+-- must still wait and the agent must still be eligible (available, serves the queue, has the
+-- skills, has room on the channel); otherwise that offer is refused and changes nothing.
+-- KEYS[1] offer deadlines zset  KEYS[2] agent revisions hash  KEYS[3] events stream
+-- then for offer i = 0..n-1, KEYS[4+5i .. 8+5i]:
+--   contact hash, queue waiting zset, queue arrivals zset, agent hash, agent work hash
+-- ARGV[1] now (ms)  ARGV[2] exclusive channels, comma separated
+-- then for offer i, ARGV[3+3i .. 5+3i]: contact id, agent id, offer timeout (ms)
+-- Returns a flat list, three entries per offer: "ok", offer id, agent revision
+-- or "refused", reason, agent revision.
+local now = tonumber(ARGV[1])
+local exclusive = split_set(ARGV[2])
+local out = {}
+
+local function claim(contact_key, waiting_key, arrivals_key, agent_key, work_key, contact_id,
+                     agent_id, timeout)
+  local contact = redis.call('HMGET', contact_key, 'state', 'queue', 'channel', 'skills',
+    'offer_count')
+  if contact[1] ~= 'queued' or not redis.call('ZSCORE', waiting_key, contact_id) then
+    return 'refused', 'contact_not_waiting'
+  end
+  local agent = redis.call('HMGET', agent_key, 'presence', 'queues', 'skills', 'capacity')
+  if agent[1] ~= 'available' then return 'refused', 'agent_not_available' end
+  local queue, channel = contact[2], contact[3]
+  if not contains(cjson.decode(agent[2]), queue) then return 'refused', 'agent_not_in_queue' end
+  if not has_skills(cjson.decode(agent[3]), cjson.decode(contact[4])) then
+    return 'refused', 'missing_skill'
+  end
+  local counts, total = work_counts(work_key)
+  if not has_room(counts, total, channel, cjson.decode(agent[4]), exclusive) then
+    return 'refused', 'no_capacity'
+  end
+  local attempt = tonumber(contact[5]) + 1
+  local offer = contact_id .. '.' .. attempt
+  local expires = now + timeout
+  redis.call('HSET', contact_key, 'state', 'offered', 'agent_id', agent_id, 'offer_id', offer,
+    'offer_count', attempt, 'offered_at', now, 'offer_expires_at', expires)
+  redis.call('ZREM', waiting_key, contact_id)
+  redis.call('ZREM', arrivals_key, contact_id)
+  redis.call('HSET', work_key, contact_id, 'offered:' .. channel)
+  redis.call('HSET', agent_key, 'idle_since', now, 'last_offer:' .. queue, now)
+  redis.call('ZADD', KEYS[1], expires, offer)
+  redis.call('HINCRBY', KEYS[2], agent_id, 1)
+  emit(KEYS[3], 'contact_offered', now, 'contact', contact_id, 'agent', agent_id,
+    'queue', queue, 'channel', channel, 'offer', offer)
+  return 'ok', offer
+end
+
+for i = 0, (#ARGV - 2) / 3 - 1 do
+  local k, a = 4 + 5 * i, 3 + 3 * i
+  local status, detail = claim(KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4],
+    ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]))
+  out[#out + 1] = status
+  out[#out + 1] = detail
+  out[#out + 1] = redis.call('HGET', KEYS[2], ARGV[a + 1]) or '0'
+end
+return out

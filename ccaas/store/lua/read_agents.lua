@@ -1,0 +1,8 @@
+-- read_agents (read only): profile and held work of many agents in one round trip.
+-- KEYS[2i-1] agent hash, KEYS[2i] agent work hash, for i = 1..n
+-- Returns per agent {flat HGETALL of the agent, HVALS of its work}.
+local out = {}
+for i = 1, #KEYS, 2 do
+  out[#out + 1] = {redis.call('HGETALL', KEYS[i]), redis.call('HVALS', KEYS[i + 1])}
+end
+return out

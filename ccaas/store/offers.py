@@ -1,0 +1,159 @@
+"""Offers in Redis: claim (commit a planned offer), accept, reject, ring-out and withdrawal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..domain.policy import PlannedOffer
+from ..errors import Conflict, InvalidInput, NotFound
+from .context import StoreContext
+from .keys import contact_of_offer
+
+CLAIMS_PER_CALL = 100  # keeps each script short, so Redis never blocks long
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    planned: PlannedOffer
+    offer_id: str | None
+    refused: str | None
+    agent_revision: int
+    at_ms: int
+
+
+class OfferRepository:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    async def claim_many(self, planned: Sequence[PlannedOffer]) -> list[ClaimResult]:
+        """Commit planned offers in one round trip; each is re-checked atomically by Redis."""
+        if not planned:
+            return []
+        keys, now = self.ctx.keys, self.ctx.clock.now_ms()
+        head_keys = [keys.offer_deadlines, keys.agent_revisions, keys.events]
+        head_args: list[str | int] = [now, self.ctx.config.exclusive_channels()]
+        queues = self.ctx.config.queues
+        chunks = [planned[i : i + CLAIMS_PER_CALL] for i in range(0, len(planned), CLAIMS_PER_CALL)]
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for chunk in chunks:
+                call_keys, call_args = list(head_keys), list(head_args)
+                for offer in chunk:
+                    call_keys += [
+                        keys.contact(offer.contact_id),
+                        keys.queue_waiting(offer.queue),
+                        keys.queue_arrivals(offer.queue),
+                        keys.agent(offer.agent_id),
+                        keys.agent_work(offer.agent_id),
+                    ]
+                    timeout_ms = int(queues[offer.queue].offer_timeout_seconds * 1000)
+                    call_args += [offer.contact_id, offer.agent_id, timeout_ms]
+                await self.ctx.scripts.claim(keys=call_keys, args=call_args, client=pipe)
+            replies = await pipe.execute()
+        results: list[ClaimResult] = []
+        for chunk, reply in zip(chunks, replies, strict=True):
+            for i, offer in enumerate(chunk):
+                status, detail, revision = reply[3 * i : 3 * i + 3]
+                ok = status == "ok"
+                results.append(
+                    ClaimResult(
+                        offer, detail if ok else None, None if ok else detail, int(revision), now
+                    )
+                )
+        return results
+
+    async def _pending(self, offer_id: str) -> tuple[str, dict[str, str]]:
+        try:
+            contact_id = contact_of_offer(offer_id)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="offer_id") from exc
+        raw: dict[str, str] = await self.ctx.redis.hgetall(self.ctx.keys.contact(contact_id))
+        if not raw:
+            raise NotFound(f"no offer {offer_id!r}", offer_id=offer_id)
+        return contact_id, raw
+
+    async def accept(self, offer_id: str) -> str:
+        """The agent takes the offer; returns the contact id."""
+        contact_id, raw = await self._pending(offer_id)
+        keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
+        result = await self.ctx.scripts.accept(
+            keys=[
+                keys.contact(contact_id),
+                keys.agent(agent_id),
+                keys.agent_work(agent_id),
+                keys.offer_deadlines,
+                keys.agent_revisions,
+                keys.events,
+            ],
+            args=[offer_id, contact_id, agent_id, self.ctx.clock.now_ms()],
+        )
+        if result[0] != "ok":
+            raise Conflict(
+                f"offer {offer_id!r} is no longer pending (contact is {raw['state']})",
+                offer_id=offer_id,
+            )
+        return contact_id
+
+    async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> list[str]:
+        keys = self.ctx.keys
+        queue = await self.ctx.redis.hget(keys.contact(contact_id), "queue") or ""
+        result: list[str] = await self.ctx.scripts.requeue_offer(
+            keys=[
+                keys.contact(contact_id),
+                keys.queue_waiting(queue),
+                keys.queue_arrivals(queue),
+                keys.agent(agent_id),
+                keys.agent_work(agent_id),
+                keys.offer_deadlines,
+                keys.agents_available,
+                keys.agent_revisions,
+                keys.events,
+                keys.wake_pending,
+            ],
+            args=[
+                offer_id,
+                contact_id,
+                agent_id,
+                self.ctx.clock.now_ms(),
+                why,
+                self.ctx.config.max_missed_offers,
+                keys.wake_channel,
+            ],
+        )
+        return result
+
+    async def reject(self, offer_id: str) -> str:
+        """The agent declines; the contact waits again in its old place. Returns the contact id."""
+        contact_id, raw = await self._pending(offer_id)
+        result = await self._requeue(offer_id, contact_id, raw.get("agent_id", ""), "rejected")
+        if result[0] != "ok":
+            raise Conflict(
+                f"offer {offer_id!r} is no longer pending (contact is {raw['state']})",
+                offer_id=offer_id,
+            )
+        return contact_id
+
+    async def withdraw_for(self, contact_id: str, agent_id: str) -> bool:
+        offer_id = await self.ctx.redis.hget(self.ctx.keys.contact(contact_id), "offer_id")
+        if not offer_id:
+            return False
+        result = await self._requeue(offer_id, contact_id, agent_id, "withdrawn")
+        return result[0] == "ok"
+
+    async def expire_due(self, limit: int = 500) -> int:
+        """Requeue every offer that rang out; returns how many did."""
+        keys = self.ctx.keys
+        due: list[str] = await self.ctx.redis.zrangebyscore(
+            keys.offer_deadlines, "-inf", self.ctx.clock.now_ms(), start=0, num=limit
+        )
+        expired = 0
+        for offer_id in due:
+            contact_id = contact_of_offer(offer_id)
+            agent_id = await self.ctx.redis.hget(keys.contact(contact_id), "agent_id") or ""
+            result = await self._requeue(offer_id, contact_id, agent_id, "timed_out")
+            if result[0] == "ok":
+                expired += 1
+            elif result[1] == "offer_not_pending":
+                # accepted, abandoned or requeued meanwhile: the deadline is stale
+                await self.ctx.redis.zrem(keys.offer_deadlines, offer_id)
+        return expired

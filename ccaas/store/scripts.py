@@ -1,0 +1,50 @@
+"""Loads the transition scripts from ccaas/store/lua once and registers them with a client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+SCRIPT_NAMES = (
+    "enqueue",
+    "claim",
+    "accept",
+    "requeue_offer",
+    "complete",
+    "end_wrap_up",
+    "abandon",
+    "upsert_agent",
+    "set_presence",
+    "read_fields",
+    "read_agents",
+)
+
+
+@cache
+def script_source(name: str) -> str:
+    """The script's text with the shared helpers (_lib.lua) in front of it."""
+    lua = resources.files("ccaas.store") / "lua"
+    return (lua / "_lib.lua").read_text() + (lua / f"{name}.lua").read_text()
+
+
+@dataclass(frozen=True)
+class Scripts:
+    enqueue: AsyncScript
+    claim: AsyncScript
+    accept: AsyncScript
+    requeue_offer: AsyncScript
+    complete: AsyncScript
+    end_wrap_up: AsyncScript
+    abandon: AsyncScript
+    upsert_agent: AsyncScript
+    set_presence: AsyncScript
+    read_fields: AsyncScript
+    read_agents: AsyncScript
+
+    @classmethod
+    def register(cls, redis: Redis) -> Scripts:
+        return cls(**{name: redis.register_script(script_source(name)) for name in SCRIPT_NAMES})

@@ -1,0 +1,1 @@
+"""HTTP boundary: the aiohttp app, REST handlers, problem+json errors and the OpenAPI document."""

@@ -1,0 +1,127 @@
+"""REST handlers of /v1: contacts, agents, offers, queues and health."""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+
+from ..domain.intake import NewContact
+from ..domain.models import Presence
+from ..store.agents import AgentProfile
+from .problems import read_body
+from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
+from .services import services
+
+log = structlog.get_logger("ccaas.web")
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        await services(request).ctx.redis.ping()
+    except Exception as exc:  # any failure to reach Redis is unhealthy, whatever its type
+        return web.json_response({"status": "unhealthy", "redis": str(exc)}, status=503)
+    return web.json_response({"status": "ok", "redis": "reachable"})
+
+
+@routes.post("/v1/contacts")
+async def create_contact(request: web.Request) -> web.Response:
+    body = await read_body(request, ContactIn)
+    svc = services(request)
+    result = await svc.contacts.enqueue(
+        NewContact(
+            channel=body.channel,
+            external_id=body.external_id,
+            queue=body.queue,
+            skills=dict(body.skills),
+            priority=body.priority,
+            customer=body.customer,
+            attributes=body.attributes,
+        )
+    )
+    contact = await svc.contacts.get(result.contact_id)
+    if result.created:
+        log.info(
+            "contact_created",
+            tenant=svc.ctx.keys.tenant,
+            contact_id=result.contact_id,
+            queue=body.queue,
+            channel=body.channel.value,
+        )
+    return web.json_response(contact, status=201 if result.created else 200)
+
+
+@routes.get("/v1/contacts/{id}")
+async def get_contact(request: web.Request) -> web.Response:
+    return web.json_response(await services(request).contacts.get(request.match_info["id"]))
+
+
+@routes.delete("/v1/contacts/{id}")
+async def abandon_contact(request: web.Request) -> web.Response:
+    svc, contact_id = services(request), request.match_info["id"]
+    await svc.contacts.abandon(contact_id)
+    return web.json_response(await svc.contacts.get(contact_id))
+
+
+@routes.post("/v1/contacts/{id}/complete")
+async def complete_contact(request: web.Request) -> web.Response:
+    body = await read_body(request, CompleteIn) if request.can_read_body else CompleteIn()
+    svc, contact_id = services(request), request.match_info["id"]
+    await svc.contacts.complete(contact_id, body.disposition, body.notes)
+    return web.json_response(await svc.contacts.get(contact_id))
+
+
+@routes.get("/v1/agents")
+async def list_agents(request: web.Request) -> web.Response:
+    svc = services(request)
+    return web.json_response([await svc.agents.get(aid) for aid in await svc.agents.ids()])
+
+
+@routes.put("/v1/agents/{id}")
+async def put_agent(request: web.Request) -> web.Response:
+    body = await read_body(request, AgentIn)
+    svc, agent_id = services(request), request.match_info["id"]
+    created = await svc.agents.upsert(
+        agent_id, AgentProfile(body.name, dict(body.skills), list(body.queues), dict(body.capacity))
+    )
+    return web.json_response(await svc.agents.get(agent_id), status=201 if created else 200)
+
+
+@routes.get("/v1/agents/{id}")
+async def get_agent(request: web.Request) -> web.Response:
+    return web.json_response(await services(request).agents.get(request.match_info["id"]))
+
+
+@routes.put("/v1/agents/{id}/presence")
+async def put_presence(request: web.Request) -> web.Response:
+    body = await read_body(request, PresenceIn)
+    svc, agent_id = services(request), request.match_info["id"]
+    await svc.agents.get(agent_id)  # 404 before any change
+    await svc.agents.set_presence(agent_id, Presence(body.presence), body.reason)
+    return web.json_response(await svc.agents.get(agent_id))
+
+
+@routes.post("/v1/offers/{id}/accept")
+async def accept_offer(request: web.Request) -> web.Response:
+    svc = services(request)
+    contact_id = await svc.offers.accept(request.match_info["id"])
+    return web.json_response(await svc.contacts.get(contact_id))
+
+
+@routes.post("/v1/offers/{id}/reject")
+async def reject_offer(request: web.Request) -> web.Response:
+    svc = services(request)
+    contact_id = await svc.offers.reject(request.match_info["id"])
+    return web.json_response(await svc.contacts.get(contact_id))
+
+
+@routes.get("/v1/queues")
+async def list_queues(request: web.Request) -> web.Response:
+    return web.json_response(await services(request).queues.stats())
+
+
+@routes.get("/v1/queues/{name}")
+async def get_queue(request: web.Request) -> web.Response:
+    stats = await services(request).queues.stats(request.match_info["name"])
+    return web.json_response(stats[0])

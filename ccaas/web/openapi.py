@@ -1,0 +1,99 @@
+"""The OpenAPI 3.1 document of the HTTP API, built from the request models."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from .. import __version__
+from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
+
+_PROBLEM = {"description": "problem+json", "content": {"application/problem+json": {}}}
+_JSON = {"application/json": {"schema": {"type": "object"}}}
+
+
+def _op(summary: str, body: type[BaseModel] | None = None, ok: str = "200", **codes: str) -> Any:
+    responses: dict[str, Any] = {ok: {"description": "OK", "content": _JSON}}
+    for code, why in codes.items():
+        responses[code.removeprefix("r")] = {**_PROBLEM, "description": why}
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}
+            },
+        }
+    return op
+
+
+def _id(name: str) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in (ContactIn, CompleteIn, AgentIn, PresenceIn):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    invalid = {"r400": "malformed JSON", "r413": "body too large", "r422": "invalid field"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ccaas routing API", "version": __version__},
+        "paths": {
+            "/healthz": {"get": _op("Redis reachable", r503="Redis unreachable")},
+            "/v1/contacts": {
+                "post": {
+                    **_op(
+                        "Enqueue a contact (idempotent by channel + external_id)",
+                        ContactIn,
+                        ok="201",
+                        **invalid,
+                    ),
+                }
+            },
+            "/v1/contacts/{id}": {
+                "parameters": _id("id"),
+                "get": _op("A contact with its state and queue position", r404="unknown"),
+                "delete": _op("The customer abandoned", r404="unknown", r409="not waiting"),
+            },
+            "/v1/contacts/{id}/complete": {
+                "parameters": _id("id"),
+                "post": _op(
+                    "Finish a connected contact",
+                    CompleteIn,
+                    r404="unknown",
+                    r409="not connected",
+                    **invalid,
+                ),
+            },
+            "/v1/agents": {"get": _op("Every agent")},
+            "/v1/agents/{id}": {
+                "parameters": _id("id"),
+                "put": _op("Create or replace an agent's profile", AgentIn, **invalid),
+                "get": _op("An agent: presence, offers and work", r404="unknown"),
+            },
+            "/v1/agents/{id}/presence": {
+                "parameters": _id("id"),
+                "put": _op("Set presence", PresenceIn, r404="unknown", **invalid),
+            },
+            "/v1/offers/{id}/accept": {
+                "parameters": _id("id"),
+                "post": _op("Accept an offer", r404="unknown", r409="no longer pending"),
+            },
+            "/v1/offers/{id}/reject": {
+                "parameters": _id("id"),
+                "post": _op("Reject an offer", r404="unknown", r409="no longer pending"),
+            },
+            "/v1/queues": {"get": _op("Live figures of every queue")},
+            "/v1/queues/{name}": {
+                "parameters": _id("name"),
+                "get": _op("Live figures of one queue", r404="unknown"),
+            },
+        },
+        "components": {"schemas": schemas},
+    }

@@ -1,0 +1,50 @@
+"""Request bodies of the HTTP API as strict pydantic models (unknown fields are refused)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..domain.intake import MAX_PRIORITY, MIN_PRIORITY
+from ..domain.models import MAX_LEVEL, MIN_LEVEL, Channel
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Level = Annotated[int, Field(ge=MIN_LEVEL, le=MAX_LEVEL, strict=True)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContactIn(_Body):
+    """A contact arriving on a channel."""
+
+    channel: Channel
+    external_id: str = Field(min_length=1, max_length=200, description="the channel's own id")
+    queue: Name
+    skills: dict[Name, Level] = Field(default_factory=dict, max_length=20)
+    priority: int = Field(0, ge=MIN_PRIORITY, le=MAX_PRIORITY, strict=True)
+    customer: dict[str, Any] | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict, max_length=50)
+
+
+class CompleteIn(_Body):
+    disposition: str = Field("", max_length=200)
+    notes: str = Field("", max_length=4000)
+
+
+class AgentIn(_Body):
+    """An agent's profile; presence is set separately."""
+
+    name: str = Field(min_length=1, max_length=200)
+    skills: dict[Name, Level] = Field(default_factory=dict, max_length=100)
+    queues: list[Name] = Field(default_factory=list, max_length=100)
+    capacity: dict[Channel, Annotated[int, Field(ge=0, le=100, strict=True)]] = Field(
+        default_factory=dict
+    )
+
+
+class PresenceIn(_Body):
+    presence: Literal["available", "away", "offline"]
+    reason: str = Field("", max_length=100, description="why away, e.g. break, lunch")

@@ -1,0 +1,53 @@
+"""Fixtures: a real redis-server for the session, a clean database and a store per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from ccaas.domain.clock import ManualClock
+from ccaas.domain.config import RoutingConfig
+from ccaas.runtime.embedded_redis import EmbeddedRedis
+from ccaas.store.context import StoreContext
+from tests.helpers import TEST_CONFIG
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    import asyncio
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False)
+    asyncio.run(server.start())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def redis(redis_server: EmbeddedRedis) -> AsyncIterator[Redis]:
+    client: Redis = Redis.from_url(redis_server.url, decode_responses=True)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def config() -> RoutingConfig:
+    return TEST_CONFIG
+
+
+@pytest.fixture
+def ctx(redis: Redis, config: RoutingConfig, clock: ManualClock) -> StoreContext:
+    return StoreContext.create(redis, "t1", config, clock)
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
