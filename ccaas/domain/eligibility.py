@@ -33,7 +33,8 @@ def has_room(agent: AgentView, channel: Channel, rules: Mapping[Channel, Channel
     if rule.exclusive and any(held.values()):
         return False
     for other, count in held.items():
-        if count > 0 and rules[Channel(other)].exclusive:
+        # a Channel is a str, so the channel name held in `work` finds its rule directly
+        if count > 0 and rules[other].exclusive:  # type: ignore[index]
             return False
     return held.get(channel, 0) < limit
 

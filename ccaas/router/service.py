@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
 
 from ..domain.eligibility import has_room
+from ..domain.models import AgentView
 from ..domain.policy import plan_offers
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
@@ -38,6 +42,7 @@ class Router:
         self.contacts = ContactRepository(ctx)
         self.queues = ctx.config.queue_specs()
         self.rules = ctx.config.channel_rules()
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
         self.rounds = 0
         self.offers_made = 0
@@ -46,16 +51,9 @@ class Router:
         """One matching round over everything waiting; returns the claims it tried."""
         await self.ctx.redis.delete(self.ctx.keys.wake_pending)
         agents = await self.snapshot.available_agents()
-        open_queues = {
-            queue
-            for agent in agents.values()
-            for queue in agent.queues
-            if queue in self.queues
-            and any(has_room(agent, ch, self.rules) for ch in self.queues[queue].channels)
-        }
-        contacts = await self.snapshot.waiting_contacts(sorted(open_queues))
+        contacts = await self.snapshot.waiting_contacts(sorted(self._open_queues(agents)))
         planned = plan_offers(contacts, agents, self.queues, self.rules, self.ctx.clock.now_ms())
-        results = await self.offers.claim_many(planned)
+        results = await self.offers.claim_many(planned, self.name)
         self.snapshot.note_claims(results)
         self.rounds += 1
         for result in results:
@@ -77,6 +75,18 @@ class Router:
                     reason=result.refused,
                 )
         return results
+
+    def _open_queues(self, agents: Mapping[str, AgentView]) -> set[str]:
+        """Queues some available agent has room for; only their contacts are read."""
+        open_queues: set[str] = set()
+        for agent in agents.values():
+            for queue in agent.queues - open_queues:
+                spec = self.queues.get(queue)
+                if spec and any(has_room(agent, ch, self.rules) for ch in spec.channels):
+                    open_queues.add(queue)
+            if len(open_queues) == len(self.queues):
+                break
+        return open_queues
 
     async def timers_once(self) -> int:
         """Ring out due offers and end due wrap-ups; returns how many changed."""

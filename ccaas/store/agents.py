@@ -42,7 +42,7 @@ class AgentRepository:
         capacity.update({ch.value: n for ch, n in profile.capacity.items()})
         keys = self.ctx.keys
         (created,) = await self.ctx.scripts.upsert_agent(
-            keys=[keys.agent(agent_id), keys.agents, keys.agent_revisions, keys.events],
+            keys=[keys.agent(agent_id), keys.agents, keys.agent_changes, keys.events],
             args=[
                 agent_id,
                 profile.name,
@@ -90,7 +90,7 @@ class AgentRepository:
                 keys.agent(agent_id),
                 keys.agent_work(agent_id),
                 keys.agents_available,
-                keys.agent_revisions,
+                keys.agent_changes,
                 keys.events,
                 keys.wake_pending,
             ],

@@ -62,9 +62,9 @@ class TenantKeys:
         return f"{self.prefix}agents:available"
 
     @property
-    def agent_revisions(self) -> str:
-        """Hash: agent id -> revision, bumped by every script that changes the agent."""
-        return f"{self.prefix}agents:revisions"
+    def agent_changes(self) -> str:
+        """Sorted set: agent id -> sequence number of its latest change (tenant-wide counter)."""
+        return f"{self.prefix}agents:changes"
 
     @property
     def offer_deadlines(self) -> str:

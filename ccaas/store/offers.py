@@ -18,7 +18,8 @@ class ClaimResult:
     planned: PlannedOffer
     offer_id: str | None
     refused: str | None
-    agent_revision: int
+    agent_change_before: int
+    agent_change_after: int
     at_ms: int
 
 
@@ -26,13 +27,15 @@ class OfferRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
 
-    async def claim_many(self, planned: Sequence[PlannedOffer]) -> list[ClaimResult]:
+    async def claim_many(
+        self, planned: Sequence[PlannedOffer], router: str = ""
+    ) -> list[ClaimResult]:
         """Commit planned offers in one round trip; each is re-checked atomically by Redis."""
         if not planned:
             return []
         keys, now = self.ctx.keys, self.ctx.clock.now_ms()
-        head_keys = [keys.offer_deadlines, keys.agent_revisions, keys.events]
-        head_args: list[str | int] = [now, self.ctx.config.exclusive_channels()]
+        head_keys = [keys.offer_deadlines, keys.agent_changes, keys.events]
+        head_args: list[str | int] = [now, self.ctx.config.exclusive_channels(), router]
         queues = self.ctx.config.queues
         chunks = [planned[i : i + CLAIMS_PER_CALL] for i in range(0, len(planned), CLAIMS_PER_CALL)]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
@@ -53,11 +56,16 @@ class OfferRepository:
         results: list[ClaimResult] = []
         for chunk, reply in zip(chunks, replies, strict=True):
             for i, offer in enumerate(chunk):
-                status, detail, revision = reply[3 * i : 3 * i + 3]
+                status, detail, before, after = reply[4 * i : 4 * i + 4]
                 ok = status == "ok"
                 results.append(
                     ClaimResult(
-                        offer, detail if ok else None, None if ok else detail, int(revision), now
+                        offer,
+                        detail if ok else None,
+                        None if ok else detail,
+                        int(before),
+                        int(after),
+                        now,
                     )
                 )
         return results
@@ -82,7 +90,7 @@ class OfferRepository:
                 keys.agent(agent_id),
                 keys.agent_work(agent_id),
                 keys.offer_deadlines,
-                keys.agent_revisions,
+                keys.agent_changes,
                 keys.events,
             ],
             args=[offer_id, contact_id, agent_id, self.ctx.clock.now_ms()],
@@ -106,7 +114,7 @@ class OfferRepository:
                 keys.agent_work(agent_id),
                 keys.offer_deadlines,
                 keys.agents_available,
-                keys.agent_revisions,
+                keys.agent_changes,
                 keys.events,
                 keys.wake_pending,
             ],

@@ -47,41 +47,47 @@ class SnapshotReader:
         self.per_queue_limit = per_queue_limit
         self._agents: dict[str, tuple[int, AgentView]] = {}
         self._contacts: dict[str, WaitingContact] = {}
+        self._seen_change = 0
 
     async def available_agents(self) -> dict[str, AgentView]:
-        keys, redis = self.ctx.keys, self.ctx.redis
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.agent_revisions)
-            pipe.smembers(keys.agents_available)
-            revisions, available = await pipe.execute()
+        """Agents whose presence is available, re-reading only those changed since last time."""
+        keys = self.ctx.keys
+        changed = await self.ctx.redis.zrangebyscore(
+            keys.agent_changes, f"({self._seen_change}", "+inf", withscores=True
+        )
         stale = [
-            aid
-            for aid in available
-            if self._agents.get(aid, (-1,))[0] != int(revisions.get(aid, 0))
+            (aid, int(seq)) for aid, seq in changed if self._agents.get(aid, (-1,))[0] != int(seq)
         ]
+        if changed:
+            self._seen_change = max(self._seen_change, int(changed[-1][1]))
         if stale:
-            call_keys = [k for aid in stale for k in (keys.agent(aid), keys.agent_work(aid))]
+            call_keys = [k for aid, _ in stale for k in (keys.agent(aid), keys.agent_work(aid))]
             replies = await self.ctx.scripts.read_agents(keys=call_keys, args=[])
-            for aid, (flat, work) in zip(stale, replies, strict=True):
+            for (aid, seq), (flat, work) in zip(stale, replies, strict=True):
                 if flat:
-                    self._agents[aid] = (int(revisions.get(aid, 0)), _agent_view(flat, work))
-        self._agents = {aid: self._agents[aid] for aid in available if aid in self._agents}
-        return {aid: view for aid, (_, view) in self._agents.items()}
+                    self._agents[aid] = (seq, _agent_view(flat, work))
+                else:
+                    self._agents.pop(aid, None)
+        return {
+            aid: view
+            for aid, (_, view) in self._agents.items()
+            if view.presence is Presence.AVAILABLE
+        }
 
     def note_claims(self, results: Sequence[ClaimResult]) -> None:
         """Apply this router's own committed offers to the cached agents."""
         for result in results:
             cached = self._agents.get(result.planned.agent_id)
-            if cached is None:
+            if cached is None or result.offer_id is None:
                 continue
-            revision, agent = cached
-            if result.offer_id is None or result.agent_revision != revision + 1:
-                continue  # refused, or someone else changed the agent: re-read next round
+            seen, agent = cached
+            if result.agent_change_before != seen:
+                continue  # someone else changed the agent too: it is re-read next round
             planned = result.planned
             work = dict(agent.work)
             work[planned.channel] = work.get(planned.channel, 0) + 1
             self._agents[agent.id] = (
-                result.agent_revision,
+                result.agent_change_after,
                 dataclasses.replace(
                     agent,
                     work=work,

@@ -59,6 +59,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return _validation_problem(exc)
     except CcaasError as exc:
         fields = {k: v for k, v in exc.fields.items() if v is not None}
+        if "field" in fields:
+            fields["errors"] = [{"field": fields["field"], "message": exc.detail}]
         return problem(exc.status, exc.title, exc.detail, **fields)
     except web.HTTPRequestEntityTooLarge as exc:
         return problem(413, "Payload too large", exc.text or "body is too large")

@@ -59,3 +59,14 @@ local function release(work_key, agent_key, contact_id, now)
   end
 end
 
+-- Record that an agent changed: its score in the changes zset becomes the next sequence
+-- number, so a router can read only the agents changed since the last number it saw.
+-- Returns {sequence before (0 if never), sequence now}.
+local function touch(changes_key, agent_id)
+  local before = tonumber(redis.call('ZSCORE', changes_key, agent_id)) or 0
+  local top = redis.call('ZRANGE', changes_key, -1, -1, 'WITHSCORES')
+  local now = (tonumber(top[2]) or 0) + 1
+  redis.call('ZADD', changes_key, now, agent_id)
+  return {before, now}
+end
+

@@ -1,7 +1,7 @@
 -- abandon: the customer leaves while waiting or ringing; an open offer is withdrawn.
 -- KEYS[1] contact hash  KEYS[2] queue waiting zset  KEYS[3] queue arrivals zset
 -- KEYS[4] agent hash    KEYS[5] agent work hash     KEYS[6] offer deadlines zset
--- KEYS[7] agent revisions  KEYS[8] events  KEYS[9] wake flag
+-- KEYS[7] agent changes  KEYS[8] events  KEYS[9] wake flag
 -- ARGV[1] contact id  ARGV[2] agent id the caller read ("" if none)  ARGV[3] now (ms)
 -- ARGV[4] wake channel
 -- Returns {"ok", state before} or {"refused", reason}.
@@ -12,7 +12,7 @@ if state == 'offered' then
   if contact[2] ~= ARGV[2] then return {'refused', 'stale_agent'} end
   redis.call('ZREM', KEYS[6], contact[3])
   release(KEYS[5], KEYS[4], ARGV[1], ARGV[3])
-  redis.call('HINCRBY', KEYS[7], ARGV[2], 1)
+  touch(KEYS[7], ARGV[2])
   wake(KEYS[9], ARGV[4])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])

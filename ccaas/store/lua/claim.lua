@@ -1,13 +1,13 @@
 -- claim: commit a batch of planned offers. Each offer is re-checked on its own: the contact
 -- must still wait and the agent must still be eligible (available, serves the queue, has the
 -- skills, has room on the channel); otherwise that offer is refused and changes nothing.
--- KEYS[1] offer deadlines zset  KEYS[2] agent revisions hash  KEYS[3] events stream
+-- KEYS[1] offer deadlines zset  KEYS[2] agent changes zset  KEYS[3] events stream
 -- then for offer i = 0..n-1, KEYS[4+5i .. 8+5i]:
 --   contact hash, queue waiting zset, queue arrivals zset, agent hash, agent work hash
--- ARGV[1] now (ms)  ARGV[2] exclusive channels, comma separated
--- then for offer i, ARGV[3+3i .. 5+3i]: contact id, agent id, offer timeout (ms)
--- Returns a flat list, three entries per offer: "ok", offer id, agent revision
--- or "refused", reason, agent revision.
+-- ARGV[1] now (ms)  ARGV[2] exclusive channels, comma separated  ARGV[3] router name
+-- then for offer i, ARGV[4+3i .. 6+3i]: contact id, agent id, offer timeout (ms)
+-- Returns a flat list, four entries per offer: "ok", offer id, the agent's change sequence
+-- before and after; or "refused", reason, 0, 0.
 local now = tonumber(ARGV[1])
 local exclusive = split_set(ARGV[2])
 local out = {}
@@ -40,18 +40,20 @@ local function claim(contact_key, waiting_key, arrivals_key, agent_key, work_key
   redis.call('HSET', work_key, contact_id, 'offered:' .. channel)
   redis.call('HSET', agent_key, 'idle_since', now, 'last_offer:' .. queue, now)
   redis.call('ZADD', KEYS[1], expires, offer)
-  redis.call('HINCRBY', KEYS[2], agent_id, 1)
+  local seq = touch(KEYS[2], agent_id)
   emit(KEYS[3], 'contact_offered', now, 'contact', contact_id, 'agent', agent_id,
-    'queue', queue, 'channel', channel, 'offer', offer)
-  return 'ok', offer
+    'queue', queue, 'channel', channel, 'offer', offer, 'router', ARGV[3])
+  return 'ok', offer, seq
 end
 
-for i = 0, (#ARGV - 2) / 3 - 1 do
-  local k, a = 4 + 5 * i, 3 + 3 * i
-  local status, detail = claim(KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4],
-    ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]))
+for i = 0, (#ARGV - 3) / 3 - 1 do
+  local k, a = 4 + 5 * i, 4 + 3 * i
+  local status, detail, seq = claim(KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3],
+    KEYS[k + 4], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]))
+  seq = seq or {0, 0}
   out[#out + 1] = status
   out[#out + 1] = detail
-  out[#out + 1] = redis.call('HGET', KEYS[2], ARGV[a + 1]) or '0'
+  out[#out + 1] = seq[1]
+  out[#out + 1] = seq[2]
 end
 return out

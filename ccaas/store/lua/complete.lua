@@ -1,7 +1,7 @@
 -- complete: the agent finishes handling a connected contact. With wrap-up time the contact
 -- enters wrap-up (its slot stays held, an available agent shows wrap_up); without, it is done.
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent work hash  KEYS[4] wrap-up deadlines
--- KEYS[5] agents available set  KEYS[6] agent revisions  KEYS[7] events  KEYS[8] wake flag
+-- KEYS[5] agents available set  KEYS[6] agent changes  KEYS[7] events  KEYS[8] wake flag
 -- ARGV[1] contact id  ARGV[2] now (ms)  ARGV[3] wrap-up (ms)  ARGV[4] disposition
 -- ARGV[5] notes  ARGV[6] wake channel
 -- Returns {"ok", contact state after} or {"refused", reason}.
@@ -22,13 +22,13 @@ if wrap_up > 0 then
     redis.call('SREM', KEYS[5], agent_id)
     emit(KEYS[7], 'agent_presence', ARGV[2], 'agent', agent_id, 'presence', 'wrap_up')
   end
-  redis.call('HINCRBY', KEYS[6], agent_id, 1)
+  touch(KEYS[6], agent_id)
   return {'ok', 'wrap_up'}
 end
 redis.call('HSET', KEYS[1], 'state', 'completed', 'completed_at', ARGV[2])
 release(KEYS[3], KEYS[2], ARGV[1], ARGV[2])
 emit(KEYS[7], 'contact_completed', ARGV[2], 'contact', ARGV[1], 'agent', agent_id,
   'queue', contact[4], 'channel', contact[3])
-redis.call('HINCRBY', KEYS[6], agent_id, 1)
+touch(KEYS[6], agent_id)
 wake(KEYS[8], ARGV[6])
 return {'ok', 'completed'}

@@ -1,7 +1,7 @@
 -- end_wrap_up: wrap-up of a contact ends (its time is up, or the agent says done); the contact
 -- is completed, its slot freed, and an agent with no wrap-up left is available again.
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent work hash  KEYS[4] wrap-up deadlines
--- KEYS[5] agents available set  KEYS[6] agent revisions  KEYS[7] events  KEYS[8] wake flag
+-- KEYS[5] agents available set  KEYS[6] agent changes  KEYS[7] events  KEYS[8] wake flag
 -- ARGV[1] contact id  ARGV[2] now (ms)  ARGV[3] "due" (only if its time is up) | "done"
 -- ARGV[4] wake channel
 -- Returns {"ok", agent presence after} or {"refused", reason}.
@@ -30,6 +30,6 @@ if presence == 'wrap_up' then
     emit(KEYS[7], 'agent_presence', ARGV[2], 'agent', agent_id, 'presence', 'available')
   end
 end
-redis.call('HINCRBY', KEYS[6], agent_id, 1)
+touch(KEYS[6], agent_id)
 wake(KEYS[8], ARGV[4])
 return {'ok', presence}

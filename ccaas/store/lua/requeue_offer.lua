@@ -3,7 +3,7 @@
 -- A ring-out counts as a missed offer; after ARGV[6] in a row the agent is set away("no answer").
 -- KEYS[1] contact hash  KEYS[2] queue waiting zset  KEYS[3] queue arrivals zset
 -- KEYS[4] agent hash    KEYS[5] agent work hash     KEYS[6] offer deadlines zset
--- KEYS[7] agents available set  KEYS[8] agent revisions  KEYS[9] events  KEYS[10] wake flag
+-- KEYS[7] agents available set  KEYS[8] agent changes  KEYS[9] events  KEYS[10] wake flag
 -- ARGV[1] offer id  ARGV[2] contact id  ARGV[3] agent id  ARGV[4] now (ms)
 -- ARGV[5] why: "rejected" | "timed_out" | "withdrawn"   ARGV[6] missed offers before away
 -- ARGV[7] wake channel
@@ -35,6 +35,6 @@ if ARGV[5] == 'timed_out' then
       'reason', 'no answer')
   end
 end
-redis.call('HINCRBY', KEYS[8], ARGV[3], 1)
+touch(KEYS[8], ARGV[3])
 wake(KEYS[10], ARGV[7])
 return {'ok', presence}

@@ -2,7 +2,7 @@
 -- ends the missed-offer streak and starts idle time. The caller withdraws any ringing offers
 -- (returned here) of an agent who is no longer available, and ends wrap-ups of one who is.
 -- KEYS[1] agent hash  KEYS[2] agent work hash  KEYS[3] agents available set
--- KEYS[4] agent revisions  KEYS[5] events  KEYS[6] wake flag
+-- KEYS[4] agent changes  KEYS[5] events  KEYS[6] wake flag
 -- ARGV[1] agent id  ARGV[2] presence  ARGV[3] away reason  ARGV[4] now (ms)
 -- ARGV[5] wake channel
 -- Returns {"ok", presence before, {ringing contact ids}, {wrap-up contact ids}}
@@ -26,7 +26,7 @@ if before ~= presence or presence == 'away' then
   emit(KEYS[5], 'agent_presence', ARGV[4], 'agent', ARGV[1], 'presence', presence,
     'reason', reason)
 end
-redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
+touch(KEYS[4], ARGV[1])
 local ringing, wrapping = {}, {}
 local work = redis.call('HGETALL', KEYS[2])
 for i = 1, #work, 2 do

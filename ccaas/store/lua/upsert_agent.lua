@@ -1,6 +1,6 @@
 -- upsert_agent: create an agent (offline) or replace its profile: name, skills, queues and
 -- capacity. Presence, work and counters are kept; new values apply to the next offer.
--- KEYS[1] agent hash  KEYS[2] agents set  KEYS[3] agent revisions  KEYS[4] events
+-- KEYS[1] agent hash  KEYS[2] agents set  KEYS[3] agent changes  KEYS[4] events
 -- ARGV[1] agent id  ARGV[2] name  ARGV[3] skills JSON  ARGV[4] queues JSON
 -- ARGV[5] capacity JSON  ARGV[6] now (ms)
 -- Returns {1 if created else 0}.
@@ -13,6 +13,6 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 redis.call('HSET', KEYS[1], 'name', ARGV[2], 'skills', ARGV[3], 'queues', ARGV[4],
   'capacity', ARGV[5], 'updated_at', ARGV[6])
-redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+touch(KEYS[3], ARGV[1])
 emit(KEYS[4], created == 1 and 'agent_created' or 'agent_updated', ARGV[6], 'agent', ARGV[1])
 return {created}

@@ -1,0 +1,203 @@
+"""The HTTP API over a real Redis: the contact and agent lifecycle, and refusals of bad input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from ccaas.domain.clock import ManualClock
+from ccaas.router.service import Router
+from ccaas.runtime.embedded_redis import EmbeddedRedis
+from ccaas.store.context import StoreContext
+from ccaas.web.app import create_app
+from tests.helpers import TEST_CONFIG
+
+TENANT = "t1"
+
+
+@pytest.fixture
+async def api(
+    redis_server: EmbeddedRedis, redis: Redis, clock: ManualClock
+) -> AsyncIterator[TestClient]:
+    app = create_app(
+        redis_server.url,
+        TEST_CONFIG,
+        tenant=TENANT,
+        run_router=False,
+        clock=clock,
+        max_body_bytes=16 * 1024,
+    )
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+@pytest.fixture
+def router(redis: Redis, clock: ManualClock) -> Router:
+    return Router(StoreContext.create(redis, TENANT, TEST_CONFIG, clock))
+
+
+async def dump(redis: Redis) -> dict[str, Any]:
+    """Every key with its type and value: to prove a refused request changed nothing."""
+    state: dict[str, Any] = {}
+    for key in sorted(await redis.keys("*")):
+        kind = await redis.type(key)
+        if kind == "hash":
+            state[key] = await redis.hgetall(key)
+        elif kind == "zset":
+            state[key] = await redis.zrange(key, 0, -1, withscores=True)
+        elif kind == "set":
+            state[key] = sorted(await redis.smembers(key))
+        elif kind == "stream":
+            state[key] = await redis.xrange(key)
+        else:
+            state[key] = await redis.get(key)
+    return state
+
+
+CHAT = {"channel": "chat", "external_id": "chat-1", "queue": "billing", "skills": {"billing": 3}}
+
+
+async def test_contact_and_agent_lifecycle_over_http(api: TestClient, router: Router) -> None:
+    put = await api.put(
+        "/v1/agents/ann", json={"name": "Ann", "skills": {"billing": 5}, "queues": ["billing"]}
+    )
+    assert put.status == 201
+    assert (await api.put("/v1/agents/ann/presence", json={"presence": "available"})).status == 200
+
+    created = await api.post("/v1/contacts", json=CHAT)
+    assert created.status == 201
+    contact = await created.json()
+    assert (
+        contact["state"] == "queued" and contact["position"] == 1 and contact["queue"] == "billing"
+    )
+
+    again = await api.post("/v1/contacts", json=CHAT)
+    assert again.status == 200
+    assert (await again.json())["id"] == contact["id"]
+
+    await router.route_once()
+    agent = await (await api.get("/v1/agents/ann")).json()
+    (offer,) = [w for w in agent["work"] if w["state"] == "offered"]
+    assert offer["contact_id"] == contact["id"] and offer["offer_expires_at"] > 0
+
+    accepted = await api.post(f"/v1/offers/{offer['offer_id']}/accept")
+    assert (await accepted.json())["state"] == "connected"
+    assert (await api.post(f"/v1/offers/{offer['offer_id']}/accept")).status == 409
+
+    done = await api.post(f"/v1/contacts/{contact['id']}/complete", json={"disposition": "paid"})
+    body = await done.json()
+    assert body["state"] == "completed" and body["disposition"] == "paid"
+    agent = await (await api.get("/v1/agents/ann")).json()
+    assert agent["work"] == [] and agent["presence"] == "available"
+
+
+async def test_rejected_offer_goes_back_to_its_place(
+    api: TestClient, router: Router, clock: ManualClock
+) -> None:
+    await api.put(
+        "/v1/agents/bob", json={"name": "Bob", "queues": ["billing"], "capacity": {"chat": 1}}
+    )
+    await api.put("/v1/agents/bob/presence", json={"presence": "available"})
+    first = await (await api.post("/v1/contacts", json={**CHAT, "skills": {}})).json()
+    clock.advance(5)
+    second = await (
+        await api.post("/v1/contacts", json={**CHAT, "external_id": "chat-2", "skills": {}})
+    ).json()
+    await router.route_once()
+    offered = await (await api.get(f"/v1/contacts/{first['id']}")).json()
+    assert offered["state"] == "offered"
+    assert (await api.post(f"/v1/offers/{offered['offer_id']}/reject")).status == 200
+    back = await (await api.get(f"/v1/contacts/{first['id']}")).json()
+    assert back["state"] == "queued" and back["position"] == 1
+    assert (await (await api.get(f"/v1/contacts/{second['id']}")).json())["position"] == 2
+
+
+async def test_abandon_and_queue_figures(api: TestClient, clock: ManualClock) -> None:
+    contact = await (await api.post("/v1/contacts", json=CHAT)).json()
+    clock.advance(12)
+    queue = await (await api.get("/v1/queues/billing")).json()
+    assert queue["waiting"] == 1 and queue["oldest_wait_seconds"] == 12
+    gone = await api.delete(f"/v1/contacts/{contact['id']}")
+    assert (await gone.json())["state"] == "abandoned"
+    assert (await api.delete(f"/v1/contacts/{contact['id']}")).status == 409
+    queues = await (await api.get("/v1/queues")).json()
+    assert {q["name"]: q["waiting"] for q in queues} == {"billing": 0, "sales": 0, "support": 0}
+
+
+BAD_CONTACTS = [
+    ({**CHAT, "channel": "fax"}, 422, "channel"),
+    ({**CHAT, "queue": "biling"}, 422, "queue"),
+    ({**CHAT, "channel": "email"}, 422, "channel"),  # billing takes voice and chat only
+    ({**CHAT, "priority": "high"}, 422, "priority"),
+    ({**CHAT, "priority": 1000}, 422, "priority"),
+    ({**CHAT, "skills": {"billing": 11}}, 422, "skills.billing"),
+    ({**CHAT, "skills": {"billing": "3"}}, 422, "skills.billing"),
+    ({**CHAT, "external_id": ""}, 422, "external_id"),
+    ({**CHAT, "colour": "red"}, 422, "colour"),
+    ({"channel": "chat", "queue": "billing"}, 422, "external_id"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "field"), BAD_CONTACTS)
+async def test_bad_contact_is_refused_and_changes_nothing(
+    api: TestClient, redis: Redis, body: dict[str, Any], status: int, field: str
+) -> None:
+    await api.post("/v1/contacts", json={**CHAT, "external_id": "existing"})
+    before = await dump(redis)
+    response = await api.post("/v1/contacts", json=body)
+    assert response.status == status
+    assert response.content_type == "application/problem+json"
+    problem = await response.json()
+    assert field in [error["field"] for error in problem["errors"]]
+    assert await dump(redis) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "status"),
+    [
+        ("post", "/v1/contacts", b"{not json", 400),
+        ("post", "/v1/contacts", b"[1, 2]", 400),
+        (
+            "post",
+            "/v1/contacts",
+            b'{"channel": "chat", "external_id": "' + b"x" * 20_000 + b'"}',
+            413,
+        ),
+        ("put", "/v1/agents/zed", b'{"name": "Zed", "queues": ["nowhere"]}', 422),
+        ("put", "/v1/agents/zed", b'{"name": "Zed", "capacity": {"chat": -1}}', 422),
+        ("put", "/v1/agents/ann/presence", b'{"presence": "asleep"}', 422),
+        ("put", "/v1/agents/nobody/presence", b'{"presence": "away"}', 404),
+        ("post", "/v1/offers/nonsense/accept", b"", 422),
+        ("post", "/v1/offers/cdeadbeef.1/accept", b"", 404),
+        ("post", "/v1/contacts/cdeadbeef/complete", b"{}", 404),
+        ("get", "/v1/queues/nowhere", b"", 404),
+    ],
+)
+async def test_bad_requests_get_problem_json_and_change_nothing(
+    api: TestClient, redis: Redis, method: str, path: str, data: bytes, status: int
+) -> None:
+    await api.put("/v1/agents/ann", json={"name": "Ann", "queues": ["billing"]})
+    before = await dump(redis)
+    response = await api.request(
+        method, path, data=data, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == status
+    assert response.content_type == "application/problem+json"
+    problem = await response.json()
+    assert problem["status"] == status and problem["detail"]
+    assert await dump(redis) == before
+
+
+async def test_health_and_openapi(api: TestClient) -> None:
+    health = await api.get("/healthz")
+    assert health.status == 200 and (await health.json())["redis"] == "reachable"
+    spec = await (await api.get("/v1/openapi.json")).json()
+    assert spec["openapi"].startswith("3.")
+    assert {"/v1/contacts", "/v1/agents/{id}/presence", "/v1/offers/{id}/accept"} <= set(
+        spec["paths"]
+    )
+    assert "channel" in spec["components"]["schemas"]["ContactIn"]["properties"]
