@@ -1,4 +1,4 @@
-"""The `ccaas` command: serve, bench routing, config check."""
+"""The `ccaas` command: serve, bench routing, rules check."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seeds", type=Path, default=Path("seeds"), help="demo data folder")
     serve.add_argument("--env-file", type=Path, help="read CCAAS_* settings from this file")
 
-    check = commands.add_parser("config", help="check the routing configuration")
-    check.add_argument("action", choices=["check"])
-    check.add_argument("file", type=Path)
+    rules = commands.add_parser("rules", help="the routing configuration")
+    rules.add_argument("action", choices=["check"], help="check: validate a routing file")
+    rules.add_argument("file", type=Path)
 
     bench = commands.add_parser("bench", help="benchmarks that print JSON")
     bench_kinds = bench.add_subparsers(dest="kind", required=True)
@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "config":
+        if args.command == "rules":
             config = load_routing_config(args.file)
             print(f"{args.file}: ok, {len(config.queues)} queues")
             return 0

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.config import RoutingConfig
 from ccaas.runtime.embedded_redis import EmbeddedRedis
+from ccaas.store.client import connect
 from ccaas.store.context import StoreContext
 from tests.helpers import TEST_CONFIG
 
@@ -27,7 +28,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 
 @pytest.fixture
 async def redis(redis_server: EmbeddedRedis) -> AsyncIterator[Redis]:
-    client: Redis = Redis.from_url(redis_server.url, decode_responses=True)
+    client: Redis = connect(redis_server.url)
     await client.flushdb()
     yield client
     await client.aclose()

@@ -132,8 +132,10 @@ class Router:
                 await asyncio.wait_for(self._wake.wait(), self.settings.safety_tick_seconds)
             self._wake.clear()
             results = await self.route_once()
-            if any(r.refused for r in results):
-                self.wake()  # someone else moved first: look again with fresh data
+            if results:
+                # More may wait beyond this round's read limit, or someone else moved first
+                # and a refused offer should be planned again from fresh data.
+                self.wake()
 
     async def _timer_loop(self) -> None:
         while True:

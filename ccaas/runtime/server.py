@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 from redis.asyncio import Redis
 
+from ..store.client import connect
 from ..store.context import StoreContext
 from ..web.app import create_app
 from .demo import load_demo
@@ -41,7 +42,7 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
         await runner.setup()
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
         if demo:
-            redis: Redis = Redis.from_url(redis_url, decode_responses=True)
+            redis: Redis = connect(redis_url)
             try:
                 await load_demo(StoreContext.create(redis, settings.tenant, config), seeds_dir)
             finally:

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio.client import Pipeline
-
 from ..domain.intake import NewContact, check_new_contact, initial_score
 from ..errors import Conflict, NotFound
 from .context import StoreContext
@@ -22,8 +20,26 @@ class Enqueued:
     contact_id: str
 
 
+PER_CALL = 100  # contacts per script call: keeps each call short
+
+
 def new_contact_id() -> str:
     return "c" + secrets.token_hex(8)
+
+
+def _fields_json(contact: NewContact, tenant: str) -> str:
+    return json.dumps(
+        {
+            "tenant": tenant,
+            "channel": contact.channel.value,
+            "external_id": contact.external_id,
+            "queue": contact.queue,
+            "skills": json.dumps(contact.skills, sort_keys=True),
+            "priority": contact.priority,
+            "customer": json.dumps(contact.customer),
+            "attributes": json.dumps(contact.attributes, sort_keys=True),
+        }
+    )
 
 
 class ContactRepository:
@@ -37,44 +53,32 @@ class ContactRepository:
         """Enqueue in one round trip; each contact is checked first, so a bad one adds none."""
         for contact in contacts:
             check_new_contact(contact, self.ctx.config)
-        now = self.ctx.clock.now_ms()
+        keys, now = self.ctx.keys, self.ctx.clock.now_ms()
+        chunks = [contacts[i : i + PER_CALL] for i in range(0, len(contacts), PER_CALL)]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            for contact in contacts:
-                await self._enqueue_call(contact, now, pipe)
+            for chunk in chunks:
+                call_keys = [keys.external_ids, keys.events, keys.wake_pending]
+                call_args: list[str | int] = [now, keys.wake_channel]
+                for contact in chunk:
+                    contact_id = new_contact_id()
+                    call_keys += [
+                        keys.contact(contact_id),
+                        keys.queue_waiting(contact.queue),
+                        keys.queue_arrivals(contact.queue),
+                    ]
+                    call_args += [
+                        contact_id,
+                        f"{contact.channel.value}:{contact.external_id}",
+                        repr(initial_score(contact, now, self.ctx.config)),
+                        _fields_json(contact, keys.tenant),
+                    ]
+                await self.ctx.scripts.enqueue(keys=call_keys, args=call_args, client=pipe)
             replies = await pipe.execute()
-        return [Enqueued(bool(reply[0]), reply[1]) for reply in replies]
-
-    async def _enqueue_call(self, contact: NewContact, now: int, pipe: Pipeline) -> None:
-        keys, contact_id = self.ctx.keys, new_contact_id()
-        fields = {
-            "tenant": keys.tenant,
-            "channel": contact.channel.value,
-            "external_id": contact.external_id,
-            "queue": contact.queue,
-            "skills": json.dumps(contact.skills, sort_keys=True),
-            "priority": contact.priority,
-            "customer": json.dumps(contact.customer),
-            "attributes": json.dumps(contact.attributes, sort_keys=True),
-        }
-        await self.ctx.scripts.enqueue(
-            keys=[
-                keys.contact(contact_id),
-                keys.external_ids,
-                keys.queue_waiting(contact.queue),
-                keys.queue_arrivals(contact.queue),
-                keys.events,
-                keys.wake_pending,
-            ],
-            args=[
-                contact_id,
-                f"{contact.channel.value}:{contact.external_id}",
-                now,
-                repr(initial_score(contact, now, self.ctx.config)),
-                json.dumps(fields),
-                keys.wake_channel,
-            ],
-            client=pipe,
-        )
+        return [
+            Enqueued(bool(reply[i]), reply[i + 1])
+            for reply in replies
+            for i in range(0, len(reply), 2)
+        ]
 
     async def raw(self, contact_id: str) -> dict[str, str]:
         raw: dict[str, str] = await self.ctx.redis.hgetall(self.ctx.keys.contact(contact_id))

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from ..domain.clock import Clock
 from ..domain.config import RoutingConfig
 from ..router.service import Router
+from ..store.client import connect
 from ..store.context import StoreContext
 from .handlers import routes
 from .openapi import openapi_document
@@ -41,7 +42,7 @@ def create_app(
     app.router.add_get("/v1/openapi.json", _openapi)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        redis: Redis = Redis.from_url(redis_url, decode_responses=True)
+        redis: Redis = connect(redis_url)
         ctx = StoreContext.create(redis, tenant, config, clock)
         app[SERVICES] = Services.build(ctx)
         task = None

@@ -29,6 +29,7 @@ from ccaas.domain.models import Channel, Presence
 from ccaas.router.service import Router
 from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.store.agents import AgentProfile, AgentRepository
+from ccaas.store.client import connect
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.offers import OfferRepository
@@ -93,7 +94,7 @@ class StoreMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.clock = ManualClock()
-        self.redis: Redis = Redis.from_url(self.redis_url, decode_responses=True)
+        self.redis: Redis = connect(self.redis_url)
         self.run(self.redis.flushdb())
         self.ctx = StoreContext.create(self.redis, "m", TEST_CONFIG, self.clock)
         self.contacts_repo = ContactRepository(self.ctx)

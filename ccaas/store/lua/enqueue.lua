@@ -1,24 +1,40 @@
--- enqueue: a new contact starts waiting, or an already known one (same channel + external id)
--- is returned unchanged.
--- KEYS[1] contact hash        KEYS[2] external-ids hash   KEYS[3] queue waiting zset
--- KEYS[4] queue arrivals zset KEYS[5] events stream       KEYS[6] wake flag
--- ARGV[1] contact id  ARGV[2] "channel:external_id"  ARGV[3] now (ms)  ARGV[4] order score
--- ARGV[5] JSON object of the contact's other fields   ARGV[6] wake channel
--- Returns {1, contact id, 1-based position} when created, {0, existing contact id} when known.
-local existing = redis.call('HGET', KEYS[2], ARGV[2])
-if existing then return {0, existing} end
-local fields = cjson.decode(ARGV[5])
-local args = {'id', ARGV[1], 'state', 'queued', 'score', ARGV[4], 'first_enqueued_at', ARGV[3],
-  'enqueued_at', ARGV[3], 'created_at', ARGV[3], 'offer_count', 0}
-for name, value in pairs(fields) do
-  args[#args + 1] = name
-  args[#args + 1] = value
+-- enqueue: new contacts start waiting; a contact already known by its channel + external id
+-- is returned unchanged. Takes a batch; each contact is handled on its own.
+-- KEYS[1] external-ids hash  KEYS[2] events stream  KEYS[3] wake flag
+-- then for contact i = 0..n-1, KEYS[4+3i .. 6+3i]: contact hash, queue waiting zset,
+--   queue arrivals zset
+-- ARGV[1] now (ms)  ARGV[2] wake channel
+-- then for contact i, ARGV[3+4i .. 6+4i]: contact id, "channel:external_id", order score,
+--   JSON object of the contact's other fields
+-- Returns a flat list, two entries per contact: 1, new contact id (created) or 0, existing id.
+local now = ARGV[1]
+local out = {}
+local created = false
+for i = 0, (#ARGV - 2) / 4 - 1 do
+  local k, a = 4 + 3 * i, 3 + 4 * i
+  local id, external, score = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local existing = redis.call('HGET', KEYS[1], external)
+  if existing then
+    out[#out + 1] = 0
+    out[#out + 1] = existing
+  else
+    local fields = cjson.decode(ARGV[a + 3])
+    local args = {'id', id, 'state', 'queued', 'score', score, 'first_enqueued_at', now,
+      'enqueued_at', now, 'created_at', now, 'offer_count', 0}
+    for name, value in pairs(fields) do
+      args[#args + 1] = name
+      args[#args + 1] = value
+    end
+    redis.call('HSET', KEYS[k], unpack(args))
+    redis.call('HSET', KEYS[1], external, id)
+    redis.call('ZADD', KEYS[k + 1], score, id)
+    redis.call('ZADD', KEYS[k + 2], now, id)
+    emit(KEYS[2], 'contact_queued', now, 'contact', id, 'queue', fields['queue'],
+      'channel', fields['channel'])
+    created = true
+    out[#out + 1] = 1
+    out[#out + 1] = id
+  end
 end
-redis.call('HSET', KEYS[1], unpack(args))
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-emit(KEYS[5], 'contact_queued', ARGV[3], 'contact', ARGV[1], 'queue', fields['queue'],
-  'channel', fields['channel'])
-wake(KEYS[6], ARGV[6])
-return {1, ARGV[1], redis.call('ZRANK', KEYS[3], ARGV[1]) + 1}
+if created then wake(KEYS[3], ARGV[2]) end
+return out
