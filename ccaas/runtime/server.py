@@ -19,9 +19,15 @@ from .embedded_redis import EmbeddedRedis
 from .settings import Settings, load_routing_config
 
 log = structlog.get_logger("ccaas.serve")
+SHUTDOWN_SECONDS = 5.0  # open HTTP requests get this long to finish
 
 
 async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("seeds")) -> None:
+    """Run until SIGINT or SIGTERM; the HTTP port opens only once everything is ready."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     config = load_routing_config(settings.routing_file)
     embedded: EmbeddedRedis | None = None
     redis_url = settings.redis_url
@@ -40,13 +46,15 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
         if demo:
             redis: Redis = connect(redis_url)
             try:
                 await load_demo(StoreContext.create(redis, settings.tenant, config), seeds_dir)
             finally:
                 await redis.aclose()
+        await web.TCPSite(
+            runner, settings.http_host, settings.http_port, shutdown_timeout=SHUTDOWN_SECONDS
+        ).start()
         log.info(
             "serving",
             http=f"http://{settings.http_host}:{settings.http_port}",
@@ -54,10 +62,6 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
             embedded_redis=embedded is not None,
             tenant=settings.tenant,
         )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("stopping")
     finally:

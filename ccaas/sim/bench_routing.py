@@ -8,13 +8,14 @@ come from the `ts` of each transition in the event stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from redis.asyncio import Redis
 from ..domain.config import RoutingConfig
 from ..domain.intake import NewContact
 from ..domain.models import Channel, Presence
+from ..errors import InvalidInput
 from ..router.service import Router
 from ..runtime.embedded_redis import EmbeddedRedis
 from ..runtime.logging import configure_logging
@@ -35,6 +37,7 @@ from ..store.context import StoreContext
 from ..store.offers import OfferRepository
 
 BATCH = 500
+MAX_CAPACITY = 100  # the most contacts of one channel an agent may hold (config limit)
 QUEUE = "bench"
 
 
@@ -143,14 +146,35 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
 
 
-async def _with_router(redis_url: str, ctx: StoreContext) -> multiprocessing.process.BaseProcess:
+@contextlib.asynccontextmanager
+async def _router_running(redis_url: str, ctx: StoreContext) -> AsyncIterator[None]:
+    """A router in its own process, as in production, for the length of a phase."""
     process = multiprocessing.get_context("spawn").Process(
         target=_router_process,
         args=(redis_url, ctx.keys.tenant, ctx.config.model_dump_json()),
         daemon=True,
     )
     process.start()
-    return process
+    try:
+        await asyncio.sleep(1.0)  # let it start and subscribe to wake-ups
+        yield
+    finally:
+        process.terminate()
+        process.join()
+
+
+async def _load_all(repo: ContactRepository, prefix: str, contacts: int) -> None:
+    for start in range(0, contacts, BATCH):
+        await _enqueue_batch(repo, prefix, start, min(BATCH, contacts - start))
+
+
+async def _per_second(ctx: StoreContext, first_kind: str, last_kind: str) -> float:
+    """Contacts that reached `last_kind` per second, from the first `first_kind` event."""
+    first = await _stream_times(ctx, first_kind)
+    last = await _stream_times(ctx, last_kind)
+    await _drop_tenant(ctx)
+    span = (max(last.values()) - min(first.values())) / 1000
+    return len(last) / span if span > 0 else 0.0
 
 
 async def _stream_times(ctx: StoreContext, kind: str) -> dict[str, int]:
@@ -181,99 +205,64 @@ async def routing_phase(redis: Redis, url: str, agents: int, contacts: int) -> f
     """(a) contacts enqueued as fast as possible, agents ample: routed per second."""
     ctx = await _fresh_ctx(redis, bench_config(capacity=contacts // agents + 2))
     await _setup_agents(ctx, agents)
-    router = await _with_router(url, ctx)
-    try:
-        repo = ContactRepository(ctx)
-        await asyncio.sleep(1.0)  # let the router subscribe
-        progress = Progress("routing (enqueue→offer)", contacts)
-
-        async def load() -> None:
-            for start in range(0, contacts, BATCH):
-                await _enqueue_batch(repo, "r", start, min(BATCH, contacts - start))
-
-        loader = asyncio.create_task(load())
-        await _wait_offered(ctx, contacts, progress)
+    async with _router_running(url, ctx):
+        loader = asyncio.create_task(_load_all(ContactRepository(ctx), "r", contacts))
+        await _wait_offered(ctx, contacts, Progress("routing (enqueue→offer)", contacts))
         await loader
-    finally:
-        router.terminate()
-        router.join()
-    queued = await _stream_times(ctx, "contact_queued")
-    offered = await _stream_times(ctx, "contact_offered")
-    await _drop_tenant(ctx)
-    span = (max(offered.values()) - min(queued.values())) / 1000
-    return len(offered) / span if span > 0 else 0.0
+    return await _per_second(ctx, "contact_queued", "contact_offered")
 
 
 async def lifecycle_phase(redis: Redis, url: str, agents: int, contacts: int) -> float:
     """(b) enqueue, offer, accept, complete: completed contacts per second."""
     ctx = await _fresh_ctx(redis, bench_config(capacity=3))
     await _setup_agents(ctx, agents)
-    router = await _with_router(url, ctx)
-    try:
-        repo, offers = ContactRepository(ctx), OfferRepository(ctx)
-        await asyncio.sleep(1.0)
+    repo, offers = ContactRepository(ctx), OfferRepository(ctx)
+    pending: set[asyncio.Task[Any]] = set()
+    agents_at_once = asyncio.Semaphore(64)  # like 64 agents' consoles answering together
+
+    async def play_agent(offer_id: str, contact_id: str) -> None:
+        async with agents_at_once:
+            await offers.accept(offer_id)
+            await repo.complete(contact_id, "bench")
+
+    async def on_event(fields: dict[str, str]) -> None:
+        if fields["type"] == "contact_offered":
+            task = asyncio.create_task(play_agent(fields["offer"], fields["contact"]))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    async with _router_running(url, ctx):
+        loader = asyncio.create_task(_load_all(repo, "l", contacts))
         progress = Progress("lifecycle (…→complete)", contacts)
-        pending: set[asyncio.Task[Any]] = set()
-        agents_at_once = asyncio.Semaphore(64)  # like 64 agents' consoles answering together
-
-        async def play_agent(offer_id: str, contact_id: str) -> None:
-            async with agents_at_once:
-                await offers.accept(offer_id)
-                await repo.complete(contact_id, "bench")
-
-        async def on_event(fields: dict[str, str]) -> None:
-            if fields["type"] == "contact_offered":
-                task = asyncio.create_task(play_agent(fields["offer"], fields["contact"]))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-
-        async def load() -> None:
-            for start in range(0, contacts, BATCH):
-                await _enqueue_batch(repo, "l", start, min(BATCH, contacts - start))
-
-        loader = asyncio.create_task(load())
         await _wait_for(ctx, "contact_completed", contacts, progress, on_event)
         await loader
-    finally:
-        router.terminate()
-        router.join()
-    queued = await _stream_times(ctx, "contact_queued")
-    completed = await _stream_times(ctx, "contact_completed")
-    await _drop_tenant(ctx)
-    span = (max(completed.values()) - min(queued.values())) / 1000
-    return len(completed) / span if span > 0 else 0.0
+    return await _per_second(ctx, "contact_queued", "contact_completed")
 
 
 async def latency_phase(
     redis: Redis, url: str, agents: int, rate: float, seconds: float
 ) -> tuple[float, float, int]:
     """(c) paced arrivals at `rate` per second: enqueue→offer p50 and p99 in ms."""
-    total = int(rate * seconds)
+    total = min(int(rate * seconds), agents * (MAX_CAPACITY - 2))
     ctx = await _fresh_ctx(redis, bench_config(capacity=total // agents + 2))
     await _setup_agents(ctx, agents)
-    router = await _with_router(url, ctx)
-    try:
-        repo = ContactRepository(ctx)
-        await asyncio.sleep(1.0)
-        progress = Progress(f"latency at {rate:.0f}/s", total)
-        tick = 0.005
-        per_tick = rate * tick
+    repo = ContactRepository(ctx)
+    tick = 0.005
+    per_tick = rate * tick
 
-        async def load() -> None:
-            sent, start = 0, time.monotonic()
-            while sent < total:
-                due = min(total, int((time.monotonic() - start) / tick * per_tick) + 1)
-                if due > sent:
-                    await _enqueue_batch(repo, "p", sent, due - sent)
-                    sent = due
-                await asyncio.sleep(tick)
+    async def load() -> None:
+        sent, start = 0, time.monotonic()
+        while sent < total:
+            due = min(total, int((time.monotonic() - start) / tick * per_tick) + 1)
+            if due > sent:
+                await _enqueue_batch(repo, "p", sent, due - sent)
+                sent = due
+            await asyncio.sleep(tick)
 
+    async with _router_running(url, ctx):
         loader = asyncio.create_task(load())
-        await _wait_offered(ctx, total, progress)
+        await _wait_offered(ctx, total, Progress(f"latency at {rate:.0f}/s", total))
         await loader
-    finally:
-        router.terminate()
-        router.join()
     queued = await _stream_times(ctx, "contact_queued")
     offered = await _stream_times(ctx, "contact_offered")
     await _drop_tenant(ctx)
@@ -296,6 +285,12 @@ async def redis_ceiling(redis: Redis, seconds: float = 2.0) -> float:
 
 
 async def run_routing_bench(settings: Settings, agents: int, contacts: int, as_json: bool) -> int:
+    if agents < 1 or contacts < 1 or contacts > agents * (MAX_CAPACITY - 2):
+        raise InvalidInput(
+            f"need 1 <= contacts <= agents x {MAX_CAPACITY - 2} so that every contact can be "
+            f"offered at once; got {agents} agents, {contacts} contacts",
+            field="contacts",
+        )
     embedded: EmbeddedRedis | None = None
     url = settings.redis_url
     if not url:

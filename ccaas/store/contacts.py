@@ -122,22 +122,27 @@ class ContactRepository:
             )
         return str(result[1])
 
+    def _handling_keys(self, contact_id: str, agent_id: str) -> list[str]:
+        """KEYS of complete.lua and end_wrap_up.lua (the same layout)."""
+        keys = self.ctx.keys
+        return [
+            keys.contact(contact_id),
+            keys.agent(agent_id),
+            keys.agent_work(agent_id),
+            keys.wrap_up_deadlines,
+            keys.agents_available,
+            keys.agent_changes,
+            keys.events,
+            keys.wake_pending,
+        ]
+
     async def complete(self, contact_id: str, disposition: str = "", notes: str = "") -> str:
         """The agent finished a connected contact; returns the contact's new state."""
         raw = await self.raw(contact_id)
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
         wrap_up = self.ctx.config.queues[raw["queue"]].wrap_up_seconds
         result = await self.ctx.scripts.complete(
-            keys=[
-                keys.contact(contact_id),
-                keys.agent(agent_id),
-                keys.agent_work(agent_id),
-                keys.wrap_up_deadlines,
-                keys.agents_available,
-                keys.agent_changes,
-                keys.events,
-                keys.wake_pending,
-            ],
+            keys=self._handling_keys(contact_id, agent_id),
             args=[
                 contact_id,
                 self.ctx.clock.now_ms(),
@@ -159,16 +164,7 @@ class ContactRepository:
         raw = await self.raw(contact_id)
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
         result = await self.ctx.scripts.end_wrap_up(
-            keys=[
-                keys.contact(contact_id),
-                keys.agent(agent_id),
-                keys.agent_work(agent_id),
-                keys.wrap_up_deadlines,
-                keys.agents_available,
-                keys.agent_changes,
-                keys.events,
-                keys.wake_pending,
-            ],
+            keys=self._handling_keys(contact_id, agent_id),
             args=[
                 contact_id,
                 self.ctx.clock.now_ms(),

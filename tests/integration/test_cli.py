@@ -1,0 +1,92 @@
+"""The `ccaas` command as a user runs it: serve on the embedded Redis, rules check, bench."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
+
+CCAAS = [sys.executable, "-m", "ccaas.cli"]
+
+
+def test_serve_starts_embedded_redis_answers_health_and_stops_it(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
+    env |= {"CCAAS_HTTP_PORT": str(port), "CCAAS_DATA_DIR": str(tmp_path / "var")}
+    server = subprocess.Popen([*CCAAS, "serve", "--demo"], cwd=repo_root, env=env)
+    try:
+        body = None
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
+                    body = json.load(response)
+                    break
+            except OSError:
+                time.sleep(0.05)
+        assert body == {"status": "ok", "redis": "reachable"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agents") as response:
+            assert len(json.load(response)) == 40  # the demo centre from seeds/
+        assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            code = server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+            raise
+    assert code == 0
+    leftover = subprocess.run(
+        ["pgrep", "-f", f"redis-server.*--dir {tmp_path}"], capture_output=True, check=False
+    )
+    assert leftover.stdout == b"", "the embedded redis-server outlived ccaas serve"
+
+
+def test_rules_check_accepts_the_example_and_names_a_bad_field(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    good = subprocess.run(
+        [*CCAAS, "rules", "check", "config/routing.yaml"], cwd=repo_root, capture_output=True
+    )
+    assert good.returncode == 0, good.stderr
+    bad_file = tmp_path / "routing.yaml"
+    bad_file.write_text(
+        (repo_root / "config" / "routing.yaml")
+        .read_text()
+        .replace("strategy: longest-idle", "strategy: fastest", 1)
+    )
+    bad = subprocess.run([*CCAAS, "rules", "check", str(bad_file)], capture_output=True, text=True)
+    assert bad.returncode != 0
+    assert "strategy" in bad.stderr
+
+
+@pytest.mark.slow
+def test_bench_routing_prints_one_json_object(redis_server: EmbeddedRedis) -> None:
+    env = os.environ | {"CCAAS_REDIS_URL": redis_server.url, "CCAAS_LOG_LEVEL": "WARNING"}
+    run = subprocess.run(
+        [*CCAAS, "bench", "routing", "--agents", "20", "--contacts", "300", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert set(result) >= {
+        "routed_per_s", "lifecycle_per_s", "p50_ms", "p99_ms", "redis_ceiling_per_s",
+        "agents", "contacts",
+    }  # fmt: skip
+    assert result["agents"] == 20 and result["contacts"] == 300
+    assert result["routed_per_s"] > 0 and result["lifecycle_per_s"] > 0
+    assert 0 <= result["p50_ms"] <= result["p99_ms"]
