@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,8 @@ from ..domain.models import MAX_LEVEL, MIN_LEVEL, Channel, Presence
 from ..errors import InvalidInput, NotFound
 from .context import StoreContext
 from .records import agent_record
+
+AGENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +27,12 @@ class AgentRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
 
-    def _check(self, profile: AgentProfile) -> None:
+    def _check(self, agent_id: str, profile: AgentProfile) -> None:
+        if not AGENT_ID.match(agent_id):
+            raise InvalidInput(
+                f"agent id {agent_id!r} must be 1..64 of letters, digits, '_', '-', '.', ':'",
+                field="id",
+            )
         for queue in profile.queues:
             if queue not in self.ctx.config.queues:
                 raise InvalidInput(f"unknown queue {queue!r}", field="queues")
@@ -37,7 +45,7 @@ class AgentRepository:
 
     async def upsert(self, agent_id: str, profile: AgentProfile) -> bool:
         """Create or replace the agent's profile; True when it was created."""
-        self._check(profile)
+        self._check(agent_id, profile)
         capacity = self.ctx.config.default_capacity()
         capacity.update({ch.value: n for ch, n in profile.capacity.items()})
         keys = self.ctx.keys

@@ -169,6 +169,7 @@ async def test_bad_contact_is_refused_and_changes_nothing(
         ),
         ("put", "/v1/agents/zed", b'{"name": "Zed", "queues": ["nowhere"]}', 422),
         ("put", "/v1/agents/zed", b'{"name": "Zed", "capacity": {"chat": -1}}', 422),
+        ("put", "/v1/agents/z%20ed", b'{"name": "Zed"}', 422),
         ("put", "/v1/agents/ann/presence", b'{"presence": "asleep"}', 422),
         ("put", "/v1/agents/nobody/presence", b'{"presence": "away"}', 404),
         ("post", "/v1/offers/nonsense/accept", b"", 422),
