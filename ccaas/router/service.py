@@ -132,10 +132,14 @@ class Router:
                 await asyncio.wait_for(self._wake.wait(), self.settings.safety_tick_seconds)
             self._wake.clear()
             results = await self.route_once()
-            if results:
-                # More may wait beyond this round's read limit, or someone else moved first
-                # and a refused offer should be planned again from fresh data.
-                self.wake()
+            refused = [r.planned.agent_id for r in results if r.refused]
+            if refused:
+                # someone else moved first: re-read those agents next round
+                self.snapshot.forget_agents(refused)
+            if any(r.offer_id for r in results):
+                self.wake()  # progress: more may wait beyond this round's read limit
+            # with no progress the next round waits for a wake-up or the safety tick, so a
+            # claim that keeps being refused can never become a busy loop
 
     async def _timer_loop(self) -> None:
         while True:

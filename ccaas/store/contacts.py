@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from ..domain.intake import NewContact, check_new_contact, initial_score
 from ..errors import Conflict, NotFound
 from .context import StoreContext
@@ -20,6 +22,7 @@ class Enqueued:
     contact_id: str
 
 
+log = structlog.get_logger("ccaas.store")
 PER_CALL = 100  # contacts per script call: keeps each call short
 
 
@@ -140,7 +143,8 @@ class ContactRepository:
         """The agent finished a connected contact; returns the contact's new state."""
         raw = await self.raw(contact_id)
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
-        wrap_up = self.ctx.config.queues[raw["queue"]].wrap_up_seconds
+        queue = self.ctx.config.queues.get(raw["queue"])
+        wrap_up = queue.wrap_up_seconds if queue else 0.0  # a queue since removed: no wrap-up
         result = await self.ctx.scripts.complete(
             keys=self._handling_keys(contact_id, agent_id),
             args=[
@@ -150,8 +154,11 @@ class ContactRepository:
                 disposition,
                 notes,
                 keys.wake_channel,
+                agent_id,
             ],
         )
+        if result[0] != "ok" and result[1] == "stale_agent":
+            return await self.complete(contact_id, disposition, notes)  # it moved: read again
         if result[0] != "ok":
             raise Conflict(
                 f"contact {contact_id!r} is {raw['state']}, not connected; it cannot be completed",
@@ -170,8 +177,11 @@ class ContactRepository:
                 self.ctx.clock.now_ms(),
                 "due" if only_if_due else "done",
                 keys.wake_channel,
+                agent_id,
             ],
         )
+        if result[0] != "ok" and result[1] == "stale_agent":
+            return await self.end_wrap_up(contact_id, only_if_due=only_if_due)
         return bool(result[0] == "ok")
 
     async def end_due_wrap_ups(self, limit: int = 500) -> int:
@@ -180,5 +190,12 @@ class ContactRepository:
         )
         ended = 0
         for contact_id in due:
-            ended += await self.end_wrap_up(contact_id, only_if_due=True)
+            try:
+                ended += await self.end_wrap_up(contact_id, only_if_due=True)
+            except NotFound:
+                # a deadline whose contact is gone would block every later one: drop it
+                log.warning(
+                    "wrap_up_deadline_dropped", tenant=self.ctx.keys.tenant, contact_id=contact_id
+                )
+                await self.ctx.redis.zrem(self.ctx.keys.wrap_up_deadlines, contact_id)
         return ended

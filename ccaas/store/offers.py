@@ -156,12 +156,23 @@ class OfferRepository:
         )
         expired = 0
         for offer_id in due:
-            contact_id = contact_of_offer(offer_id)
+            try:
+                contact_id = contact_of_offer(offer_id)
+            except ValueError:
+                contact_id = ""
             agent_id = await self.ctx.redis.hget(keys.contact(contact_id), "agent_id") or ""
             result = await self._requeue(offer_id, contact_id, agent_id, "timed_out")
             if result[0] == "ok":
                 expired += 1
-            elif result[1] == "offer_not_pending":
-                # accepted, abandoned or requeued meanwhile: the deadline is stale
+                if result[1] == "away":  # that ring-out made the agent "no answer"
+                    await self._withdraw_all(agent_id)
+            elif result[1] != "offer_not_due":
+                # accepted, abandoned, requeued meanwhile, or corrupt: the deadline is stale
                 await self.ctx.redis.zrem(keys.offer_deadlines, offer_id)
         return expired
+
+    async def _withdraw_all(self, agent_id: str) -> None:
+        work = await self.ctx.redis.hgetall(self.ctx.keys.agent_work(agent_id))
+        for contact_id, entry in work.items():
+            if entry.startswith("offered:"):
+                await self.withdraw_for(contact_id, agent_id)

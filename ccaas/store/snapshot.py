@@ -74,6 +74,12 @@ class SnapshotReader:
             if view.presence is Presence.AVAILABLE
         }
 
+    def forget_agents(self, agent_ids: Iterable[str]) -> None:
+        """Drop cached agents so the next round re-reads them whatever their sequence says."""
+        for agent_id in agent_ids:
+            self._agents.pop(agent_id, None)
+        self._seen_change = 0  # next read lists every agent's sequence and fetches the missing
+
     def note_claims(self, results: Sequence[ClaimResult]) -> None:
         """Apply this router's own committed offers to the cached agents."""
         for result in results:

@@ -31,12 +31,21 @@ class BadRequest(CcaasError):
     title = "Bad request"
 
 
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 async def read_body(request: web.Request, model: type[Model]) -> Model:
     """Parse and validate a JSON body; invalid input raises before anything is changed."""
+    raw = await request.read()
     try:
-        payload = await request.json()
+        payload = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except UnicodeDecodeError as exc:
+        raise BadRequest("body is not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
         raise BadRequest(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"body is not acceptable JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise BadRequest("body must be a JSON object")
     return model.model_validate(payload)

@@ -249,6 +249,10 @@ class StoreMachine(RuleBasedStateMachine):
                     agent.presence = "away"
             elif c.state == "wrap_up" and c.deadline <= now:
                 self._complete_in_model(c.id)
+        for agent in self.agents.values():
+            if agent.presence == "away":  # set "no answer": its other offers stop ringing
+                for cid in [cid for cid in agent.work if self.contacts[cid].state == "offered"]:
+                    self._requeue_in_model(cid)
 
     # -- model transitions --------------------------------------------------------------------
     def _check_and_apply_offer(self, contact_id: str, agent_id: str) -> None:

@@ -3,10 +3,11 @@
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent work hash  KEYS[4] wrap-up deadlines
 -- KEYS[5] agents available set  KEYS[6] agent changes  KEYS[7] events  KEYS[8] wake flag
 -- ARGV[1] contact id  ARGV[2] now (ms)  ARGV[3] wrap-up (ms)  ARGV[4] disposition
--- ARGV[5] notes  ARGV[6] wake channel
+-- ARGV[5] notes  ARGV[6] wake channel  ARGV[7] agent id the caller read (KEYS are its)
 -- Returns {"ok", contact state after} or {"refused", reason}.
 local contact = redis.call('HMGET', KEYS[1], 'state', 'agent_id', 'channel', 'queue')
 if contact[1] ~= 'connected' then return {'refused', 'not_connected'} end
+if contact[2] ~= ARGV[7] then return {'refused', 'stale_agent'} end
 local agent_id = contact[2]
 redis.call('HSET', KEYS[1], 'disposition', ARGV[4], 'notes', ARGV[5], 'handled_at', ARGV[2])
 emit(KEYS[7], 'contact_handled', ARGV[2], 'contact', ARGV[1], 'agent', agent_id,

@@ -3,11 +3,12 @@
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent work hash  KEYS[4] wrap-up deadlines
 -- KEYS[5] agents available set  KEYS[6] agent changes  KEYS[7] events  KEYS[8] wake flag
 -- ARGV[1] contact id  ARGV[2] now (ms)  ARGV[3] "due" (only if its time is up) | "done"
--- ARGV[4] wake channel
+-- ARGV[4] wake channel  ARGV[5] agent id the caller read (KEYS are its)
 -- Returns {"ok", agent presence after} or {"refused", reason}.
 local contact = redis.call('HMGET', KEYS[1], 'state', 'agent_id', 'channel', 'queue',
   'wrap_up_until')
 if contact[1] ~= 'wrap_up' then return {'refused', 'not_in_wrap_up'} end
+if contact[2] ~= ARGV[5] then return {'refused', 'stale_agent'} end
 if ARGV[3] == 'due' and tonumber(ARGV[2]) < tonumber(contact[5]) then
   return {'refused', 'wrap_up_not_due'}
 end

@@ -1,0 +1,44 @@
+"""Transitions called with a stale read of the contact must not touch the wrong agent."""
+
+from __future__ import annotations
+
+import pytest
+
+from ccaas.domain.intake import NewContact
+from ccaas.domain.models import Channel, Presence
+from ccaas.router.service import Router
+from ccaas.store.agents import AgentProfile, AgentRepository
+from ccaas.store.contacts import ContactRepository
+from ccaas.store.context import StoreContext
+from ccaas.store.offers import OfferRepository
+
+
+async def test_complete_after_the_contact_moved_to_another_agent(
+    ctx: StoreContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agents, contacts, offers = AgentRepository(ctx), ContactRepository(ctx), OfferRepository(ctx)
+    router = Router(ctx)
+    for agent_id in ("ann", "bob"):
+        await agents.upsert(agent_id, AgentProfile(agent_id, {}, ["support"]))
+    await agents.set_presence("ann", Presence.AVAILABLE)
+    contact_id = (await contacts.enqueue(NewContact(Channel.CHAT, "x", "support"))).contact_id
+    await router.route_once()
+    stale = await contacts.raw(contact_id)  # offered to ann
+    assert stale["agent_id"] == "ann"
+    await offers.reject(stale["offer_id"])
+    await agents.set_presence("ann", Presence.AWAY, "break")
+    await agents.set_presence("bob", Presence.AVAILABLE)
+    await router.route_once()
+    await offers.accept((await contacts.raw(contact_id))["offer_id"])
+
+    real_raw = ContactRepository.raw
+    reads = iter([stale])
+
+    async def first_read_is_stale(self: ContactRepository, cid: str) -> dict[str, str]:
+        return next(reads, None) or await real_raw(self, cid)
+
+    monkeypatch.setattr(ContactRepository, "raw", first_read_is_stale)
+    assert await contacts.complete(contact_id, "done") == "wrap_up"  # support has wrap-up
+    ann, bob = await agents.get("ann"), await agents.get("bob")
+    assert ann["work"] == [] and ann["presence"] == "away"
+    assert [w["state"] for w in bob["work"]] == ["wrap_up"] and bob["presence"] == "wrap_up"
