@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..domain.config import RoutingConfig
 from ..errors import ConfigError
 from .logging import LogFormat
+from .routing_file import load_routing_file
 
 
 class Settings(BaseSettings):
@@ -38,17 +38,5 @@ def load_settings(env_file: Path | None = None) -> Settings:
 
 
 def load_routing_config(path: Path) -> RoutingConfig:
-    """Read and validate the routing YAML; errors name the file and the bad field."""
-    try:
-        document = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read routing file {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    try:
-        return RoutingConfig.model_validate(document)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
+    """Read and validate the routing YAML; errors name the file, the field and its line."""
+    return load_routing_file(path)

@@ -71,14 +71,13 @@ def test_rules_check_accepts_the_example_and_names_a_bad_field(
     )
     assert good.returncode == 0, good.stderr
     bad_file = tmp_path / "routing.yaml"
-    bad_file.write_text(
-        (repo_root / "config" / "routing.yaml")
-        .read_text()
-        .replace("strategy: longest-idle", "strategy: fastest", 1)
-    )
+    example = (repo_root / "config" / "routing.yaml").read_text()
+    bad_file.write_text(example.replace("strategy: longest-idle", "strategy: longest_idle", 1))
     bad = subprocess.run([*CCAAS, "rules", "check", str(bad_file)], capture_output=True, text=True)
     assert bad.returncode != 0
-    assert "strategy" in bad.stderr
+    line = example.splitlines().index("    strategy: longest-idle") + 1
+    assert f"{bad_file}:{line}: queues.billing.strategy" in bad.stderr
+    assert "did you mean 'longest-idle'?" in bad.stderr
 
 
 @pytest.mark.slow
