@@ -44,8 +44,6 @@ class Router:
         self.rules = ctx.config.channel_rules()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
-        self.rounds = 0
-        self.offers_made = 0
 
     async def route_once(self) -> list[ClaimResult]:
         """One matching round over everything waiting; returns the claims it tried."""
@@ -55,10 +53,8 @@ class Router:
         planned = plan_offers(contacts, agents, self.queues, self.rules, self.ctx.clock.now_ms())
         results = await self.offers.claim_many(planned, self.name)
         self.snapshot.note_claims(results)
-        self.rounds += 1
         for result in results:
             if result.offer_id:
-                self.offers_made += 1
                 log.debug(
                     "contact_offered",
                     tenant=self.ctx.keys.tenant,

@@ -39,10 +39,6 @@ class TenantKeys:
         """Sorted set: waiting contact ids by first-enqueued time (for the oldest wait)."""
         return f"{self.prefix}queue:{queue}:arrivals"
 
-    def queue_agents(self, queue: str) -> str:
-        """Set: agent ids that serve the queue."""
-        return f"{self.prefix}queue:{queue}:agents"
-
     def agent(self, agent_id: str) -> str:
         """Hash: profile, presence and counters of one agent."""
         return f"{self.prefix}agent:{agent_id}"
@@ -92,12 +88,8 @@ class TenantKeys:
         return f"{self.prefix}wake:pending"
 
 
-def offer_id(contact_id: str, attempt: int) -> str:
-    """Offer ids name their contact, so an offer needs no key of its own."""
-    return f"{contact_id}.{attempt}"
-
-
 def contact_of_offer(offer: str) -> str:
+    """An offer id is "{contact id}.{attempt}" (made by claim.lua): it needs no key of its own."""
     contact_id, _, attempt = offer.rpartition(".")
     if not contact_id or not attempt.isdigit():
         raise ValueError(f"malformed offer id {offer!r}")
