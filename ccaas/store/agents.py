@@ -9,7 +9,9 @@ from typing import Any
 
 from ..domain.models import MAX_LEVEL, MIN_LEVEL, Channel, Presence
 from ..errors import InvalidInput, NotFound
+from .contacts import ContactRepository
 from .context import StoreContext
+from .offers import OfferRepository
 from .records import agent_record
 
 AGENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -87,9 +89,6 @@ class AgentRepository:
 
     async def set_presence(self, agent_id: str, presence: Presence, reason: str = "") -> str:
         """Set what the agent says it is; returns the presence before."""
-        from .contacts import ContactRepository
-        from .offers import OfferRepository  # one-way: offers never import agents
-
         if presence is Presence.WRAP_UP:
             raise InvalidInput("wrap_up is set by the system, not by the agent", field="presence")
         keys, now = self.ctx.keys, self.ctx.clock.now_ms()
