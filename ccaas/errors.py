@@ -43,3 +43,18 @@ class ConfigError(CcaasError):
 
     status = 500
     title = "Configuration error"
+
+
+class ContactRejected(CcaasError):
+    """The contact is valid but cannot be queued: no rule takes it, or closed or full."""
+
+    status = 409
+    title = "Contact not queued"
+
+    def __init__(self, rejection: Any) -> None:
+        super().__init__(
+            f"contact not queued: {rejection}",
+            reason=rejection.reason,
+            queue=rejection.queue,
+            rule=rejection.rule,
+        )

@@ -13,6 +13,8 @@ class Ineligible(StrEnum):
 
     NOT_AVAILABLE = "agent_not_available"
     NOT_IN_QUEUE = "agent_not_in_queue"
+    HELD = "held_for_preferred_agent"
+    DELAYED = "queue_delay_not_reached"
     MISSING_SKILL = "missing_skill"
     NO_CAPACITY = "no_capacity"
 
@@ -25,7 +27,7 @@ def has_room(agent: AgentView, channel: Channel, rules: Mapping[Channel, Channel
     """Free capacity for one more contact on `channel`, under the cross-channel rules.
 
     An exclusive channel (voice by default) needs an agent with no other work and, while
-    held, blocks all new work.
+    held, blocks all new work. A profile's max_total caps the contacts across channels.
     """
     rule = rules[channel]
     limit = agent.capacity.get(channel, rule.capacity)
@@ -36,17 +38,36 @@ def has_room(agent: AgentView, channel: Channel, rules: Mapping[Channel, Channel
         # a Channel is a str, so the channel name held in `work` finds its rule directly
         if count > 0 and rules[other].exclusive:  # type: ignore[index]
             return False
+    if agent.max_total and sum(held.values()) >= agent.max_total:
+        return False
     return held.get(channel, 0) < limit
 
 
+def is_held_from(agent_id: str, contact: WaitingContact, now_ms: int) -> bool:
+    """True while the contact is held for a preferred agent other than `agent_id`."""
+    return bool(
+        contact.preferred_agent
+        and contact.preferred_agent != agent_id
+        and now_ms < contact.preferred_until_ms
+    )
+
+
 def ineligibility(
-    agent: AgentView, contact: WaitingContact, rules: Mapping[Channel, ChannelRule]
+    agent: AgentView,
+    contact: WaitingContact,
+    rules: Mapping[Channel, ChannelRule],
+    now_ms: int = 0,
 ) -> Ineligible | None:
     """None when the agent may take the contact, else the first reason it may not."""
     if agent.presence is not Presence.AVAILABLE:
         return Ineligible.NOT_AVAILABLE
     if contact.queue not in agent.queues:
         return Ineligible.NOT_IN_QUEUE
+    if is_held_from(agent.id, contact, now_ms):
+        return Ineligible.HELD
+    delay = agent.membership(contact.queue).delay_ms
+    if delay and now_ms - contact.queue_since_ms < delay:
+        return Ineligible.DELAYED
     if not has_skills(agent.skills, contact.skills):
         return Ineligible.MISSING_SKILL
     if not has_room(agent, contact.channel, rules):
@@ -55,6 +76,9 @@ def ineligibility(
 
 
 def is_eligible(
-    agent: AgentView, contact: WaitingContact, rules: Mapping[Channel, ChannelRule]
+    agent: AgentView,
+    contact: WaitingContact,
+    rules: Mapping[Channel, ChannelRule],
+    now_ms: int = 0,
 ) -> bool:
-    return ineligibility(agent, contact, rules) is None
+    return ineligibility(agent, contact, rules, now_ms) is None

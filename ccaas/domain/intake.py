@@ -8,7 +8,6 @@ from typing import Any
 from ..errors import InvalidInput
 from .config import RoutingConfig
 from .models import MAX_LEVEL, MIN_LEVEL, Channel
-from .ordering import order_score
 
 MIN_PRIORITY = -100
 MAX_PRIORITY = 100
@@ -18,7 +17,7 @@ MAX_PRIORITY = 100
 class NewContact:
     channel: Channel
     external_id: str
-    queue: str
+    queue: str = ""  # empty: the classification rules choose
     skills: dict[str, int] = field(default_factory=dict)
     priority: int = 0
     customer: dict[str, Any] | None = None
@@ -27,11 +26,18 @@ class NewContact:
 
 def check_new_contact(contact: NewContact, config: RoutingConfig) -> None:
     """Raise InvalidInput naming the field when the contact cannot be routed as given."""
+    if not contact.queue and not config.classification:
+        raise InvalidInput("queue is required: the routing rules classify nothing", field="queue")
+    for skill in contact.skills:
+        if config.skills is not None and skill not in config.skills:
+            raise InvalidInput(f"unknown skill {skill!r}", field=f"skills.{skill}")
     queue = config.queues.get(contact.queue)
-    if queue is None:
+    if not contact.queue:
+        pass
+    elif queue is None:
         known = ", ".join(sorted(config.queues))
         raise InvalidInput(f"unknown queue {contact.queue!r}; known: {known}", field="queue")
-    if contact.channel not in queue.channels:
+    if queue is not None and contact.channel not in queue.channels:
         allowed = ", ".join(queue.channels)
         raise InvalidInput(
             f"queue {contact.queue!r} takes {allowed}, not {contact.channel.value}",
@@ -48,7 +54,3 @@ def check_new_contact(contact: NewContact, config: RoutingConfig) -> None:
             f"priority {contact.priority} is outside {MIN_PRIORITY}..{MAX_PRIORITY}",
             field="priority",
         )
-
-
-def initial_score(contact: NewContact, now_ms: int, config: RoutingConfig) -> float:
-    return order_score(contact.priority, now_ms, config.aging_seconds_per_priority)

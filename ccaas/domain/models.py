@@ -66,7 +66,11 @@ class QueueSpec:
 
 @dataclass(frozen=True, slots=True)
 class WaitingContact:
-    """A contact as the policy sees it while it waits."""
+    """A contact as the policy sees it while it waits.
+
+    queue_since_ms is when it entered its current queue (profile delays and relaxation
+    timers count from it); while now < preferred_until_ms only preferred_agent may take it.
+    """
 
     id: str
     queue: str
@@ -75,6 +79,19 @@ class WaitingContact:
     priority: int
     first_enqueued_ms: int
     score: float
+    queue_since_ms: int = 0
+    rule: str = ""
+    relaxed: frozenset[str] = frozenset()
+    preferred_agent: str = ""
+    preferred_until_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """How an agent serves one queue: priority 1 is served before 2; delay in ms of waiting."""
+
+    priority: int = 1
+    delay_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +106,16 @@ class AgentView:
     idle_since_ms: int
     work: Mapping[str, int] = field(default_factory=lambda: EMPTY)
     last_offer_ms: Mapping[str, int] = field(default_factory=lambda: EMPTY)
+    memberships: Mapping[str, Membership] = field(default_factory=lambda: MappingProxyType({}))
+    max_total: int = 0  # contacts across all channels; 0 means no limit beyond each channel's
+    revision: int = 0  # of the agent's profile; a claim planned on another revision is refused
+
+    def membership(self, queue: str) -> Membership:
+        return self.memberships.get(queue, _DEFAULT_MEMBERSHIP)
 
     @property
     def total_work(self) -> int:
         return sum(self.work.values())
+
+
+_DEFAULT_MEMBERSHIP = Membership()

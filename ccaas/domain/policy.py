@@ -9,6 +9,7 @@ eligible for, across all the queues it serves.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -75,15 +76,8 @@ class _Pools:
         work[planned.channel] = work.get(planned.channel, 0) + 1
         last_offer = dict(agent.last_offer_ms)
         last_offer[planned.queue] = now_ms
-        agent = AgentView(
-            agent.id,
-            agent.skills,
-            agent.queues,
-            agent.capacity,
-            agent.presence,
-            now_ms,
-            work,
-            last_offer,
+        agent = dataclasses.replace(
+            agent, idle_since_ms=now_ms, work=work, last_offer_ms=last_offer
         )
         self.agents[agent.id] = agent
         for pool_key, keys in self.keys.items():
@@ -118,8 +112,8 @@ def plan_offers(
         if not ranked:
             continue
         for key in ranked:
-            agent = pools.agents[key[2]]
-            if is_eligible(agent, contact, rules):
+            agent = pools.agents[key[-1]]
+            if is_eligible(agent, contact, rules, now_ms):
                 offer = PlannedOffer(contact.id, agent.id, contact.queue, contact.channel)
                 planned.append(offer)
                 pools.record(offer, now_ms)

@@ -18,10 +18,12 @@ import structlog
 from ..domain.eligibility import has_room
 from ..domain.models import AgentView
 from ..domain.policy import plan_offers
+from ..domain.rules import CompiledRules
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
 from ..store.offers import ClaimResult, OfferRepository
 from ..store.snapshot import SnapshotReader
+from .relaxer import Relaxer
 
 log = structlog.get_logger("ccaas.router")
 
@@ -31,6 +33,7 @@ class RouterSettings:
     per_queue_limit: int = 1000
     safety_tick_seconds: float = 1.0
     timer_tick_seconds: float = 0.1
+    relax_tick_seconds: float = 1.0
 
 
 class Router:
@@ -38,20 +41,21 @@ class Router:
         self.ctx = ctx
         self.settings = settings or RouterSettings()
         self.snapshot = SnapshotReader(ctx, self.settings.per_queue_limit)
+        self.relaxer = Relaxer(ctx)
         self.offers = OfferRepository(ctx)
         self.contacts = ContactRepository(ctx)
-        self.queues = ctx.config.queue_specs()
-        self.rules = ctx.config.channel_rules()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
 
     async def route_once(self) -> list[ClaimResult]:
         """One matching round over everything waiting; returns the claims it tried."""
+        rules = self.ctx.rules  # one version for the whole round; the claim checks it
         await self.ctx.redis.delete(self.ctx.keys.wake_pending)
         agents = await self.snapshot.available_agents()
-        contacts = await self.snapshot.waiting_contacts(sorted(self._open_queues(agents)))
-        planned = plan_offers(contacts, agents, self.queues, self.rules, self.ctx.clock.now_ms())
-        results = await self.offers.claim_many(planned, self.name)
+        contacts = await self.snapshot.waiting_contacts(sorted(self._open_queues(agents, rules)))
+        now = self.ctx.clock.now_ms()
+        planned = plan_offers(contacts, agents, rules.queue_specs, rules.channel_rules, now)
+        results = await self.offers.claim_many(planned, agents, self.name, rules)
         self.snapshot.note_claims(results)
         for result in results:
             if result.offer_id:
@@ -72,21 +76,24 @@ class Router:
                 )
         return results
 
-    def _open_queues(self, agents: Mapping[str, AgentView]) -> set[str]:
+    @staticmethod
+    def _open_queues(agents: Mapping[str, AgentView], rules: CompiledRules) -> set[str]:
         """Queues some available agent has room for; only their contacts are read."""
         open_queues: set[str] = set()
+        specs, channel_rules = rules.queue_specs, rules.channel_rules
         for agent in agents.values():
             for queue in agent.queues - open_queues:
-                spec = self.queues.get(queue)
-                if spec and any(has_room(agent, ch, self.rules) for ch in spec.channels):
+                spec = specs.get(queue)
+                if spec and any(has_room(agent, ch, channel_rules) for ch in spec.channels):
                     open_queues.add(queue)
-            if len(open_queues) == len(self.queues):
+            if len(open_queues) == len(specs):
                 break
         return open_queues
 
-    async def timers_once(self) -> int:
-        """Ring out due offers and end due wrap-ups; returns how many changed."""
-        return await self.offers.expire_due() + await self.contacts.end_due_wrap_ups()
+    async def timers_once(self, relax: bool = True) -> int:
+        """Ring out due offers, end due wrap-ups and (if `relax`) apply due relaxation steps."""
+        changed = await self.offers.expire_due() + await self.contacts.end_due_wrap_ups()
+        return changed + (len(await self.relaxer.relax_once()) if relax else 0)
 
     def wake(self) -> None:
         self._wake.set()
@@ -138,6 +145,10 @@ class Router:
             # claim that keeps being refused can never become a busy loop
 
     async def _timer_loop(self) -> None:
+        loop, last_relax = asyncio.get_running_loop(), 0.0
         while True:
-            await self.timers_once()
+            relax = loop.time() - last_relax >= self.settings.relax_tick_seconds
+            if relax:
+                last_relax = loop.time()
+            await self.timers_once(relax)
             await asyncio.sleep(self.settings.timer_tick_seconds)

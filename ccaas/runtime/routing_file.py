@@ -1,18 +1,14 @@
-"""Reads the routing YAML and turns validation errors into sentences with their line numbers."""
+"""Reads routing YAML and turns every problem into a sentence with its file and line number."""
 
 from __future__ import annotations
 
-import difflib
-import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
 from ..domain.config import RoutingConfig
+from ..domain.rules import CompiledRules, RulesInvalid, rules_from_document
 from ..errors import ConfigError
 
 
@@ -21,12 +17,11 @@ def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     node, line = root, root.start_mark.line + 1 if root is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(part)), None)
-            key = next((k for k, _ in node.value if k.value == str(part)), None)
-            if match is None:
+            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if pair is None:
                 return line
-            line = (key or match).start_mark.line + 1
-            node = match
+            line = pair[0].start_mark.line + 1
+            node = pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):
                 return line
@@ -37,60 +32,65 @@ def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
-def _known_keys(loc: Sequence[int | str]) -> list[str]:
-    """Field names allowed at the mapping that holds loc[-1], found through the model types."""
-    kind: Any = RoutingConfig
-    for part in loc[:-1]:
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
-            field = kind.model_fields.get(str(part))
-            kind = field.annotation if field else None
-        else:
-            args = typing.get_args(kind)
-            kind = args[-1] if args else None
-    if isinstance(kind, type) and issubclass(kind, BaseModel):
-        return list(kind.model_fields)
-    return []
+def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
+    """Validate and compile routing YAML; a ConfigError lists each problem with its line.
 
-
-def _suggestion(error: ErrorDetails) -> str:
-    """'; did you mean ...?' for a misspelt key or choice, when one is close."""
-    if error["type"] == "extra_forbidden":
-        choices = _known_keys(error["loc"])
-        typed = str(error["loc"][-1])
-    else:
-        expected = str(error.get("ctx", {}).get("expected", ""))
-        choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",") if c.strip()]
-        typed = str(error.get("input"))
-    close = difflib.get_close_matches(typed, choices, n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
-def parse_routing(text: str, source: str) -> RoutingConfig:
-    """Validate routing YAML; a ConfigError names the file, each bad field and its line."""
+    The error's `problems` field holds {line, field, message} for each, for the admin API.
+    """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         document = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML: {exc.problem}", file=source) from exc
+        line = mark.line + 1 if mark else None
+        where = f"{source}:{line}" if line else source
+        message = f"not valid YAML: {exc.problem}"
+        raise ConfigError(
+            f"{where}: {message}",
+            file=source,
+            problems=[{"line": line, "field": None, "message": message}],
+        ) from exc
+    if not isinstance(document, dict):
+        message = "the document must be a mapping of keys (queues:, classification:, ...)"
+        raise ConfigError(
+            f"{source}: {message}",
+            file=source,
+            problems=[{"line": 1, "field": None, "message": message}],
+        )
     try:
-        return RoutingConfig.model_validate(document)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "(document)"
-            line = _line_of(root, error["loc"])
-            where = f"{source}:{line}" if line else source
-            problems.append(f"{where}: {field}: {error['msg']}{_suggestion(error)}")
-        raise ConfigError("\n".join(problems), file=source) from exc
+        return rules_from_document(document, version)
+    except RulesInvalid as exc:
+        found = []
+        for problem in exc.problems:
+            field = ".".join(str(p) for p in problem.loc) or "(document)"
+            found.append(
+                {"line": _line_of(root, problem.loc), "field": field, "message": problem.message}
+            )
+        lines = [
+            f"{source}:{p['line']}: {p['field']}: {p['message']}"
+            if p["line"]
+            else f"{source}: {p['message']}"
+            for p in found
+        ]
+        raise ConfigError("\n".join(lines), file=source, problems=found) from exc
 
 
-def load_routing_file(path: Path) -> RoutingConfig:
+def parse_routing(text: str, source: str) -> RoutingConfig:
+    return parse_rules(text, source).config
+
+
+def read_rules_text(path: Path) -> str:
     try:
-        text = path.read_text()
+        return path.read_text()
     except OSError as exc:
         raise ConfigError(
             f"cannot read routing file {path}: {exc.strerror}", file=str(path)
         ) from exc
-    return parse_routing(text, str(path))
+
+
+def load_rules_file(path: Path, version: int = 0) -> CompiledRules:
+    return parse_rules(read_rules_text(path), str(path), version)
+
+
+def load_routing_file(path: Path) -> RoutingConfig:
+    return load_rules_file(path).config

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain.models import MAX_LEVEL, MIN_LEVEL, Channel, Presence
+from ..domain.references import did_you_mean
 from ..errors import InvalidInput, NotFound
 from .contacts import ContactRepository
 from .context import StoreContext
@@ -23,6 +24,7 @@ class AgentProfile:
     skills: dict[str, int] = field(default_factory=dict)
     queues: list[str] = field(default_factory=list)
     capacity: dict[Channel, int] = field(default_factory=dict)
+    profile: str = ""
 
 
 class AgentRepository:
@@ -35,10 +37,24 @@ class AgentRepository:
                 f"agent id {agent_id!r} must be 1..64 of letters, digits, '_', '-', '.', ':'",
                 field="id",
             )
+        config = self.ctx.config
+        if profile.profile and profile.profile not in config.profiles:
+            raise InvalidInput(
+                f"unknown routing profile {profile.profile!r}"
+                + did_you_mean(profile.profile, config.profiles),
+                field="profile",
+            )
         for queue in profile.queues:
-            if queue not in self.ctx.config.queues:
-                raise InvalidInput(f"unknown queue {queue!r}", field="queues")
+            if queue not in config.queues:
+                raise InvalidInput(
+                    f"unknown queue {queue!r}" + did_you_mean(queue, config.queues), field="queues"
+                )
         for skill, level in profile.skills.items():
+            if config.skills is not None and skill not in config.skills:
+                raise InvalidInput(
+                    f"unknown skill {skill!r}" + did_you_mean(skill, config.skills),
+                    field=f"skills.{skill}",
+                )
             if not MIN_LEVEL <= level <= MAX_LEVEL:
                 raise InvalidInput(
                     f"skill {skill!r} level {level} is outside {MIN_LEVEL}..{MAX_LEVEL}",
@@ -48,8 +64,6 @@ class AgentRepository:
     async def upsert(self, agent_id: str, profile: AgentProfile) -> bool:
         """Create or replace the agent's profile; True when it was created."""
         self._check(agent_id, profile)
-        capacity = self.ctx.config.default_capacity()
-        capacity.update({ch.value: n for ch, n in profile.capacity.items()})
         keys = self.ctx.keys
         (created,) = await self.ctx.scripts.upsert_agent(
             keys=[keys.agent(agent_id), keys.agents, keys.agent_changes, keys.events],
@@ -58,8 +72,9 @@ class AgentRepository:
                 profile.name,
                 json.dumps(profile.skills, sort_keys=True),
                 json.dumps(sorted(set(profile.queues))),
-                json.dumps(capacity, sort_keys=True),
+                json.dumps({ch.value: n for ch, n in profile.capacity.items()}, sort_keys=True),
                 self.ctx.clock.now_ms(),
+                profile.profile,
             ],
         )
         return bool(created)
@@ -72,7 +87,7 @@ class AgentRepository:
             raw, work = await pipe.execute()
         if not raw:
             raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
-        record = agent_record(raw, work)
+        record = agent_record(raw, work, self.ctx.rules)
         ringing = [item for item in record["work"] if item["state"] == "offered"]
         if ringing:
             async with self.ctx.redis.pipeline(transaction=False) as pipe:

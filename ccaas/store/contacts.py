@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Sequence
@@ -10,9 +11,12 @@ from typing import Any
 
 import structlog
 
-from ..domain.intake import NewContact, check_new_contact, initial_score
-from ..errors import Conflict, NotFound
+from ..domain.classify import Classified, Rejection, classify, overflow_target, route_to_open_queue
+from ..domain.intake import NewContact, check_new_contact
+from ..domain.ordering import order_score
+from ..errors import Conflict, ContactRejected, NotFound
 from .context import StoreContext
+from .queues import QueueRepository
 from .records import contact_record
 
 
@@ -20,6 +24,7 @@ from .records import contact_record
 class Enqueued:
     created: bool
     contact_id: str
+    rejected: Rejection | None = None
 
 
 log = structlog.get_logger("ccaas.store")
@@ -30,17 +35,22 @@ def new_contact_id() -> str:
     return "c" + secrets.token_hex(8)
 
 
-def _fields_json(contact: NewContact, tenant: str) -> str:
+def _fields_json(contact: NewContact, where: Classified, tenant: str, extra: dict[str, Any]) -> str:
     return json.dumps(
         {
             "tenant": tenant,
             "channel": contact.channel.value,
             "external_id": contact.external_id,
-            "queue": contact.queue,
-            "skills": json.dumps(contact.skills, sort_keys=True),
-            "priority": contact.priority,
+            "queue": where.queue,
+            "skills": json.dumps(where.skills, sort_keys=True),
+            "priority": where.priority,
+            "priority_terms": json.dumps(where.priority_terms),
+            "rule": where.rule,
+            "tags": json.dumps(where.tags),
+            "overflowed": json.dumps(where.overflowed),
             "customer": json.dumps(contact.customer),
             "attributes": json.dumps(contact.attributes, sort_keys=True),
+            **extra,
         }
     )
 
@@ -50,37 +60,119 @@ class ContactRepository:
         self.ctx = ctx
 
     async def enqueue(self, contact: NewContact) -> Enqueued:
-        return (await self.enqueue_many([contact]))[0]
+        """Classify and enqueue one contact; ContactRejected when it cannot be queued."""
+        result = (await self.enqueue_many([contact]))[0]
+        if result.rejected is not None:
+            raise ContactRejected(result.rejected)
+        return result
 
     async def enqueue_many(self, contacts: Sequence[NewContact]) -> list[Enqueued]:
-        """Enqueue in one round trip; each contact is checked first, so a bad one adds none."""
+        """Classify and enqueue; each contact is checked first, so a bad one adds none.
+
+        A contact that no rule takes, or whose queue is closed or full with nowhere to
+        overflow, is returned with `rejected` set and leaves no trace.
+        """
+        rules = self.ctx.rules
         for contact in contacts:
-            check_new_contact(contact, self.ctx.config)
-        keys, now = self.ctx.keys, self.ctx.clock.now_ms()
-        chunks = [contacts[i : i + PER_CALL] for i in range(0, len(contacts), PER_CALL)]
+            check_new_contact(contact, rules.config)
+        now = self.ctx.clock.now_ms()
+        stats = await QueueRepository(self.ctx).live_stats() if rules.needs_queue_stats else None
+        results: dict[int, Enqueued] = {}
+        pending: list[tuple[int, NewContact, Classified]] = []
+        for i, contact in enumerate(contacts):
+            try:
+                where = classify(contact, rules, now, stats)
+            except Rejection as rejection:
+                results[i] = Enqueued(False, "", rejection)
+                continue
+            for warning in where.warnings:
+                log.warning("rule_condition_failed", tenant=self.ctx.keys.tenant, error=warning)
+            pending.append((i, contact, where))
+        holds = await self._preferred_holds([where for _, _, where in pending])
+        for _ in range(len(rules.config.queues) + 1):
+            if not pending:
+                break
+            replies = await self._write(pending, holds, now)
+            retry: list[tuple[int, NewContact, Classified]] = []
+            for (i, contact, where), (status, contact_id) in zip(pending, replies, strict=True):
+                if status >= 0:
+                    results[i] = Enqueued(bool(status), contact_id)
+                    continue
+                target = overflow_target(rules, where.queue, "full", contact.channel, now)
+                try:
+                    if target is None:
+                        raise Rejection("full", where.queue, where.rule)
+                    queue, hops = route_to_open_queue(rules, target, contact.channel, now)
+                except Rejection as rejection:
+                    results[i] = Enqueued(False, "", rejection)
+                    continue
+                hops = ((where.queue, "full"), *hops)
+                retry.append(
+                    (
+                        i,
+                        contact,
+                        dataclasses.replace(where, queue=queue, overflowed=where.overflowed + hops),
+                    )
+                )
+            pending = retry
+        for i, _, where in pending:  # an overflow chain that never found room
+            results[i] = Enqueued(False, "", Rejection("full", where.queue, where.rule))
+        return [results[i] for i in range(len(contacts))]
+
+    async def _preferred_holds(self, classified: Sequence[Classified]) -> dict[str, bool]:
+        """Which preferred agents are logged in: a hold for an agent who is not is skipped."""
+        wanted = sorted({c.preferred_agent for c in classified if c.preferred_agent})
+        if not wanted:
+            return {}
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for agent_id in wanted:
+                pipe.hget(self.ctx.keys.agent(agent_id), "presence")
+            presences = await pipe.execute()
+        return {a: p not in (None, "offline") for a, p in zip(wanted, presences, strict=True)}
+
+    async def _write(
+        self,
+        pending: Sequence[tuple[int, NewContact, Classified]],
+        holds: dict[str, bool],
+        now: int,
+    ) -> list[tuple[int, str]]:
+        keys, rules = self.ctx.keys, self.ctx.rules
+        chunks = [pending[i : i + PER_CALL] for i in range(0, len(pending), PER_CALL)]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for chunk in chunks:
                 call_keys = [keys.external_ids, keys.events, keys.wake_pending]
                 call_args: list[str | int] = [now, keys.wake_channel]
-                for contact in chunk:
+                for _, contact, where in chunk:
                     contact_id = new_contact_id()
                     call_keys += [
                         keys.contact(contact_id),
-                        keys.queue_waiting(contact.queue),
-                        keys.queue_arrivals(contact.queue),
+                        keys.queue_waiting(where.queue),
+                        keys.queue_arrivals(where.queue),
                     ]
+                    extra: dict[str, Any] = {"rules_version": rules.version}
+                    if where.preferred_agent:
+                        held = holds.get(where.preferred_agent, False)
+                        extra["preferred_agent"] = where.preferred_agent if held else ""
+                        extra["preferred_until"] = now + where.hold_ms if held else 0
+                        extra["preferred_note"] = (
+                            f"held {where.hold_ms // 1000} s for {where.preferred_agent}"
+                            if held
+                            else f"{where.preferred_agent} was not logged in: no hold"
+                        )
+                    score = order_score(
+                        where.priority, now, rules.config.aging_seconds_per_priority
+                    )
                     call_args += [
                         contact_id,
                         f"{contact.channel.value}:{contact.external_id}",
-                        repr(initial_score(contact, now, self.ctx.config)),
-                        _fields_json(contact, keys.tenant),
+                        repr(score),
+                        _fields_json(contact, where, keys.tenant, extra),
+                        rules.config.queues[where.queue].max_size or 0,
                     ]
                 await self.ctx.scripts.enqueue(keys=call_keys, args=call_args, client=pipe)
             replies = await pipe.execute()
         return [
-            Enqueued(bool(reply[i]), reply[i + 1])
-            for reply in replies
-            for i in range(0, len(reply), 2)
+            (int(reply[i]), str(reply[i + 1])) for reply in replies for i in range(0, len(reply), 2)
         ]
 
     async def raw(self, contact_id: str) -> dict[str, str]:

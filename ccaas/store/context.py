@@ -1,4 +1,4 @@
-"""What every repository shares: the client, the tenant's keys, the scripts, clock and config."""
+"""What every repository shares: the client, the tenant's keys, the scripts, clock and rules."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ from redis.asyncio import Redis
 
 from ..domain.clock import Clock, SystemClock
 from ..domain.config import RoutingConfig
+from ..domain.rules import CompiledRules, compile_rules
 from .keys import TenantKeys
 from .scripts import Scripts
+
+
+class RulesHolder:
+    """The rules in force in this process; a reload swaps `current` in one assignment."""
+
+    def __init__(self, rules: CompiledRules) -> None:
+        self.current = rules
 
 
 @dataclass(frozen=True)
@@ -17,13 +25,31 @@ class StoreContext:
     redis: Redis
     keys: TenantKeys
     scripts: Scripts
-    config: RoutingConfig
+    holder: RulesHolder
     clock: Clock
+
+    @property
+    def rules(self) -> CompiledRules:
+        return self.holder.current
+
+    @property
+    def config(self) -> RoutingConfig:
+        return self.holder.current.config
 
     @classmethod
     def create(
-        cls, redis: Redis, tenant: str, config: RoutingConfig, clock: Clock | None = None
+        cls,
+        redis: Redis,
+        tenant: str,
+        rules: CompiledRules | RoutingConfig,
+        clock: Clock | None = None,
     ) -> StoreContext:
+        if isinstance(rules, RoutingConfig):
+            rules = compile_rules(rules)
         return cls(
-            redis, TenantKeys(tenant), Scripts.register(redis), config, clock or SystemClock()
+            redis,
+            TenantKeys(tenant),
+            Scripts.register(redis),
+            RulesHolder(rules),
+            clock or SystemClock(),
         )

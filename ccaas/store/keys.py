@@ -78,6 +78,36 @@ class TenantKeys:
         return f"{self.prefix}events"
 
     @property
+    def contact_changes(self) -> str:
+        """Sorted set: contact id -> sequence of its latest change while waiting (relaxation)."""
+        return f"{self.prefix}contacts:changes"
+
+    @property
+    def rules_active(self) -> str:
+        """String: the version number of the rules in force (absent: the built-in file only)."""
+        return f"{self.prefix}rules:active"
+
+    @property
+    def rules_seq(self) -> str:
+        """String: the last version number handed out."""
+        return f"{self.prefix}rules:seq"
+
+    @property
+    def rules_texts(self) -> str:
+        """Hash: version -> the YAML text of that version."""
+        return f"{self.prefix}rules:texts"
+
+    @property
+    def rules_meta(self) -> str:
+        """Hash: version -> JSON {created_at, source, checksum, note}."""
+        return f"{self.prefix}rules:meta"
+
+    @property
+    def rules_channel(self) -> str:
+        """Pub/sub channel: a new rules version is in force (the message is its number)."""
+        return f"{self.prefix}rules"
+
+    @property
     def wake_channel(self) -> str:
         """Pub/sub channel: a router should look for new matches."""
         return f"{self.prefix}wake"

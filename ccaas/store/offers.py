@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..domain.models import AgentView
 from ..domain.policy import PlannedOffer
+from ..domain.rules import CompiledRules
 from ..errors import Conflict, InvalidInput, NotFound
 from .context import StoreContext
 from .keys import contact_of_offer
@@ -28,15 +31,30 @@ class OfferRepository:
         self.ctx = ctx
 
     async def claim_many(
-        self, planned: Sequence[PlannedOffer], router: str = ""
+        self,
+        planned: Sequence[PlannedOffer],
+        agents: Mapping[str, AgentView],
+        router: str = "",
+        rules: CompiledRules | None = None,
     ) -> list[ClaimResult]:
-        """Commit planned offers in one round trip; each is re-checked atomically by Redis."""
+        """Commit planned offers in one round trip; each is re-checked atomically by Redis.
+
+        `agents` are the views the offers were planned with, under `rules` (default: the
+        rules in force): the claim is refused if either has changed since.
+        """
         if not planned:
             return []
+        rules = rules or self.ctx.rules
         keys, now = self.ctx.keys, self.ctx.clock.now_ms()
-        head_keys = [keys.offer_deadlines, keys.agent_changes, keys.events]
-        head_args: list[str | int] = [now, self.ctx.config.exclusive_channels(), router]
-        queues = self.ctx.config.queues
+        head_keys = [keys.offer_deadlines, keys.agent_changes, keys.events, keys.rules_active]
+        head_args: list[str | int] = [
+            now,
+            rules.config.exclusive_channels(),
+            router,
+            rules.version,
+        ]
+        queues = rules.config.queues
+        capacities: dict[str, str] = {}
         chunks = [planned[i : i + CLAIMS_PER_CALL] for i in range(0, len(planned), CLAIMS_PER_CALL)]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for chunk in chunks:
@@ -50,7 +68,20 @@ class OfferRepository:
                         keys.agent_work(offer.agent_id),
                     ]
                     timeout_ms = int(queues[offer.queue].offer_timeout_seconds * 1000)
-                    call_args += [offer.contact_id, offer.agent_id, timeout_ms]
+                    agent = agents[offer.agent_id]
+                    capacity = capacities.get(agent.id)
+                    if capacity is None:
+                        capacity = json.dumps(dict(agent.capacity), separators=(",", ":"))
+                        capacities[agent.id] = capacity
+                    call_args += [
+                        offer.contact_id,
+                        offer.agent_id,
+                        timeout_ms,
+                        agent.revision,
+                        agent.membership(offer.queue).delay_ms,
+                        capacity,
+                        agent.max_total,
+                    ]
                 await self.ctx.scripts.claim(keys=call_keys, args=call_args, client=pipe)
             replies = await pipe.execute()
         results: list[ClaimResult] = []

@@ -1,10 +1,11 @@
-"""Live queue figures from Redis: waiting, oldest wait, available agents that serve it."""
+"""Live queue figures from Redis: waiting, oldest wait, agents logged in and available, EWT."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from ..domain.facts import QueueStats, expected_wait_seconds
 from ..errors import NotFound
 from .context import StoreContext
 
@@ -13,27 +14,50 @@ class QueueRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
 
-    async def stats(self, only: str | None = None) -> list[dict[str, Any]]:
-        config, keys, redis = self.ctx.config, self.ctx.keys, self.ctx.redis
-        if only is not None and only not in config.queues:
-            raise NotFound(f"no queue {only!r}", queue=only)
-        names = [only] if only else sorted(config.queues)
+    async def live_stats(self, only: str | None = None) -> dict[str, QueueStats]:
+        rules, keys, redis = self.ctx.rules, self.ctx.keys, self.ctx.redis
+        names = [only] if only else sorted(rules.config.queues)
         now = self.ctx.clock.now_ms()
-        available = sorted(await redis.smembers(keys.agents_available))
+        agent_ids = sorted(await redis.smembers(keys.agents))
         async with redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.zcard(keys.queue_waiting(name))
                 pipe.zrange(keys.queue_arrivals(name), 0, 0, withscores=True)
-            for agent_id in available:
-                pipe.hget(keys.agent(agent_id), "queues")
+            for agent_id in agent_ids:
+                pipe.hmget(keys.agent(agent_id), "presence", "profile", "queues")
             replies = await pipe.execute()
-        served: dict[str, int] = {}
-        for queues_json in replies[2 * len(names) :]:
-            for name in json.loads(queues_json or "[]"):
-                served[name] = served.get(name, 0) + 1
-        result = []
+        logged_in: dict[str, int] = {}
+        available: dict[str, int] = {}
+        for presence, profile, queues_json in replies[2 * len(names) :]:
+            if presence in (None, "offline"):
+                continue
+            for name in rules.memberships(profile or "", json.loads(queues_json or "[]")):
+                logged_in[name] = logged_in.get(name, 0) + 1
+                if presence == "available":
+                    available[name] = available.get(name, 0) + 1
+        result = {}
         for i, name in enumerate(names):
             waiting, oldest = replies[2 * i], replies[2 * i + 1]
+            staffed = logged_in.get(name, 0)
+            result[name] = QueueStats(
+                name=name,
+                waiting=waiting,
+                oldest_wait_seconds=round((now - oldest[0][1]) / 1000, 3) if oldest else 0.0,
+                agents_logged_in=staffed,
+                agents_available=available.get(name, 0),
+                ewt_seconds=expected_wait_seconds(
+                    waiting, staffed, rules.config.queues[name].expected_handle_seconds
+                ),
+                open=rules.is_open(name, now),
+            )
+        return result
+
+    async def stats(self, only: str | None = None) -> list[dict[str, Any]]:
+        config = self.ctx.config
+        if only is not None and only not in config.queues:
+            raise NotFound(f"no queue {only!r}", queue=only)
+        result = []
+        for name, live in (await self.live_stats(only)).items():
             queue = config.queues[name]
             result.append(
                 {
@@ -43,9 +67,9 @@ class QueueRepository:
                     "sla_seconds": queue.sla_seconds,
                     "offer_timeout_seconds": queue.offer_timeout_seconds,
                     "wrap_up_seconds": queue.wrap_up_seconds,
-                    "waiting": waiting,
-                    "oldest_wait_seconds": round((now - oldest[0][1]) / 1000, 3) if oldest else 0,
-                    "agents_available": served.get(name, 0),
+                    "max_size": queue.max_size,
+                    "hours": queue.hours,
+                    **live.as_vars(),
                 }
             )
         return result

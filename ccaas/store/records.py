@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..domain.rules import CompiledRules
+
 _CONTACT_INTS = (
     "priority",
     "first_enqueued_at",
@@ -18,8 +20,19 @@ _CONTACT_INTS = (
     "wrap_up_until",
     "completed_at",
     "abandoned_at",
+    "queue_since",
+    "preferred_until",
+    "rules_version",
 )
-_CONTACT_JSON = ("skills", "customer", "attributes")
+_CONTACT_JSON = (
+    "skills",
+    "customer",
+    "attributes",
+    "priority_terms",
+    "tags",
+    "relaxed",
+    "overflowed",
+)
 
 
 def contact_record(raw: dict[str, str]) -> dict[str, Any]:
@@ -34,7 +47,12 @@ def contact_record(raw: dict[str, str]) -> dict[str, Any]:
     return record
 
 
-def agent_record(raw: dict[str, str], work: dict[str, str]) -> dict[str, Any]:
+def agent_record(raw: dict[str, str], work: dict[str, str], rules: CompiledRules) -> dict[str, Any]:
+    """The agent as the API shows it: its own settings and what the rules in force make of them."""
+    profile = raw.get("profile", "")
+    own_queues = json.loads(raw.get("queues", "[]"))
+    own_capacity = json.loads(raw.get("capacity", "{}"))
+    memberships = rules.memberships(profile, own_queues)
     last_offer = {
         k.removeprefix("last_offer:"): int(v) for k, v in raw.items() if k.startswith("last_offer:")
     }
@@ -42,8 +60,15 @@ def agent_record(raw: dict[str, str], work: dict[str, str]) -> dict[str, Any]:
         "id": raw["id"],
         "name": raw.get("name", ""),
         "skills": json.loads(raw.get("skills", "{}")),
-        "queues": json.loads(raw.get("queues", "[]")),
-        "capacity": json.loads(raw.get("capacity", "{}")),
+        "profile": profile or None,
+        "own_queues": own_queues,
+        "own_capacity": own_capacity,
+        "queues": {
+            name: {"priority": m.priority, "delay_seconds": m.delay_ms / 1000}
+            for name, m in sorted(memberships.items())
+        },
+        "capacity": rules.capacity(profile, own_capacity),
+        "max_total": rules.max_total(profile) or None,
         "presence": raw["presence"],
         "away_reason": raw.get("away_reason") or None,
         "idle_since": int(raw["idle_since"]),

@@ -21,6 +21,8 @@ SCRIPT_NAMES = (
     "set_presence",
     "read_fields",
     "read_agents",
+    "relax",
+    "activate_rules",
 )
 
 
@@ -44,6 +46,8 @@ class Scripts:
     set_presence: AsyncScript
     read_fields: AsyncScript
     read_agents: AsyncScript
+    relax: AsyncScript
+    activate_rules: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -1,8 +1,10 @@
 """Reads what the routing policy needs from Redis, re-reading only what changed.
 
-Agents are cached with the revision Redis bumps on every change; an offer this router just
-committed is applied to the cache when its revision shows nobody else touched the agent.
-Waiting contacts are cached by id and order score (their routing fields do not change).
+Agents are cached with the sequence Redis bumps on every change; an offer this router just
+committed is applied to the cache when its sequence shows nobody else touched the agent.
+Every agent is read again when the rules in force change (they decide queues and capacity). Waiting
+contacts are cached by id and order score; a relaxation step bumps the contact in the
+contact changes zset, which drops it from every router's cache.
 """
 
 from __future__ import annotations
@@ -12,45 +14,90 @@ import json
 from collections.abc import Iterable, Sequence
 
 from ..domain.models import AgentView, Channel, Presence, WaitingContact
+from ..domain.rules import CompiledRules
 from .context import StoreContext
 from .offers import ClaimResult
 
-_CONTACT_FIELDS = ("channel", "queue", "skills", "priority", "first_enqueued_at")
+CONTACT_FIELDS = (
+    "channel",
+    "queue",
+    "skills",
+    "priority",
+    "first_enqueued_at",
+    "queue_since",
+    "rule",
+    "relaxed",
+    "preferred_agent",
+    "preferred_until",
+)
 _LAST_OFFER = "last_offer:"
 
 
-def _agent_view(flat: list[str], work: list[str]) -> AgentView:
-    raw = dict(zip(flat[::2], flat[1::2], strict=True))
+def agent_view(raw: dict[str, str], work: list[str], rules: CompiledRules) -> AgentView:
+    """An agent as the policy sees it under `rules`: its profile's queues, capacity and limits."""
     held: dict[str, int] = {}
     for entry in work:
         channel = entry.split(":", 1)[1]
         held[channel] = held.get(channel, 0) + 1
+    profile = raw.get("profile", "")
+    memberships = rules.memberships(profile, json.loads(raw.get("queues") or "[]"))
     return AgentView(
         id=raw["id"],
         skills=json.loads(raw["skills"]),
-        queues=frozenset(json.loads(raw["queues"])),
-        capacity=json.loads(raw["capacity"]),
+        queues=frozenset(memberships),
+        capacity=rules.capacity(profile, json.loads(raw.get("capacity") or "{}")),
         presence=Presence(raw["presence"]),
         idle_since_ms=int(raw["idle_since"]),
         work=held,
         last_offer_ms={
             k.removeprefix(_LAST_OFFER): int(v) for k, v in raw.items() if k.startswith(_LAST_OFFER)
         },
+        memberships=memberships,
+        max_total=rules.max_total(profile),
+        revision=int(raw.get("rev") or 0),
+    )
+
+
+def waiting_contact(contact_id: str, score: float, row: Sequence[str | None]) -> WaitingContact:
+    channel, queue, skills, priority, first, since, rule, relaxed, preferred, until = row
+    return WaitingContact(
+        id=contact_id,
+        queue=str(queue),
+        channel=Channel(str(channel)),
+        skills=json.loads(skills or "{}"),
+        priority=int(priority or 0),
+        first_enqueued_ms=int(first or 0),
+        score=score,
+        queue_since_ms=int(since or first or 0),
+        rule=rule or "",
+        relaxed=frozenset(step["step"] for step in json.loads(relaxed or "[]")),
+        preferred_agent=preferred or "",
+        preferred_until_ms=int(until or 0),
     )
 
 
 class SnapshotReader:
     """Keeps agents and waiting contacts cached between rounds; Redis stays the truth."""
 
-    def __init__(self, ctx: StoreContext, per_queue_limit: int = 1000) -> None:
+    def __init__(self, ctx: StoreContext, per_queue_limit: int | None = 1000) -> None:
         self.ctx = ctx
         self.per_queue_limit = per_queue_limit
         self._agents: dict[str, tuple[int, AgentView]] = {}
+        self._rules = ctx.rules
         self._contacts: dict[str, WaitingContact] = {}
         self._seen_change = 0
+        self._seen_contact_change = 0
 
-    async def available_agents(self) -> dict[str, AgentView]:
-        """Agents whose presence is available, re-reading only those changed since last time."""
+    def _follow_rules(self) -> None:
+        if self.ctx.rules is not self._rules:
+            # new rules change every agent's queues and capacity: read them all again
+            self._rules = self.ctx.rules
+            self._agents = {}
+            self._seen_change = 0
+
+    async def agents(self) -> dict[str, AgentView]:
+        """Every known agent, re-reading only those changed since last time."""
+        self._follow_rules()
         keys = self.ctx.keys
         changed = await self.ctx.redis.zrangebyscore(
             keys.agent_changes, f"({self._seen_change}", "+inf", withscores=True
@@ -65,12 +112,17 @@ class SnapshotReader:
             replies = await self.ctx.scripts.read_agents(keys=call_keys, args=[])
             for (aid, seq), (flat, work) in zip(stale, replies, strict=True):
                 if flat:
-                    self._agents[aid] = (seq, _agent_view(flat, work))
+                    raw = dict(zip(flat[::2], flat[1::2], strict=True))
+                    self._agents[aid] = (seq, agent_view(raw, work, self._rules))
                 else:
                     self._agents.pop(aid, None)
+        return {aid: view for aid, (_, view) in self._agents.items()}
+
+    async def available_agents(self) -> dict[str, AgentView]:
+        """Agents whose presence is available."""
         return {
             aid: view
-            for aid, (_, view) in self._agents.items()
+            for aid, view in (await self.agents()).items()
             if view.presence is Presence.AVAILABLE
         }
 
@@ -102,14 +154,34 @@ class SnapshotReader:
                 ),
             )
 
+    async def _drop_changed_contacts(self) -> None:
+        """Forget cached contacts a relaxation step changed since the last read."""
+        redis, key = self.ctx.redis, self.ctx.keys.contact_changes
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(key, f"({self._seen_contact_change}", "+inf", withscores=True)
+            pipe.zrange(key, 0, 0, withscores=True)
+            changed, oldest = await pipe.execute()
+        if (
+            oldest
+            and int(oldest[0][1]) > self._seen_contact_change + 1
+            and self._seen_contact_change
+        ):
+            self._contacts = {}  # entries we never saw were trimmed: trust nothing cached
+        for contact_id, _ in changed:
+            self._contacts.pop(contact_id, None)
+        if changed:
+            self._seen_contact_change = int(changed[-1][1])
+
     async def waiting_contacts(self, queues: Iterable[str]) -> list[WaitingContact]:
         keys, redis = self.ctx.keys, self.ctx.redis
         names = list(queues)
         if not names:
             return []
+        await self._drop_changed_contacts()
+        last = -1 if self.per_queue_limit is None else self.per_queue_limit - 1
         async with redis.pipeline(transaction=False) as pipe:
             for queue in names:
-                pipe.zrange(keys.queue_waiting(queue), 0, self.per_queue_limit - 1, withscores=True)
+                pipe.zrange(keys.queue_waiting(queue), 0, last, withscores=True)
             ranges = await pipe.execute()
         seen: dict[str, WaitingContact] = {}
         missing: list[tuple[str, float]] = []
@@ -123,20 +195,11 @@ class SnapshotReader:
         if missing:
             rows = await self.ctx.scripts.read_fields(
                 keys=[keys.contact(contact_id) for contact_id, _ in missing],
-                args=list(_CONTACT_FIELDS),
+                args=list(CONTACT_FIELDS),
             )
             for (contact_id, score), row in zip(missing, rows, strict=True):
-                channel, queue, skills, priority, first = row
-                if channel is None:
+                if row[0] is None:
                     continue
-                seen[contact_id] = WaitingContact(
-                    id=contact_id,
-                    queue=queue,
-                    channel=Channel(channel),
-                    skills=json.loads(skills),
-                    priority=int(priority),
-                    first_enqueued_ms=int(first),
-                    score=score,
-                )
+                seen[contact_id] = waiting_contact(contact_id, score, row)
         self._contacts = seen
         return list(seen.values())

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccaas.domain.intake import MAX_PRIORITY, MIN_PRIORITY, NewContact, initial_score
+from ccaas.domain.classify import classify
+from ccaas.domain.intake import MAX_PRIORITY, MIN_PRIORITY, NewContact
 from ccaas.domain.models import Channel, WaitingContact
 from ccaas.domain.ordering import order_key, order_score
+from ccaas.domain.rules import compile_rules
 from tests.helpers import TEST_CONFIG
 from tests.unit.builders import NOW, SECOND, contact
 
@@ -170,4 +172,5 @@ def test_id_never_overrides_a_better_score() -> None:
 )
 def test_new_contact_enters_with_the_aged_score(priority: int, expected: float) -> None:
     new = NewContact(channel=Channel.CHAT, external_id="x", queue="billing", priority=priority)
-    assert initial_score(new, NOW, TEST_CONFIG) == expected
+    where = classify(new, compile_rules(TEST_CONFIG), NOW)
+    assert order_score(where.priority, NOW, TEST_CONFIG.aging_seconds_per_priority) == expected

@@ -1,26 +1,33 @@
 -- enqueue: new contacts start waiting; a contact already known by its channel + external id
--- is returned unchanged. Takes a batch; each contact is handled on its own.
+-- is returned unchanged, and a queue at its max size takes no more. Takes a batch; each
+-- contact is handled on its own.
 -- KEYS[1] external-ids hash  KEYS[2] events stream  KEYS[3] wake flag
 -- then for contact i = 0..n-1, KEYS[4+3i .. 6+3i]: contact hash, queue waiting zset,
 --   queue arrivals zset
 -- ARGV[1] now (ms)  ARGV[2] wake channel
--- then for contact i, ARGV[3+4i .. 6+4i]: contact id, "channel:external_id", order score,
---   JSON object of the contact's other fields
--- Returns a flat list, two entries per contact: 1, new contact id (created) or 0, existing id.
+-- then for contact i, ARGV[3+5i .. 7+5i]: contact id, "channel:external_id", order score,
+--   JSON object of the contact's other fields, the queue's max size (0: no limit)
+-- Returns a flat list, two entries per contact: 1 and the new contact id (created), 0 and
+-- the existing id (known), or -1 and "" (the queue is full: nothing was written).
 local now = ARGV[1]
 local out = {}
 local created = false
-for i = 0, (#ARGV - 2) / 4 - 1 do
-  local k, a = 4 + 3 * i, 3 + 4 * i
+for i = 0, (#ARGV - 2) / 5 - 1 do
+  local k, a = 4 + 3 * i, 3 + 5 * i
   local id, external, score = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local max_size = tonumber(ARGV[a + 4])
   local existing = redis.call('HGET', KEYS[1], external)
   if existing then
     out[#out + 1] = 0
     out[#out + 1] = existing
+  elseif max_size > 0 and redis.call('ZCARD', KEYS[k + 1]) >= max_size then
+    out[#out + 1] = -1
+    out[#out + 1] = ''
   else
     local fields = cjson.decode(ARGV[a + 3])
     local args = {'id', id, 'state', 'queued', 'score', score, 'first_enqueued_at', now,
-      'enqueued_at', now, 'created_at', now, 'offer_count', 0}
+      'enqueued_at', now, 'queue_since', now, 'created_at', now, 'offer_count', 0,
+      'relaxed', '[]'}
     for name, value in pairs(fields) do
       args[#args + 1] = name
       args[#args + 1] = value
@@ -30,7 +37,7 @@ for i = 0, (#ARGV - 2) / 4 - 1 do
     redis.call('ZADD', KEYS[k + 1], score, id)
     redis.call('ZADD', KEYS[k + 2], now, id)
     emit(KEYS[2], 'contact_queued', now, 'contact', id, 'queue', fields['queue'],
-      'channel', fields['channel'])
+      'channel', fields['channel'], 'rule', fields['rule'] or '')
     created = true
     out[#out + 1] = 1
     out[#out + 1] = id

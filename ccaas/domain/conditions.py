@@ -1,0 +1,238 @@
+"""CEL conditions of the rules: compiled once, checked against the known fields, run safely."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import cel
+
+CONTACT_FIELDS = frozenset(
+    {
+        "channel",
+        "queue",
+        "skills",
+        "priority",
+        "tags",
+        "attributes",
+        "external_id",
+        "waited_seconds",
+        "queue_seconds",
+        "rule",
+    }
+)
+CUSTOMER_FIELDS = frozenset(
+    {
+        "id",
+        "name",
+        "tier",
+        "language",
+        "segment",
+        "lifetime_value",
+        "consent",
+        "extras",
+        "last_agent",
+    }
+)
+QUEUE_FIELDS = frozenset(
+    {
+        "name",
+        "waiting",
+        "oldest_wait_seconds",
+        "agents_logged_in",
+        "agents_available",
+        "eligible_agents",
+        "ewt_seconds",
+        "open",
+    }
+)
+NOW_FIELDS = frozenset({"hour", "minute", "weekday", "date", "time", "epoch_seconds"})
+# maps whose keys are free-form: their own keys are not checked
+_OPEN_MAPS = {("contact", "attributes"), ("contact", "skills"), ("customer", "extras")}
+_OPEN_MAPS |= {("customer", "consent")}
+FIELDS: Mapping[str, frozenset[str]] = {
+    "contact": CONTACT_FIELDS,
+    "customer": CUSTOMER_FIELDS,
+    "queue": QUEUE_FIELDS,
+    "now": NOW_FIELDS,
+}
+HELPERS = frozenset({"open"})
+# CEL's standard functions and macros (the operators are named _x_, @x or !_ and pass anyway)
+_STANDARD = frozenset(
+    (
+        "has",
+        "all",
+        "exists",
+        "exists_one",
+        "map",
+        "filter",
+        "size",
+        "contains",
+        "startsWith",
+        "endsWith",
+        "matches",
+        "int",
+        "uint",
+        "double",
+        "string",
+        "bool",
+        "bytes",
+        "dyn",
+        "type",
+        "duration",
+        "timestamp",
+        "getFullYear",
+        "getMonth",
+        "getDayOfYear",
+        "getDayOfMonth",
+        "getDate",
+        "getDayOfWeek",
+        "getHours",
+        "getMinutes",
+        "getSeconds",
+        "getMilliseconds",
+        "lowerAscii",
+        "upperAscii",
+        "trim",
+        "replace",
+        "split",
+        "join",
+        "indexOf",
+        "lastIndexOf",
+        "substring",
+        "charAt",
+        "min",
+        "max",
+        "abs",
+        "ceil",
+        "floor",
+        "round",
+        "sign",
+        "isNaN",
+        "isInf",
+        "greatest",
+        "least",
+        "optional",
+        "orValue",
+        "value",
+        "hasValue",
+    )
+)
+
+
+class Scope(Enum):
+    """Where a condition is written; it decides which variables exist."""
+
+    CLASSIFICATION = ("contact", "customer", "now", "queues")
+    PRIORITY = ("contact", "customer", "now", "queues")
+    RELAXATION = ("contact", "customer", "now", "queue", "queues")
+    PREFERRED_AGENT = ("contact", "customer", "now")
+
+
+class ConditionError(ValueError):
+    """The expression does not compile or names something unknown; the message says which."""
+
+
+_STRING = re.compile(r"""'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*\"""", re.S)
+_PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*)*)")
+_BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
+_CEL_ERROR = re.compile(r"<input>:(\d+):(\d+): (.*)")
+
+
+def _close(word: str, choices: object) -> str:
+    found = difflib.get_close_matches(word, sorted(choices), n=1)  # type: ignore[call-overload]
+    return f"; did you mean {found[0]!r}?" if found else ""
+
+
+def _check_paths(source: str, scope: Scope, queue_names: frozenset[str]) -> None:
+    code = _STRING.sub('""', source)
+    bound = set(_BOUND.findall(code))
+    for match in _PATH.finditer(code):
+        root, rest = match.groups()
+        parts = [p.strip() for p in rest.split(".") if p.strip()]
+        if code[match.end() :].lstrip().startswith("("):
+            parts = parts[:-1]  # the last name is a method: contact.tags.exists(...)
+        if root in bound or not parts:
+            continue
+        if root == "queues":
+            if parts[0] not in queue_names:
+                raise ConditionError(
+                    f"unknown queue 'queues.{parts[0]}'{_close(parts[0], queue_names)}"
+                )
+            if len(parts) > 1 and parts[1] not in QUEUE_FIELDS - {"eligible_agents"}:
+                raise ConditionError(
+                    f"unknown field 'queues.{parts[0]}.{parts[1]}'{_close(parts[1], QUEUE_FIELDS)}"
+                )
+            continue
+        known = FIELDS.get(root)
+        if known is None or root not in scope.value:
+            continue  # a root outside the scope is reported from the compiled variables
+        if parts[0] not in known:
+            raise ConditionError(f"unknown field '{root}.{parts[0]}'{_close(parts[0], known)}")
+        if len(parts) > 1 and (root, parts[0]) not in _OPEN_MAPS:
+            raise ConditionError(f"'{root}.{parts[0]}' has no field '{parts[1]}'")
+
+
+def _compile(source: str) -> cel.Program:
+    try:
+        return cel.compile(source)
+    except (ValueError, RuntimeError, TypeError) as exc:
+        lines = str(exc).splitlines()
+        match = next((m for m in map(_CEL_ERROR.search, lines) if m), None)
+        if match:
+            raise ConditionError(
+                f"does not compile at column {match.group(2)}: {match.group(3)}"
+            ) from exc
+        raise ConditionError(f"does not compile: {lines[0] if lines else exc}") from exc
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledCondition:
+    """A checked CEL program and the source it came from."""
+
+    source: str
+    program: cel.Program
+    roots: frozenset[str]
+
+    def value(self, variables: Mapping[str, Any], helpers: Mapping[str, Callable[..., Any]]) -> Any:
+        """The expression's value; raises EvaluationError when it cannot be computed."""
+        try:
+            return self.program.execute({**variables, **helpers})
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise EvaluationError(f"{self.source!r}: {type(exc).__name__}: {exc}") from exc
+
+    def holds(
+        self, variables: Mapping[str, Any], helpers: Mapping[str, Callable[..., Any]]
+    ) -> bool:
+        result = self.value(variables, helpers)
+        if not isinstance(result, bool):
+            raise EvaluationError(f"{self.source!r} gave {result!r}, not true or false")
+        return result
+
+
+class EvaluationError(RuntimeError):
+    """A condition failed at run time (e.g. a missing attribute); callers treat it as false."""
+
+
+def compile_condition(
+    source: str, scope: Scope, queue_names: frozenset[str] = frozenset()
+) -> CompiledCondition:
+    """Compile and check `source`; ConditionError says what is wrong in an admin's words."""
+    program = _compile(source)
+    bound = set(_BOUND.findall(_STRING.sub('""', source)))
+    for name in program.variables():
+        if name not in scope.value and name not in bound:
+            hint = ""
+            if name in FIELDS or name == "queues":
+                hint = f"; {name}.* is not known here"
+            raise ConditionError(f"unknown name {name!r}{hint or _close(name, scope.value)}")
+    for name in program.functions():
+        if name[0] in "_@!" or name in _STANDARD or name in HELPERS:
+            continue
+        raise ConditionError(f"unknown function {name!r}{_close(name, _STANDARD | HELPERS)}")
+    _check_paths(source, scope, queue_names)
+    return CompiledCondition(source, program, frozenset(program.variables()) & set(scope.value))

@@ -1,0 +1,168 @@
+"""The relaxation duty: finds waiting contacts whose steps are due and applies them in Redis."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import structlog
+
+from ..domain.eligibility import has_skills
+from ..domain.facts import QueueStats, contact_vars, customer_vars, helpers, now_vars
+from ..domain.models import AgentView, Presence, WaitingContact
+from ..domain.relaxation import due_steps, effect_of
+from ..domain.rules import CompiledRules, CompiledStep
+from ..store.context import StoreContext
+from ..store.queues import QueueRepository
+from ..store.relaxations import RelaxationRepository
+from ..store.snapshot import SnapshotReader
+
+log = structlog.get_logger("ccaas.router")
+_FACT_FIELDS = ("attributes", "customer", "tags", "external_id")
+
+
+def trigger_words(step: CompiledStep) -> str:
+    """How the step's trigger reads in the explain output and the event log."""
+    parts = []
+    if step.step.after_seconds is not None:
+        parts.append(f"after {step.step.after_seconds:g} s in queue")
+    if step.step.when is not None:
+        parts.append(f"when {step.step.when.strip()}")
+    return " and ".join(parts)
+
+
+def eligible_agents(contact: WaitingContact, agents: Mapping[str, AgentView]) -> int:
+    """Logged-in agents who serve the contact's queue, have its skills and take its channel."""
+    return sum(
+        1
+        for agent in agents.values()
+        if agent.presence is not Presence.OFFLINE
+        and contact.queue in agent.queues
+        and has_skills(agent.skills, contact.skills)
+        and agent.capacity.get(contact.channel, 0) > 0
+    )
+
+
+def relaxation_variables(
+    contact: WaitingContact,
+    facts: Mapping[str, Any],
+    stats: Mapping[str, QueueStats],
+    agents: Mapping[str, AgentView],
+    rules: CompiledRules,
+    now_ms: int,
+) -> dict[str, Any]:
+    """What a relaxation condition sees for one contact at `now_ms`."""
+    queues = {name: s.as_vars() for name, s in stats.items()}
+    own = dict(queues.get(contact.queue) or QueueStats(contact.queue).as_vars())
+    own["eligible_agents"] = eligible_agents(contact, agents)
+    return {
+        "contact": contact_vars(
+            channel=contact.channel.value,
+            queue=contact.queue,
+            skills=contact.skills,
+            priority=contact.priority,
+            tags=list(facts.get("tags") or []),
+            attributes=facts.get("attributes") or {},
+            external_id=str(facts.get("external_id") or ""),
+            rule=contact.rule,
+            waited_seconds=(now_ms - contact.first_enqueued_ms) / 1000,
+            queue_seconds=(now_ms - contact.queue_since_ms) / 1000,
+        ),
+        "customer": customer_vars(facts.get("customer")),
+        "now": now_vars(now_ms, rules),
+        "queue": own,
+        "queues": queues,
+    }
+
+
+class Relaxer:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+        self.reader = SnapshotReader(ctx, per_queue_limit=None)
+        self.steps = RelaxationRepository(ctx)
+        self.queue_stats = QueueRepository(ctx)
+
+    async def relax_once(self) -> list[tuple[str, str]]:
+        """Apply every due step; returns (contact id, step key) for each applied."""
+        rules = self.ctx.rules
+        if not rules.has_relaxation:
+            return []
+        queues = {q for q, steps in rules.queue_steps.items() if steps}
+        queues |= {r.rule.queue for r in rules.rules if r.steps}
+        now = self.ctx.clock.now_ms()
+        candidates: list[WaitingContact] = []
+        live = False
+        for contact in await self.reader.waiting_contacts(sorted(queues)):
+            pending = [
+                s
+                for s in rules.steps_for(contact.rule, contact.queue)
+                if s.key not in contact.relaxed
+            ]
+            if all(
+                s.step.after_seconds is not None
+                and now - contact.queue_since_ms < s.step.after_seconds * 1000
+                for s in pending
+            ):
+                continue  # nothing pending, or every step still waits on its timer
+            candidates.append(contact)
+            live = live or any(s.condition is not None for s in pending)
+        if not candidates:
+            return []
+        stats: dict[str, QueueStats] = {}
+        agents: dict[str, AgentView] = {}
+        facts: dict[str, dict[str, Any]] = {}
+        if live:
+            stats = await self.queue_stats.live_stats()
+            agents = await self.reader.agents()
+            facts = await self._facts(candidates)
+        applied: list[tuple[str, str]] = []
+        fns = helpers(rules, now)
+        for contact in candidates:
+            variables = (
+                relaxation_variables(contact, facts.get(contact.id, {}), stats, agents, rules, now)
+                if live
+                else {}
+            )
+            warnings: list[str] = []
+            for step in due_steps(rules, contact, now, variables, fns, warnings):
+                effect = effect_of(step, rules, contact.channel)
+                if effect is None:
+                    log.warning(
+                        "relaxation_step_skipped",
+                        tenant=self.ctx.keys.tenant,
+                        contact_id=contact.id,
+                        step=step.key,
+                        reason=f"queue {step.step.move_to!r} does not take {contact.channel}",
+                    )
+                    continue
+                if await self.steps.apply(contact, step.key, effect, trigger_words(step)):
+                    applied.append((contact.id, step.key))
+                    log.info(
+                        "contact_relaxed",
+                        tenant=self.ctx.keys.tenant,
+                        contact_id=contact.id,
+                        step=step.key,
+                    )
+            for warning in warnings:
+                log.warning(
+                    "rule_condition_failed",
+                    tenant=self.ctx.keys.tenant,
+                    contact_id=contact.id,
+                    error=warning,
+                )
+        return applied
+
+    async def _facts(self, contacts: Sequence[WaitingContact]) -> dict[str, dict[str, Any]]:
+        rows = await self.ctx.scripts.read_fields(
+            keys=[self.ctx.keys.contact(c.id) for c in contacts], args=list(_FACT_FIELDS)
+        )
+        facts: dict[str, dict[str, Any]] = {}
+        for contact, (attributes, customer, tags, external_id) in zip(contacts, rows, strict=True):
+            facts[contact.id] = {
+                "attributes": json.loads(attributes or "{}"),
+                "customer": json.loads(customer or "null"),
+                "tags": json.loads(tags or "[]"),
+                "external_id": external_id or "",
+            }
+        return facts
