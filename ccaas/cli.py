@@ -7,9 +7,11 @@ import asyncio
 import sys
 from pathlib import Path
 
+from .domain.rules import summary
 from .errors import CcaasError
 from .runtime.logging import configure_logging
-from .runtime.settings import Settings, load_routing_config, load_settings
+from .runtime.routing_file import load_rules_file
+from .runtime.settings import Settings, load_settings
 
 
 def _settings_table() -> str:
@@ -52,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "rules":
-            config = load_routing_config(args.file)
-            print(f"{args.file}: ok, {len(config.queues)} queues")
+            counts = summary(load_rules_file(args.file))
+            print(f"{args.file}: ok; " + ", ".join(f"{n} {what}" for what, n in counts.items()))
             return 0
         settings = load_settings(args.env_file)
         configure_logging(settings.log_format, settings.log_level)

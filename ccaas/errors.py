@@ -58,3 +58,10 @@ class ContactRejected(CcaasError):
             queue=rejection.queue,
             rule=rejection.rule,
         )
+
+
+class RulesRejected(CcaasError):
+    """Routing rules that cannot be used; `errors` lists {line, field, message} for each."""
+
+    status = 422
+    title = "Rules rejected"

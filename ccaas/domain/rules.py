@@ -226,4 +226,26 @@ def rules_from_document(document: object, version: int = 0) -> CompiledRules:
     return compile_rules(config, version)
 
 
-__all__ = ["CompiledRules", "RulesInvalid", "compile_rules", "did_you_mean", "rules_from_document"]
+def summary(rules: CompiledRules) -> dict[str, int]:
+    """How much the document holds, for `ccaas rules check` and the admin API."""
+    config = rules.config
+    return {
+        "queues": len(config.queues),
+        "profiles": len(config.profiles),
+        "classification_rules": len(config.classification),
+        "priority_rules": len(config.priority_rules),
+        "relaxation_steps": sum(len(s) for s in rules.queue_steps.values())
+        + sum(len(r.steps) for r in rules.rules),
+        "hours": len(config.hours),
+        "skills": len(config.skills or {}),
+    }
+
+
+__all__ = [
+    "CompiledRules",
+    "RulesInvalid",
+    "compile_rules",
+    "did_you_mean",
+    "rules_from_document",
+    "summary",
+]

@@ -39,6 +39,7 @@ async def load_demo(ctx: StoreContext, seeds_dir: Path) -> tuple[int, int]:
             skills=dict(item.get("skills", {})),
             queues=list(item.get("queues", [])),
             capacity={Channel(ch): n for ch, n in item.get("capacity", {}).items()},
+            profile=item.get("profile", ""),
         )
         await agents.upsert(item["id"], profile)
         await agents.set_presence(
@@ -50,7 +51,7 @@ async def load_demo(ctx: StoreContext, seeds_dir: Path) -> tuple[int, int]:
             NewContact(
                 channel=Channel(item["channel"]),
                 external_id=str(item["external_id"]),
-                queue=item["queue"],
+                queue=item.get("queue", ""),
                 skills=dict(item.get("skills", {})),
                 priority=int(item.get("priority", 0)),
                 customer=item.get("customer"),

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import structlog
 from aiohttp import web
-from redis.asyncio import Redis
 
-from ..store.client import connect
-from ..store.context import StoreContext
 from ..web.app import create_app
+from ..web.services import SERVICES
 from .demo import load_demo
 from .embedded_redis import EmbeddedRedis
-from .settings import Settings, load_routing_config
+from .routing_file import load_rules_file
+from .settings import Settings
 
 log = structlog.get_logger("ccaas.serve")
 SHUTDOWN_SECONDS = 5.0  # open HTTP requests get this long to finish
@@ -28,7 +27,7 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    config = load_routing_config(settings.routing_file)
+    rules = load_rules_file(settings.routing_file)  # fails fast, with line numbers
     embedded: EmbeddedRedis | None = None
     redis_url = settings.redis_url
     if not redis_url:
@@ -39,19 +38,16 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
     try:
         app = create_app(
             redis_url,
-            config,
+            rules,
             tenant=settings.tenant,
             run_router=settings.router,
             max_body_bytes=settings.max_body_bytes,
+            rules_file=settings.routing_file,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         if demo:
-            redis: Redis = connect(redis_url)
-            try:
-                await load_demo(StoreContext.create(redis, settings.tenant, config), seeds_dir)
-            finally:
-                await redis.aclose()
+            await load_demo(app[SERVICES].ctx, seeds_dir)
         await web.TCPSite(
             runner, settings.http_host, settings.http_port, shutdown_timeout=SHUTDOWN_SECONDS
         ).start()

@@ -7,10 +7,8 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ..domain.config import RoutingConfig
 from ..errors import ConfigError
 from .logging import LogFormat
-from .routing_file import load_routing_file
 
 
 class Settings(BaseSettings):
@@ -35,8 +33,3 @@ def load_settings(env_file: Path | None = None) -> Settings:
         return Settings(_env_file=env_file)
     except ValidationError as exc:
         raise ConfigError(f"bad setting: {exc}") from exc
-
-
-def load_routing_config(path: Path) -> RoutingConfig:
-    """Read and validate the routing YAML; errors name the file, the field and its line."""
-    return load_routing_file(path)

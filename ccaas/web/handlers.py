@@ -18,11 +18,14 @@ routes = web.RouteTableDef()
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
+    ctx = services(request).ctx
     try:
-        await services(request).ctx.redis.ping()
+        await ctx.redis.ping()
     except Exception as exc:  # any failure to reach Redis is unhealthy, whatever its type
         return web.json_response({"status": "unhealthy", "redis": str(exc)}, status=503)
-    return web.json_response({"status": "ok", "redis": "reachable"})
+    return web.json_response(
+        {"status": "ok", "redis": "reachable", "rules_version": ctx.rules.version}
+    )
 
 
 @routes.post("/v1/contacts")
@@ -33,7 +36,7 @@ async def create_contact(request: web.Request) -> web.Response:
         NewContact(
             channel=body.channel,
             external_id=body.external_id,
-            queue=body.queue,
+            queue=body.queue or "",
             skills=dict(body.skills),
             priority=body.priority,
             customer=body.customer,
@@ -46,7 +49,7 @@ async def create_contact(request: web.Request) -> web.Response:
             "contact_created",
             tenant=svc.ctx.keys.tenant,
             contact_id=result.contact_id,
-            queue=body.queue,
+            queue=contact["queue"],
             channel=body.channel.value,
         )
     return web.json_response(contact, status=201 if result.created else 200)
@@ -83,7 +86,10 @@ async def put_agent(request: web.Request) -> web.Response:
     body = await read_body(request, AgentIn)
     svc, agent_id = services(request), request.match_info["id"]
     created = await svc.agents.upsert(
-        agent_id, AgentProfile(body.name, dict(body.skills), list(body.queues), dict(body.capacity))
+        agent_id,
+        AgentProfile(
+            body.name, dict(body.skills), list(body.queues), dict(body.capacity), body.profile or ""
+        ),
     )
     return web.json_response(await svc.agents.get(agent_id), status=201 if created else 200)
 

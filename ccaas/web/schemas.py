@@ -22,7 +22,7 @@ class ContactIn(_Body):
 
     channel: Channel
     external_id: str = Field(min_length=1, max_length=200, description="the channel's own id")
-    queue: Name
+    queue: Name | None = Field(None, description="left out: the classification rules choose")
     skills: dict[Name, Level] = Field(default_factory=dict, max_length=20)
     priority: int = Field(0, ge=MIN_PRIORITY, le=MAX_PRIORITY, strict=True)
     customer: dict[str, Any] | None = None
@@ -38,6 +38,7 @@ class AgentIn(_Body):
     """An agent's profile; presence is set separately."""
 
     name: str = Field(min_length=1, max_length=200)
+    profile: Name | None = Field(None, description="routing profile from the rules")
     skills: dict[Name, Level] = Field(default_factory=dict, max_length=100)
     queues: list[Name] = Field(default_factory=list, max_length=100)
     capacity: dict[Channel, Annotated[int, Field(ge=0, le=100, strict=True)]] = Field(

@@ -47,7 +47,7 @@ def test_serve_starts_embedded_redis_answers_health_and_stops_it(
                     break
             except OSError:
                 time.sleep(0.05)
-        assert body == {"status": "ok", "redis": "reachable"}
+        assert body == {"status": "ok", "redis": "reachable", "rules_version": 1}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agents") as response:
             assert len(json.load(response)) == 40  # the demo centre from seeds/
         assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()

@@ -1,0 +1,114 @@
+"""Admin API for the routing rules: read, replace, validate, list versions and roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from ..domain.rules import summary
+from ..errors import ConfigError, NotFound, RulesRejected
+from ..runtime.routing_file import parse_rules
+from ..runtime.rules_sync import publish_text
+from ..store.rules_store import RulesStore
+from .problems import BadRequest
+from .services import services
+
+log = structlog.get_logger("ccaas.admin")
+admin_routes = web.RouteTableDef()
+MAX_RULES_BYTES = 1024 * 1024
+
+
+async def _rules_text(request: web.Request) -> str:
+    """The YAML body, up to MAX_RULES_BYTES (rules are bigger than API bodies)."""
+    chunks, size = [], 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > MAX_RULES_BYTES:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=MAX_RULES_BYTES, actual_size=size, text="rules are limited to 1 MiB"
+            )
+        chunks.append(chunk)
+    try:
+        text = b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("the rules must be UTF-8 text") from exc
+    if not text.strip():
+        raise BadRequest("the body is empty: send the routing YAML")
+    return text
+
+
+def _rejected(exc: ConfigError, source: str) -> RulesRejected:
+    errors = exc.fields.get("problems") or [{"line": None, "field": None, "message": exc.detail}]
+    log.warning("rules_rejected", source=source, errors=exc.detail)
+    return RulesRejected(
+        f"the rules were not accepted ({len(errors)} problem(s)); the rules in force are unchanged",
+        errors=errors,
+    )
+
+
+async def _version_info(request: web.Request, version: int) -> dict[str, Any]:
+    for item in await RulesStore(services(request).ctx).versions():
+        if item["version"] == version:
+            return dict(item)
+    return {"version": version}
+
+
+@admin_routes.get("/v1/admin/rules")
+async def get_rules(request: web.Request) -> web.Response:
+    ctx = services(request).ctx
+    store = RulesStore(ctx)
+    version = await store.active_version()
+    info: dict[str, Any] = {"version": 0, "source": "built-in"}
+    if version:
+        info = await _version_info(request, version)
+    info["yaml"] = await store.text(version) if version else None
+    info["summary"] = summary(ctx.rules)
+    info["loaded_here"] = ctx.rules.version
+    return web.json_response(info)
+
+
+@admin_routes.put("/v1/admin/rules")
+async def put_rules(request: web.Request) -> web.Response:
+    ctx, text = services(request).ctx, await _rules_text(request)
+    note = request.headers.get("X-Change-Note", "")[:200]
+    try:
+        rules = await publish_text(ctx, text, "api", note, dedupe=True)
+    except ConfigError as exc:
+        raise _rejected(exc, "api") from exc
+    log.info("rules_published", tenant=ctx.keys.tenant, version=rules.version, source="api")
+    info = await _version_info(request, rules.version)
+    return web.json_response({**info, "summary": summary(rules)}, status=201)
+
+
+@admin_routes.post("/v1/admin/rules/validate")
+async def validate_rules(request: web.Request) -> web.Response:
+    text = await _rules_text(request)
+    try:
+        rules = parse_rules(text, "body")
+    except ConfigError as exc:
+        raise _rejected(exc, "validate") from exc
+    return web.json_response({"valid": True, "summary": summary(rules)})
+
+
+@admin_routes.get("/v1/admin/rules/versions")
+async def list_versions(request: web.Request) -> web.Response:
+    return web.json_response(await RulesStore(services(request).ctx).versions())
+
+
+@admin_routes.post("/v1/admin/rules/rollback/{version}")
+async def rollback(request: web.Request) -> web.Response:
+    ctx, raw = services(request).ctx, request.match_info["version"]
+    if not raw.isdigit():
+        raise BadRequest(f"version {raw!r} is not a number")
+    text = await RulesStore(ctx).text(int(raw))
+    if text is None:
+        raise NotFound(f"no rules version {raw}", version=int(raw))
+    try:
+        rules = await publish_text(ctx, text, "rollback", f"rollback to version {raw}")
+    except ConfigError as exc:
+        raise _rejected(exc, "rollback") from exc
+    log.info("rules_rolled_back", tenant=ctx.keys.tenant, version=rules.version, to=int(raw))
+    info = await _version_info(request, rules.version)
+    return web.json_response({**info, "rolled_back_to": int(raw)}, status=201)
