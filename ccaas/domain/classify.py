@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .conditions import CompiledCondition, EvaluationError
+from .conditions import CompiledCondition, EvaluationError, MissingValue
 from .facts import QueueStats, contact_vars, customer_vars, helpers, now_vars
 from .intake import MAX_PRIORITY, MIN_PRIORITY, NewContact
 from .models import Channel
@@ -60,6 +60,8 @@ def _holds(
         return True
     try:
         return condition.holds(variables, fns)
+    except MissingValue:
+        return False
     except EvaluationError as exc:
         warnings.append(str(exc))
         return False
@@ -147,6 +149,8 @@ def classify(
         if compiled.preferred_agent is not None and rule.preferred_agent is not None:
             try:
                 agent = compiled.preferred_agent.value(variables, fns)
+            except MissingValue:
+                agent = None
             except EvaluationError as exc:
                 warnings.append(str(exc))
                 agent = None

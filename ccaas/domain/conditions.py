@@ -202,7 +202,9 @@ class CompiledCondition:
         """The expression's value; raises EvaluationError when it cannot be computed."""
         try:
             return self.program.execute({**variables, **helpers})
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        except KeyError as exc:
+            raise MissingValue(f"{self.source!r}: no value for {exc}") from exc
+        except (TypeError, ValueError, RuntimeError) as exc:
             raise EvaluationError(f"{self.source!r}: {type(exc).__name__}: {exc}") from exc
 
     def holds(
@@ -215,7 +217,11 @@ class CompiledCondition:
 
 
 class EvaluationError(RuntimeError):
-    """A condition failed at run time (e.g. a missing attribute); callers treat it as false."""
+    """A condition failed at run time (e.g. a type mismatch); callers treat it as false."""
+
+
+class MissingValue(EvaluationError):
+    """The condition read a key the contact does not have (an absent attribute): false, quietly."""
 
 
 def compile_condition(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .conditions import EvaluationError
+from .conditions import EvaluationError, MissingValue
 from .models import Channel, WaitingContact
 from .rules import CompiledRules, CompiledStep
 
@@ -65,6 +65,8 @@ def due_steps(
             try:
                 if not step.condition.holds(variables, helpers):
                     continue
+            except MissingValue:
+                continue
             except EvaluationError as exc:
                 if warnings is not None:
                     warnings.append(str(exc))
@@ -73,15 +75,3 @@ def due_steps(
         if step.step.move_to is not None:
             break
     return due
-
-
-def next_due_ms(rules: CompiledRules, contact: WaitingContact) -> int | None:
-    """When the earliest time-only step of the contact falls due (None if there is none)."""
-    times = [
-        contact.queue_since_ms + int(step.step.after_seconds * 1000)
-        for step in rules.steps_for(contact.rule, contact.queue)
-        if step.key not in contact.relaxed
-        and step.condition is None
-        and step.step.after_seconds is not None
-    ]
-    return min(times) if times else None

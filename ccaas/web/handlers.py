@@ -8,6 +8,7 @@ from aiohttp import web
 from ..domain.intake import NewContact
 from ..domain.models import Presence
 from ..store.agents import AgentProfile
+from ..store.explain import ExplainRepository
 from .problems import read_body
 from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
 from .services import services
@@ -58,6 +59,12 @@ async def create_contact(request: web.Request) -> web.Response:
 @routes.get("/v1/contacts/{id}")
 async def get_contact(request: web.Request) -> web.Response:
     return web.json_response(await services(request).contacts.get(request.match_info["id"]))
+
+
+@routes.get("/v1/contacts/{id}/explain")
+async def explain_contact(request: web.Request) -> web.Response:
+    svc = services(request)
+    return web.json_response(await ExplainRepository(svc.ctx).explain(request.match_info["id"]))
 
 
 @routes.delete("/v1/contacts/{id}")
