@@ -101,13 +101,13 @@ def classify(
     """Decide the queue, requirements, priority, tags and preferred agent of a new contact."""
     warnings: list[str] = []
     fns = helpers(rules, now_ms)
-    variables: dict[str, Any] = {
-        "customer": customer_vars(contact.customer),
-        "now": now_vars(now_ms, rules),
-        "queues": {name: stats.as_vars() for name, stats in (queue_stats or {}).items()},
-    }
-    for name in rules.config.queues:
-        variables["queues"].setdefault(name, QueueStats(name).as_vars())
+    variables: dict[str, Any] = {}
+    if rules.priority_rules or (rules.rules and not contact.queue):  # else nothing reads them
+        variables["customer"] = customer_vars(contact.customer)
+        variables["now"] = now_vars(now_ms, rules)
+        variables["queues"] = {name: s.as_vars() for name, s in (queue_stats or {}).items()}
+        for name in rules.config.queues:
+            variables["queues"].setdefault(name, QueueStats(name).as_vars())
 
     def contact_facts(
         queue: str, skills: Mapping[str, int], priority: int, tags: list[str], rule: str
@@ -157,7 +157,9 @@ def classify(
             if isinstance(agent, str) and agent:
                 preferred, hold_ms = agent, int(rule.preferred_agent.hold_seconds * 1000)
     queue, hops = route_to_open_queue(rules, queue, contact.channel, now_ms)
-    variables["contact"] = contact_facts(queue, skills, sum(d for _, d in terms), tags, rule_name)
+    if rules.priority_rules:
+        priority = sum(d for _, d in terms)
+        variables["contact"] = contact_facts(queue, skills, priority, tags, rule_name)
     for priority_rule, condition in rules.priority_rules:
         if _holds(condition, variables, fns, warnings):
             terms.append((f"priority rule {priority_rule.name}", priority_rule.add))

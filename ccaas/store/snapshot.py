@@ -154,18 +154,12 @@ class SnapshotReader:
                 ),
             )
 
-    async def _drop_changed_contacts(self) -> None:
+    def _drop_changed_contacts(
+        self, changed: list[tuple[str, float]], oldest: list[tuple[str, float]]
+    ) -> None:
         """Forget cached contacts a relaxation step changed since the last read."""
-        redis, key = self.ctx.redis, self.ctx.keys.contact_changes
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.zrangebyscore(key, f"({self._seen_contact_change}", "+inf", withscores=True)
-            pipe.zrange(key, 0, 0, withscores=True)
-            changed, oldest = await pipe.execute()
-        if (
-            oldest
-            and int(oldest[0][1]) > self._seen_contact_change + 1
-            and self._seen_contact_change
-        ):
+        seen = self._seen_contact_change
+        if seen and oldest and int(oldest[0][1]) > seen + 1:
             self._contacts = {}  # entries we never saw were trimmed: trust nothing cached
         for contact_id, _ in changed:
             self._contacts.pop(contact_id, None)
@@ -177,12 +171,15 @@ class SnapshotReader:
         names = list(queues)
         if not names:
             return []
-        await self._drop_changed_contacts()
         last = -1 if self.per_queue_limit is None else self.per_queue_limit - 1
         async with redis.pipeline(transaction=False) as pipe:
+            changes = keys.contact_changes
+            pipe.zrangebyscore(changes, f"({self._seen_contact_change}", "+inf", withscores=True)
+            pipe.zrange(changes, 0, 0, withscores=True)
             for queue in names:
                 pipe.zrange(keys.queue_waiting(queue), 0, last, withscores=True)
-            ranges = await pipe.execute()
+            changed, oldest, *ranges = await pipe.execute()
+        self._drop_changed_contacts(changed, oldest)
         seen: dict[str, WaitingContact] = {}
         missing: list[tuple[str, float]] = []
         for entries in ranges:

@@ -1,0 +1,123 @@
+"""The rules through HTTP: classified arrivals, rejections, explain, and the admin rules API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from ccaas.domain.clock import ManualClock
+from ccaas.runtime.embedded_redis import EmbeddedRedis
+from ccaas.runtime.routing_file import parse_rules
+from ccaas.web.app import create_app
+from tests.integration.test_api import dump
+from tests.integration.test_rules_live import MONDAY_10AM, RULES
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(MONDAY_10AM)
+
+
+@pytest.fixture
+async def api(
+    redis_server: EmbeddedRedis, redis: Redis, clock: ManualClock
+) -> AsyncIterator[TestClient]:
+    app = create_app(
+        redis_server.url,
+        parse_rules(RULES, "routing.yaml"),
+        tenant="t1",
+        run_router=False,
+        clock=clock,
+    )
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+async def test_an_arrival_without_a_queue_is_classified_and_explained(api: TestClient) -> None:
+    response = await api.post(
+        "/v1/contacts",
+        json={"channel": "chat", "external_id": "w1", "customer": {"tier": "gold"}},
+    )
+    assert response.status == 201
+    contact = await response.json()
+    assert (contact["queue"], contact["rule"], contact["priority"]) == ("billing", "default", 20)
+    response = await api.get(f"/v1/contacts/{contact['id']}/explain")
+    explained = await response.json()
+    assert explained["score"]["priority_terms"] == [
+        {"source": "priority rule gold", "priority": 20}
+    ]
+    assert explained["score"]["score"] == MONDAY_10AM - 20 * 10 * 1000
+    assert [s["step"] for s in explained["relaxation"]["pending"]] == [
+        "queue:billing/widen",
+        "queue:billing/any-language",
+    ]
+    assert explained["candidates"] == []  # nobody serves billing yet
+
+
+async def test_a_contact_no_queue_can_take_is_refused_with_the_reason(
+    api: TestClient, redis: Redis
+) -> None:
+    await api.put("/v1/agents/pat", json={"name": "Pat", "profile": "billing_team"})
+    before = await dump(redis)
+    response = await api.post(
+        "/v1/contacts",
+        json={"channel": "email", "external_id": "m1", "attributes": {"intent": "buy"}},
+    )
+    assert response.status == 409
+    problem = await response.json()
+    assert problem["reason"] == "no_rule"  # no rule's queue takes email
+    assert await dump(redis) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "Zed", "profile": "biling_team"}, "profile"),
+        ({"name": "Zed", "skills": {"bilingual": 5}}, "skills.bilingual"),
+    ],
+)
+async def test_an_agent_naming_an_unknown_profile_or_skill_is_refused(
+    api: TestClient, redis: Redis, body: dict[str, object], field: str
+) -> None:
+    response = await api.put("/v1/agents/zed", json=body)
+    assert response.status == 422
+    problem = await response.json()
+    assert problem["errors"][0]["field"] == field
+    assert await redis.keys("*") == []
+
+
+async def test_validate_answers_without_changing_anything(api: TestClient, redis: Redis) -> None:
+    response = await api.post("/v1/admin/rules/validate", data=RULES)
+    assert response.status == 200
+    assert (await response.json())["summary"]["classification_rules"] == 4
+    response = await api.post(
+        "/v1/admin/rules/validate", data=RULES.replace("queue: sales", "queue: sails")
+    )
+    assert response.status == 422
+    problem = await response.json()
+    assert problem["errors"][0]["message"] == (
+        "queue 'sails' in rule 'sales' does not exist; did you mean 'sales'?"
+    )
+    assert problem["errors"][0]["line"] == RULES.splitlines().index("    queue: sales") + 1
+    assert await redis.keys("*") == []
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [(b"", 400), (b"\xff\xfe", 400), (b"queues: [", 422), (b"- a list", 422)],
+)
+async def test_bad_rules_bodies_are_refused(
+    api: TestClient, redis: Redis, data: bytes, status: int
+) -> None:
+    response = await api.put("/v1/admin/rules", data=data)
+    assert response.status == status
+    assert response.content_type == "application/problem+json"
+    assert await redis.keys("*") == []
+
+
+async def test_rollback_to_an_unknown_version_is_not_found(api: TestClient) -> None:
+    assert (await api.post("/v1/admin/rules/rollback/9")).status == 404
+    assert (await api.post("/v1/admin/rules/rollback/x")).status == 400

@@ -1,0 +1,124 @@
+"""Two `ccaas serve` processes on one Redis follow one rules version: API, file edits, rollback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
+
+TENANT = "replicas"
+V1 = """
+queues:
+  billing: {channels: [voice, chat]}
+classification:
+  - name: default
+    queue: billing
+"""
+V2 = V1 + "  # second version\n"
+BROKEN = V1 + "    when: contact.channel ==\n"  # line 7: does not compile
+
+
+@pytest.fixture
+def routing_file(tmp_path: Path) -> Path:
+    path = tmp_path / "routing.yaml"
+    path.write_text(V1)
+    return path
+
+
+@pytest.fixture
+def replicas(redis_server: EmbeddedRedis, routing_file: Path) -> Iterator[list[str]]:
+    ports: list[int] = []
+    while len(ports) < 2:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    processes = []
+    for port in ports:
+        env = {
+            **os.environ,
+            "CCAAS_REDIS_URL": redis_server.url,
+            "CCAAS_TENANT": TENANT,
+            "CCAAS_HTTP_PORT": str(port),
+            "CCAAS_ROUTING_FILE": str(routing_file),
+            "CCAAS_LOG_FORMAT": "json",
+            "CCAAS_LOG_LEVEL": "WARNING",
+        }
+        processes.append(subprocess.Popen([sys.executable, "-m", "ccaas.cli", "serve"], env=env))
+    yield [f"http://127.0.0.1:{port}" for port in ports]
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        assert process.wait(timeout=20) == 0, "replica did not stop cleanly"
+
+
+async def versions_seen(session: aiohttp.ClientSession, urls: list[str]) -> list[int | None]:
+    seen: list[int | None] = []
+    for url in urls:
+        try:
+            async with session.get(f"{url}/healthz") as response:
+                seen.append((await response.json())["rules_version"])
+        except aiohttp.ClientError:
+            seen.append(None)
+    return seen
+
+
+async def wait_for_versions(
+    session: aiohttp.ClientSession, urls: list[str], version: int, seconds: float = 15
+) -> None:
+    seen: list[int | None] = []
+    for _ in range(int(seconds / 0.05)):
+        seen = await versions_seen(session, urls)
+        if seen == [version] * len(urls):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"replicas run versions {seen}, expected {version} on each")
+
+
+async def test_replicas_switch_together_and_refuse_bad_rules(
+    replicas: list[str], routing_file: Path
+) -> None:
+    first, second = replicas
+    async with aiohttp.ClientSession() as session:
+        await wait_for_versions(session, replicas, 1)  # the file, published once
+
+        async with session.put(f"{first}/v1/admin/rules", data=V2) as response:
+            assert response.status == 201, await response.text()
+            assert (await response.json())["version"] == 2
+        await wait_for_versions(session, replicas, 2)
+
+        async with session.put(f"{second}/v1/admin/rules", data=BROKEN) as response:
+            assert response.status == 422
+            problem = await response.json()
+        assert problem["errors"][0]["line"] == 7
+        assert "does not compile" in problem["errors"][0]["message"]
+
+        routing_file.write_text(BROKEN)  # a bad save: logged, ignored by both
+        await asyncio.sleep(1.5)
+        assert await versions_seen(session, replicas) == [2, 2]
+
+        routing_file.write_text(V1.replace("[voice, chat]", "[voice, chat, email]"))
+        await wait_for_versions(session, replicas, 3)  # one save, one version
+
+        async with session.post(f"{second}/v1/admin/rules/rollback/1") as response:
+            assert response.status == 201
+            assert (await response.json())["rolled_back_to"] == 1
+        await wait_for_versions(session, replicas, 4)
+        async with session.get(f"{first}/v1/admin/rules") as response:
+            current = await response.json()
+        assert (current["version"], current["yaml"]) == (4, V1)
+        async with session.get(f"{first}/v1/admin/rules/versions") as response:
+            listed = await response.json()
+        assert [(v["version"], v["source"]) for v in listed] == [
+            (4, "rollback"),
+            (3, "file"),
+            (2, "api"),
+            (1, "file"),
+        ]
