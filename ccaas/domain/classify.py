@@ -5,6 +5,7 @@ Every contact ends with exactly one queue, or a Rejection whose reason is one of
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from .models import Channel
 from .rules import CompiledRules
 
 EXPLICIT_RULE = "(requested queue)"
+PRIORITY_RULE = "priority rule "
 REASONS = {
     "no_rule": "no classification rule matched and there is no default rule",
     "closed": "the queue is closed and has no open overflow that takes the channel",
@@ -92,6 +94,88 @@ def route_to_open_queue(
     return queue, tuple(hops)
 
 
+def _variables(
+    contact: NewContact,
+    rules: CompiledRules,
+    now_ms: int,
+    queue_stats: Mapping[str, QueueStats] | None,
+) -> dict[str, Any]:
+    if not rules.priority_rules and not (rules.rules and not contact.queue):
+        return {}  # no condition will read them
+    queues = {name: s.as_vars() for name, s in (queue_stats or {}).items()}
+    for name in rules.config.queues:
+        queues.setdefault(name, QueueStats(name).as_vars())
+    return {
+        "customer": customer_vars(contact.customer),
+        "now": now_vars(now_ms, rules),
+        "queues": queues,
+    }
+
+
+def _contact_facts(
+    contact: NewContact, queue: str, skills: Mapping[str, int], priority: int, tags: Any, rule: str
+) -> dict[str, Any]:
+    return contact_vars(
+        channel=contact.channel.value,
+        queue=queue,
+        skills=skills,
+        priority=priority,
+        tags=list(tags),
+        attributes=contact.attributes,
+        external_id=contact.external_id,
+        rule=rule,
+    )
+
+
+def _with_priority_rules(
+    contact: NewContact,
+    where: Classified,
+    rules: CompiledRules,
+    now_ms: int,
+    variables: dict[str, Any],
+) -> Classified:
+    """`where` with the priority rules evaluated for its queue (replacing earlier ones)."""
+    warnings = list(where.warnings)
+    terms = [t for t in where.priority_terms if not t[0].startswith(PRIORITY_RULE)]
+    if rules.priority_rules:
+        fns = helpers(rules, now_ms)
+        priority = sum(d for _, d in terms)
+        variables = {
+            **variables,
+            "contact": _contact_facts(
+                contact, where.queue, where.skills, priority, where.tags, where.rule
+            ),
+        }
+        for priority_rule, condition in rules.priority_rules:
+            if _holds(condition, variables, fns, warnings):
+                terms.append((f"{PRIORITY_RULE}{priority_rule.name}", priority_rule.add))
+    return dataclasses.replace(where, priority_terms=tuple(terms), warnings=tuple(warnings))
+
+
+def retarget(
+    contact: NewContact,
+    where: Classified,
+    reason: str,
+    rules: CompiledRules,
+    now_ms: int,
+    queue_stats: Mapping[str, QueueStats] | None = None,
+) -> Classified:
+    """Send a classified contact on from its queue ('full'); Rejection when nowhere takes it.
+
+    The priority rules are evaluated again, since they may look at the queue.
+    """
+    target = overflow_target(rules, where.queue, reason, contact.channel, now_ms)
+    if target is None:
+        raise Rejection(reason, where.queue, where.rule)
+    queue, hops = route_to_open_queue(rules, target, contact.channel, now_ms)
+    moved = dataclasses.replace(
+        where, queue=queue, overflowed=(*where.overflowed, (where.queue, reason), *hops)
+    )
+    return _with_priority_rules(
+        contact, moved, rules, now_ms, _variables(contact, rules, now_ms, queue_stats)
+    )
+
+
 def classify(
     contact: NewContact,
     rules: CompiledRules,
@@ -101,35 +185,14 @@ def classify(
     """Decide the queue, requirements, priority, tags and preferred agent of a new contact."""
     warnings: list[str] = []
     fns = helpers(rules, now_ms)
-    variables: dict[str, Any] = {}
-    if rules.priority_rules or (rules.rules and not contact.queue):  # else nothing reads them
-        variables["customer"] = customer_vars(contact.customer)
-        variables["now"] = now_vars(now_ms, rules)
-        variables["queues"] = {name: s.as_vars() for name, s in (queue_stats or {}).items()}
-        for name in rules.config.queues:
-            variables["queues"].setdefault(name, QueueStats(name).as_vars())
-
-    def contact_facts(
-        queue: str, skills: Mapping[str, int], priority: int, tags: list[str], rule: str
-    ) -> dict[str, Any]:
-        return contact_vars(
-            channel=contact.channel.value,
-            queue=queue,
-            skills=skills,
-            priority=priority,
-            tags=tags,
-            attributes=contact.attributes,
-            external_id=contact.external_id,
-            rule=rule,
-        )
-
+    variables = _variables(contact, rules, now_ms, queue_stats)
     preferred, hold_ms = "", 0
     if contact.queue:
         rule_name, queue, skills = EXPLICIT_RULE, contact.queue, dict(contact.skills)
         terms: list[tuple[str, int]] = [("requested", contact.priority)] if contact.priority else []
         tags: list[str] = []
     else:
-        variables["contact"] = contact_facts("", contact.skills, contact.priority, [], "")
+        variables["contact"] = _contact_facts(contact, "", contact.skills, contact.priority, [], "")
         for compiled in rules.rules:
             rule = compiled.rule
             if contact.channel not in rules.config.queues[rule.queue].channels:
@@ -157,13 +220,7 @@ def classify(
             if isinstance(agent, str) and agent:
                 preferred, hold_ms = agent, int(rule.preferred_agent.hold_seconds * 1000)
     queue, hops = route_to_open_queue(rules, queue, contact.channel, now_ms)
-    if rules.priority_rules:
-        priority = sum(d for _, d in terms)
-        variables["contact"] = contact_facts(queue, skills, priority, tags, rule_name)
-    for priority_rule, condition in rules.priority_rules:
-        if _holds(condition, variables, fns, warnings):
-            terms.append((f"priority rule {priority_rule.name}", priority_rule.add))
-    return Classified(
+    where = Classified(
         rule=rule_name,
         queue=queue,
         skills=skills,
@@ -174,3 +231,4 @@ def classify(
         overflowed=hops,
         warnings=tuple(warnings),
     )
+    return _with_priority_rules(contact, where, rules, now_ms, variables)

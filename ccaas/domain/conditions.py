@@ -61,7 +61,8 @@ FIELDS: Mapping[str, frozenset[str]] = {
     "now": NOW_FIELDS,
 }
 HELPERS = frozenset({"open"})
-# CEL's standard functions and macros (the operators are named _x_, @x or !_ and pass anyway)
+# CEL's standard functions and macros that the installed runtime implements (checked by a
+# test); the operators are named _x_, @x or !_ and pass anyway
 _STANDARD = frozenset(
     (
         "has",
@@ -79,7 +80,6 @@ _STANDARD = frozenset(
         "uint",
         "double",
         "string",
-        "bool",
         "bytes",
         "dyn",
         "type",
@@ -95,27 +95,6 @@ _STANDARD = frozenset(
         "getMinutes",
         "getSeconds",
         "getMilliseconds",
-        "lowerAscii",
-        "upperAscii",
-        "trim",
-        "replace",
-        "split",
-        "join",
-        "indexOf",
-        "lastIndexOf",
-        "substring",
-        "charAt",
-        "min",
-        "max",
-        "abs",
-        "ceil",
-        "floor",
-        "round",
-        "sign",
-        "isNaN",
-        "isInf",
-        "greatest",
-        "least",
         "optional",
         "orValue",
         "value",
@@ -141,6 +120,7 @@ _STRING = re.compile(r"""'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\])*'|"(?:\\.|[^"
 _PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*)*)")
 _BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _CEL_ERROR = re.compile(r"<input>:(\d+):(\d+): (.*)")
+_OPEN_CALL = re.compile(r"""\bopen\s*\(\s*(?:'([^']*)'|"([^"]*)")\s*\)""")
 
 
 def _close(word: str, choices: object) -> str:
@@ -149,6 +129,10 @@ def _close(word: str, choices: object) -> str:
 
 
 def _check_paths(source: str, scope: Scope, queue_names: frozenset[str]) -> None:
+    for single, double in _OPEN_CALL.findall(source):
+        name = single or double
+        if name not in queue_names:
+            raise ConditionError(f"open({name!r}): no such queue{_close(name, queue_names)}")
     code = _STRING.sub('""', source)
     bound = set(_BOUND.findall(code))
     for match in _PATH.finditer(code):
@@ -163,10 +147,10 @@ def _check_paths(source: str, scope: Scope, queue_names: frozenset[str]) -> None
                 raise ConditionError(
                     f"unknown queue 'queues.{parts[0]}'{_close(parts[0], queue_names)}"
                 )
-            if len(parts) > 1 and parts[1] not in QUEUE_FIELDS - {"eligible_agents"}:
-                raise ConditionError(
-                    f"unknown field 'queues.{parts[0]}.{parts[1]}'{_close(parts[1], QUEUE_FIELDS)}"
-                )
+            shared = QUEUE_FIELDS - {"eligible_agents"}  # per contact: only on its own queue
+            if len(parts) > 1 and parts[1] not in shared:
+                hint = _close(parts[1], shared)
+                raise ConditionError(f"unknown field 'queues.{parts[0]}.{parts[1]}'{hint}")
             continue
         known = FIELDS.get(root)
         if known is None or root not in scope.value:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from types import MappingProxyType
 from typing import Annotated
 
@@ -73,9 +74,13 @@ class HoursConfig(_Strict):
     @field_validator("holidays")
     @classmethod
     def _dates(cls, value: list[str]) -> list[str]:
-        for date in value:
-            if not _DATE.match(date):
-                raise ValueError(f"holiday {date!r} is not YYYY-MM-DD")
+        for day in value:
+            try:
+                valid = bool(_DATE.match(day)) and date.fromisoformat(day) is not None
+            except ValueError:
+                valid = False
+            if not valid:
+                raise ValueError(f"holiday {day!r} is not a date written YYYY-MM-DD")
         return value
 
 

@@ -44,6 +44,17 @@ def _step_problems(
             )
         elif step.move_to is not None and step.move_to == own_queue:
             yield Problem((*loc, i, "move_to"), f"step {step.name!r} moves to its own queue")
+        elif (
+            step.move_to is not None
+            and own_queue in config.queues
+            and not set(config.queues[step.move_to].channels)
+            & set(config.queues[own_queue].channels)
+        ):
+            yield Problem(
+                (*loc, i, "move_to"),
+                f"step {step.name!r} moves to {step.move_to!r}, "
+                f"which takes none of {own_queue!r}'s channels",
+            )
         for skill in [*step.require, *step.drop]:
             if config.skills is not None and skill not in config.skills:
                 field = "require" if skill in step.require else "drop"
@@ -56,8 +67,8 @@ def _overflow_loops(config: RoutingConfig) -> Iterator[Problem]:
             path, current = [start], start
             while True:
                 target = getattr(config.queues[current].overflow, kind)
-                if target is None or target not in config.queues:
-                    break
+                if target is None or target not in config.queues or target == current:
+                    break  # a queue overflowing to itself is reported on its own
                 if target in path:
                     if target == start:
                         chain = " -> ".join([*path, target])

@@ -27,6 +27,9 @@ class Effect:
     move_to: str | None
 
 
+NO_EFFECT = Effect({}, (), 0, None)
+
+
 def effect_of(step: CompiledStep, rules: CompiledRules, channel: Channel) -> Effect | None:
     """The step's effect, or None when it moves to a queue that does not take the channel."""
     s = step.step

@@ -33,6 +33,8 @@ def _known_keys(loc: Sequence[int | str]) -> list[str]:
 
 def suggestion(error: ErrorDetails) -> str:
     """'; did you mean ...?' for a misspelt key or choice, when one is close."""
+    if error["type"] == "string_type" and not isinstance(error.get("input"), (dict, list)):
+        return "; YAML read it as another type: write it in quotes"
     if error["type"] == "extra_forbidden":
         choices = _known_keys(error["loc"])
         typed = str(error["loc"][-1])

@@ -11,7 +11,7 @@ import structlog
 from ..domain.eligibility import has_skills
 from ..domain.facts import QueueStats, contact_vars, customer_vars, helpers, now_vars
 from ..domain.models import AgentView, Presence, WaitingContact
-from ..domain.relaxation import due_steps, effect_of
+from ..domain.relaxation import NO_EFFECT, due_steps, effect_of
 from ..domain.rules import CompiledRules, CompiledStep
 from ..store.context import StoreContext
 from ..store.queues import QueueRepository
@@ -126,17 +126,11 @@ class Relaxer:
             )
             warnings: list[str] = []
             for step in due_steps(rules, contact, now, variables, fns, warnings):
-                effect = effect_of(step, rules, contact.channel)
-                if effect is None:
-                    log.warning(
-                        "relaxation_step_skipped",
-                        tenant=self.ctx.keys.tenant,
-                        contact_id=contact.id,
-                        step=step.key,
-                        reason=f"queue {step.step.move_to!r} does not take {contact.channel}",
-                    )
-                    continue
-                if await self.steps.apply(contact, step.key, effect, trigger_words(step)):
+                effect, trigger = effect_of(step, rules, contact.channel), trigger_words(step)
+                if effect is None:  # recorded as fired, so it is not tried again
+                    effect = NO_EFFECT
+                    trigger += f" (no move: {step.step.move_to} does not take {contact.channel})"
+                if await self.steps.apply(contact, step.key, effect, trigger):
                     applied.append((contact.id, step.key))
                     log.info(
                         "contact_relaxed",

@@ -13,6 +13,7 @@ from watchfiles import awatch
 from ..domain.rules import CompiledRules
 from ..errors import ConfigError
 from ..store.context import StoreContext
+from ..store.keys import contact_of_offer
 from ..store.rules_store import RulesStore, checksum
 from .routing_file import parse_rules, read_rules_text
 
@@ -41,13 +42,49 @@ async def publish_text(
 ) -> CompiledRules:
     """Validate `text`, store it as the next version, put it in force here and everywhere.
 
-    ConfigError (with each problem's line) when it is not valid: then nothing changes.
+    ConfigError (with each problem's line) when it is not valid, or when it removes a queue
+    that still holds waiting or ringing contacts (they would be stranded): nothing changes.
     """
-    parse_rules(text, source)
+    candidate = parse_rules(text, source)
+    await _refuse_stranding(ctx, candidate, source)
     activated = await RulesStore(ctx).activate(text, source, note, dedupe=dedupe)
     rules = await load_version(ctx, activated.version)
     swap(ctx, rules)
     return rules
+
+
+async def _refuse_stranding(ctx: StoreContext, candidate: CompiledRules, source: str) -> None:
+    removed = sorted(set(ctx.rules.config.queues) - set(candidate.config.queues))
+    if not removed:
+        return
+    redis, keys = ctx.redis, ctx.keys
+    async with redis.pipeline(transaction=False) as pipe:
+        for queue in removed:
+            pipe.zcard(keys.queue_waiting(queue))
+        pipe.zrange(keys.offer_deadlines, 0, -1)
+        *counts, ringing = await pipe.execute()
+    held = dict(zip(removed, counts, strict=True))
+    if ringing:
+        async with redis.pipeline(transaction=False) as pipe:
+            for offer in ringing:
+                pipe.hget(keys.contact(contact_of_offer(offer)), "queue")
+            for queue in await pipe.execute():
+                if queue in held:
+                    held[queue] += 1
+    problems = [
+        {
+            "line": None,
+            "field": f"queues.{queue}",
+            "message": f"queue {queue!r} is removed but {n} contact(s) still wait in it; "
+            "keep it until it is empty (take it out of the profiles and rules meanwhile)",
+        }
+        for queue, n in held.items()
+        if n
+    ]
+    if problems:
+        raise ConfigError(
+            "\n".join(f"{source}: {p['message']}" for p in problems), problems=problems
+        )
 
 
 async def bootstrap(ctx: StoreContext, path: Path | None) -> None:

@@ -9,16 +9,43 @@ from pathlib import Path
 
 import structlog
 from aiohttp import web
+from redis.asyncio import Redis
 
+from ..domain.config import RoutingConfig
+from ..domain.rules import CompiledRules
+from ..errors import ConfigError
+from ..store.client import connect
+from ..store.context import StoreContext
+from ..store.rules_store import RulesStore
 from ..web.app import create_app
 from ..web.services import SERVICES
 from .demo import load_demo
 from .embedded_redis import EmbeddedRedis
 from .routing_file import load_rules_file
+from .rules_sync import load_version
 from .settings import Settings
 
 log = structlog.get_logger("ccaas.serve")
+# only to reach Redis before any rules are known; never routes
+_PLACEHOLDER = RoutingConfig.model_validate({"queues": {"none": {"channels": ["chat"]}}})
 SHUTDOWN_SECONDS = 5.0  # open HTTP requests get this long to finish
+
+
+async def _starting_rules(redis_url: str, settings: Settings) -> CompiledRules:
+    """The rules file; if it is broken, the version in force in Redis (logged), else fail."""
+    try:
+        return load_rules_file(settings.routing_file)
+    except ConfigError as exc:
+        redis: Redis = connect(redis_url)
+        try:
+            ctx = StoreContext.create(redis, settings.tenant, _PLACEHOLDER)
+            version = await RulesStore(ctx).active_version()
+            if not version:
+                raise
+            log.error("rules_file_rejected", errors=exc.detail, running_version=version)
+            return await load_version(ctx, version)
+        finally:
+            await redis.aclose()
 
 
 async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("seeds")) -> None:
@@ -27,7 +54,6 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    rules = load_rules_file(settings.routing_file)  # fails fast, with line numbers
     embedded: EmbeddedRedis | None = None
     redis_url = settings.redis_url
     if not redis_url:
@@ -36,6 +62,7 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
         redis_url = embedded.url
     runner: web.AppRunner | None = None
     try:
+        rules = await _starting_rules(redis_url, settings)
         app = create_app(
             redis_url,
             rules,

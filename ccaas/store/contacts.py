@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import secrets
 from collections.abc import Sequence
@@ -11,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from ..domain.classify import Classified, Rejection, classify, overflow_target, route_to_open_queue
+from ..domain.classify import Classified, Rejection, classify, retarget
 from ..domain.intake import NewContact, check_new_contact
 from ..domain.ordering import order_score
 from ..errors import Conflict, ContactRejected, NotFound
@@ -98,22 +97,10 @@ class ContactRepository:
                 if status >= 0:
                     results[i] = Enqueued(bool(status), contact_id)
                     continue
-                target = overflow_target(rules, where.queue, "full", contact.channel, now)
                 try:
-                    if target is None:
-                        raise Rejection("full", where.queue, where.rule)
-                    queue, hops = route_to_open_queue(rules, target, contact.channel, now)
+                    retry.append((i, contact, retarget(contact, where, "full", rules, now, stats)))
                 except Rejection as rejection:
                     results[i] = Enqueued(False, "", rejection)
-                    continue
-                hops = ((where.queue, "full"), *hops)
-                retry.append(
-                    (
-                        i,
-                        contact,
-                        dataclasses.replace(where, queue=queue, overflowed=where.overflowed + hops),
-                    )
-                )
             pending = retry
         for i, _, where in pending:  # an overflow chain that never found room
             results[i] = Enqueued(False, "", Rejection("full", where.queue, where.rule))

@@ -12,6 +12,7 @@ from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
 
 _PROBLEM = {"description": "problem+json", "content": {"application/problem+json": {}}}
 _JSON = {"application/json": {"schema": {"type": "object"}}}
+_YAML = {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}}}
 
 
 def _op(summary: str, body: type[BaseModel] | None = None, ok: str = "200", **codes: str) -> Any:
@@ -49,9 +50,10 @@ def openapi_document() -> dict[str, Any]:
             "/v1/contacts": {
                 "post": {
                     **_op(
-                        "Enqueue a contact (idempotent by channel + external_id)",
+                        "Classify and enqueue a contact (idempotent by channel + external_id)",
                         ContactIn,
                         ok="201",
+                        r409="not queued: no rule takes it, or its queue is closed or full",
                         **invalid,
                     ),
                 }
@@ -60,6 +62,14 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": _id("id"),
                 "get": _op("A contact with its state and queue position", r404="unknown"),
                 "delete": _op("The customer abandoned", r404="unknown", r409="not waiting"),
+            },
+            "/v1/contacts/{id}/explain": {
+                "parameters": _id("id"),
+                "get": _op(
+                    "Why the contact is where it is: rule, score terms, relaxation steps and "
+                    "each candidate agent with its rank or the reason it cannot take it",
+                    r404="unknown",
+                ),
             },
             "/v1/contacts/{id}/complete": {
                 "parameters": _id("id"),
@@ -88,6 +98,34 @@ def openapi_document() -> dict[str, Any]:
             "/v1/offers/{id}/reject": {
                 "parameters": _id("id"),
                 "post": _op("Reject an offer", r404="unknown", r409="no longer pending"),
+            },
+            "/v1/admin/rules": {
+                "get": _op("The rules version in force, with its YAML"),
+                "put": {
+                    **_op(
+                        "Publish new rules (YAML body): validated, stored, in force everywhere",
+                        ok="201",
+                        r400="empty or not UTF-8",
+                        r413="larger than 1 MiB",
+                        r422="rejected: errors[] with line, field and message",
+                    ),
+                    "requestBody": _YAML,
+                },
+            },
+            "/v1/admin/rules/validate": {
+                "post": {
+                    **_op("Check rules (YAML body) without changing anything", r422="rejected"),
+                    "requestBody": _YAML,
+                }
+            },
+            "/v1/admin/rules/versions": {"get": _op("Every stored version, newest first")},
+            "/v1/admin/rules/rollback/{version}": {
+                "parameters": _id("version"),
+                "post": _op(
+                    "Put an old version's text in force again, as a new version",
+                    ok="201",
+                    r404="no such version",
+                ),
             },
             "/v1/queues": {"get": _op("Live figures of every queue")},
             "/v1/queues/{name}": {

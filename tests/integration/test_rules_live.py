@@ -299,3 +299,33 @@ async def test_a_bad_document_is_refused_and_the_rules_in_force_stay(
     assert rules_ctx.rules.version == 1
     assert await RulesStore(rules_ctx).active_version() == 1
     assert {k: await redis.type(k) for k in await redis.keys("*rules*")} == stored
+
+
+async def test_rules_that_remove_a_queue_with_waiting_contacts_are_refused(
+    rules_ctx: StoreContext,
+) -> None:
+    await publish_text(rules_ctx, RULES, "test")
+    await arrive(rules_ctx, "cb1", channel=Channel.VOICE, queue="callbacks")
+    without_callbacks = (
+        RULES.split("  callbacks:\n")[0] + RULES.split("overflow: {full: billing}\n")[1]
+    )
+    with pytest.raises(ConfigError) as refused:
+        await publish_text(rules_ctx, without_callbacks, "test")
+    assert "queue 'callbacks' is removed but 1 contact(s) still wait in it" in refused.value.detail
+    assert rules_ctx.rules.version == 1
+
+
+async def test_priority_rules_see_the_queue_a_full_queue_overflowed_to(
+    redis: Redis, clock: ManualClock
+) -> None:
+    text = RULES.replace(
+        "    add: 20\n",
+        '    add: 20\n  - name: overflowed\n    when: contact.queue == "billing"\n    add: 7\n',
+    )
+    ctx = StoreContext.create(redis, "t1", parse_rules(text, "r.yaml"), clock)
+    contacts = ContactRepository(ctx)
+    first = await contacts.get(await arrive(ctx, "cb1", channel=Channel.VOICE, queue="callbacks"))
+    second = await contacts.get(await arrive(ctx, "cb2", channel=Channel.VOICE, queue="callbacks"))
+    assert (first["queue"], first["priority"]) == ("callbacks", 0)
+    assert (second["queue"], second["priority"]) == ("billing", 7)
+    assert second["overflowed"] == [["callbacks", "full"]]

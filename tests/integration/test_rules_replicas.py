@@ -11,8 +11,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from redis.asyncio import Redis
 
 from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
+from ccaas.runtime.routing_file import parse_rules
+from ccaas.runtime.rules_sync import publish_text
+from ccaas.store.context import StoreContext
 
 TENANT = "replicas"
 V1 = """
@@ -24,6 +28,13 @@ classification:
 """
 V2 = V1 + "  # second version\n"
 BROKEN = V1 + "    when: contact.channel ==\n"  # line 7: does not compile
+
+
+def start_replica(env: dict[str, str], capture: bool = False) -> subprocess.Popen[str]:
+    stderr = subprocess.PIPE if capture else None
+    return subprocess.Popen(
+        [sys.executable, "-m", "ccaas.cli", "serve"], env=env, stderr=stderr, text=True
+    )
 
 
 @pytest.fixture
@@ -51,7 +62,7 @@ def replicas(redis_server: EmbeddedRedis, routing_file: Path) -> Iterator[list[s
             "CCAAS_LOG_FORMAT": "json",
             "CCAAS_LOG_LEVEL": "WARNING",
         }
-        processes.append(subprocess.Popen([sys.executable, "-m", "ccaas.cli", "serve"], env=env))
+        processes.append(start_replica(env))
     yield [f"http://127.0.0.1:{port}" for port in ports]
     for process in processes:
         process.terminate()
@@ -100,11 +111,11 @@ async def test_replicas_switch_together_and_refuse_bad_rules(
         assert problem["errors"][0]["line"] == 7
         assert "does not compile" in problem["errors"][0]["message"]
 
-        routing_file.write_text(BROKEN)  # a bad save: logged, ignored by both
+        routing_file.write_text(BROKEN)  # noqa: ASYNC240 -- a bad save: logged, ignored by both
         await asyncio.sleep(1.5)
         assert await versions_seen(session, replicas) == [2, 2]
 
-        routing_file.write_text(V1.replace("[voice, chat]", "[voice, chat, email]"))
+        routing_file.write_text(V1.replace("[voice, chat]", "[voice, chat, email]"))  # noqa: ASYNC240
         await wait_for_versions(session, replicas, 3)  # one save, one version
 
         async with session.post(f"{second}/v1/admin/rules/rollback/1") as response:
@@ -122,3 +133,32 @@ async def test_replicas_switch_together_and_refuse_bad_rules(
             (2, "api"),
             (1, "file"),
         ]
+
+
+async def test_a_replica_starts_on_the_version_in_force_when_the_file_is_broken(
+    redis_server: EmbeddedRedis, redis: Redis, tmp_path: Path
+) -> None:
+    ctx = StoreContext.create(redis, TENANT, parse_rules(V1, "v1"))
+    await publish_text(ctx, V2, "api")
+    broken = tmp_path / "routing.yaml"
+    broken.write_text(BROKEN)
+    port = free_port()
+    env = {
+        **os.environ,
+        "CCAAS_REDIS_URL": redis_server.url,
+        "CCAAS_TENANT": TENANT,
+        "CCAAS_HTTP_PORT": str(port),
+        "CCAAS_ROUTING_FILE": str(broken),
+        "CCAAS_LOG_FORMAT": "json",
+    }
+    process = subprocess.Popen(  # noqa: ASYNC220 -- started once, then awaited over HTTP
+        [sys.executable, "-m", "ccaas.cli", "serve"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            await wait_for_versions(session, [f"http://127.0.0.1:{port}"], 1)
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "rules_file_rejected" in stderr

@@ -2,7 +2,9 @@
 
 After every step it checks what a contact centre must never see: a contact in two states or
 lost, a contact with two agents, an agent over capacity, an offer that skipped a better
-waiting contact, or a requeued contact that lost its place.
+waiting contact, or a requeued or relaxed contact that lost its place. Time-triggered
+relaxation steps (lower a level, drop a skill, raise priority, move queue) fire as the
+clock moves, so the router's cache must notice contacts that changed under it.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from hypothesis.stateful import (
 from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
+from ccaas.domain.config import RoutingConfig
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
+from ccaas.domain.rules import compile_rules
 from ccaas.router.service import Router
 from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.store.agents import AgentProfile, AgentRepository
@@ -35,6 +39,24 @@ from ccaas.store.context import StoreContext
 from ccaas.store.offers import OfferRepository
 from tests.helpers import TEST_CONFIG
 
+RELAXATION = {
+    "support": [
+        {"name": "lower-x", "after_seconds": 5, "require": {"x": 1}},
+        {"name": "drop-y", "after_seconds": 10, "drop": ["y"]},
+    ],
+    "sales": [{"name": "boost", "after_seconds": 4, "add_priority": 2}],
+    "billing": [{"name": "to-sales", "after_seconds": 21, "move_to": "sales"}],
+}
+MACHINE_CONFIG = RoutingConfig.model_validate(
+    {
+        **TEST_CONFIG.model_dump(mode="json"),
+        "queues": {
+            name: {**queue.model_dump(mode="json"), "relaxation": RELAXATION.get(name, [])}
+            for name, queue in TEST_CONFIG.queues.items()
+        },
+    }
+)
+STEPS = compile_rules(MACHINE_CONFIG).queue_steps
 AGENTS = ("a1", "a2", "a3")
 SKILLS = ("x", "y")
 CAPACITY = {"voice": 1, "chat": 3, "email": 2, "social": 3}
@@ -53,10 +75,14 @@ class ModelContact:
     skills: dict[str, int]
     score: float
     external_id: str
+    first: int
+    priority: int
     state: str = "queued"
     agent: str | None = None
     offer_id: str | None = None
     deadline: int = 0
+    queue_since: int = 0
+    relaxed: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -96,7 +122,7 @@ class StoreMachine(RuleBasedStateMachine):
         self.clock = ManualClock()
         self.redis: Redis = connect(self.redis_url)
         self.run(self.redis.flushdb())
-        self.ctx = StoreContext.create(self.redis, "m", TEST_CONFIG, self.clock)
+        self.ctx = StoreContext.create(self.redis, "m", MACHINE_CONFIG, self.clock)
         self.contacts_repo = ContactRepository(self.ctx)
         self.agents_repo = AgentRepository(self.ctx)
         self.offers = OfferRepository(self.ctx)
@@ -142,9 +168,17 @@ class StoreMachine(RuleBasedStateMachine):
         new = NewContact(Channel(channel), f"ext-{self.arrivals}", queue, skills, priority)
         result = self.run(self.contacts_repo.enqueue(new))
         assert result.created
-        score = self.clock.now_ms() - priority * AGING_MS
+        now = self.clock.now_ms()
         self.contacts[result.contact_id] = ModelContact(
-            result.contact_id, queue, channel, skills, score, new.external_id
+            result.contact_id,
+            queue,
+            channel,
+            skills,
+            now - priority * AGING_MS,
+            new.external_id,
+            first=now,
+            priority=priority,
+            queue_since=now,
         )
 
     @rule(data=st.data())
@@ -253,6 +287,9 @@ class StoreMachine(RuleBasedStateMachine):
             if agent.presence == "away":  # set "no answer": its other offers stop ringing
                 for cid in [cid for cid in agent.work if self.contacts[cid].state == "offered"]:
                     self._requeue_in_model(cid)
+        for c in self.contacts.values():
+            if c.state == "queued":
+                self._relax_in_model(c, now)
 
     # -- model transitions --------------------------------------------------------------------
     def _check_and_apply_offer(self, contact_id: str, agent_id: str) -> None:
@@ -268,6 +305,22 @@ class StoreMachine(RuleBasedStateMachine):
         timeout = TEST_CONFIG.queues[c.queue].offer_timeout_seconds
         c.deadline = self.clock.now_ms() + int(timeout * 1000)
         agent.work[contact_id] = c.channel
+
+    def _relax_in_model(self, c: ModelContact, now: int) -> None:
+        for step in STEPS[c.queue]:
+            spec = step.step
+            if step.key in c.relaxed or now - c.queue_since < (spec.after_seconds or 0) * 1000:
+                continue
+            c.relaxed.add(step.key)
+            target = spec.move_to
+            if target is not None and c.channel not in MACHINE_CONFIG.queues[target].channels:
+                break  # recorded, but that queue does not take the channel: no move
+            c.skills = {k: v for k, v in c.skills.items() if k not in spec.drop} | spec.require
+            c.priority = max(-100, min(100, c.priority + spec.add_priority))
+            c.score = c.first - c.priority * AGING_MS
+            if target is not None:
+                c.queue, c.queue_since = target, now
+                break
 
     def _requeue_in_model(self, contact_id: str) -> None:
         c = self.contacts[contact_id]
