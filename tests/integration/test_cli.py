@@ -80,6 +80,22 @@ def test_rules_check_accepts_the_example_and_names_a_bad_field(
     assert "did you mean 'longest-idle'?" in bad.stderr
 
 
+def test_rules_check_names_the_line_of_a_broken_condition(tmp_path: Path, repo_root: Path) -> None:
+    example = (repo_root / "config" / "routing.yaml").read_text()
+    good = subprocess.run(
+        [*CCAAS, "rules", "check", "config/routing.yaml"], cwd=repo_root, capture_output=True
+    )
+    assert good.returncode == 0 and b"ok; 8 queues" in good.stdout
+    condition = 'when: customer.tier == "gold"'
+    line = next(i for i, text in enumerate(example.splitlines(), 1) if condition in text)
+    bad_file = tmp_path / "routing.yaml"
+    bad_file.write_text(example.replace(condition, condition + " &&", 1))
+    bad = subprocess.run([*CCAAS, "rules", "check", str(bad_file)], capture_output=True, text=True)
+    assert bad.returncode != 0
+    assert f"{bad_file}:{line}: classification.0.when:" in bad.stderr
+    assert "does not compile" in bad.stderr
+
+
 @pytest.mark.slow
 def test_bench_routing_prints_one_json_object(redis_server: EmbeddedRedis) -> None:
     env = os.environ | {"CCAAS_REDIS_URL": redis_server.url, "CCAAS_LOG_LEVEL": "WARNING"}

@@ -121,3 +121,69 @@ async def test_bad_rules_bodies_are_refused(
 async def test_rollback_to_an_unknown_version_is_not_found(api: TestClient) -> None:
     assert (await api.post("/v1/admin/rules/rollback/9")).status == 404
     assert (await api.post("/v1/admin/rules/rollback/x")).status == 400
+
+
+def _line(text: str, fragment: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if fragment in line)
+
+
+BAD_DOCUMENTS = [
+    pytest.param(
+        RULES.replace("    hours: office\n", "    hours: office: x\n"),
+        "office: x",
+        "not valid YAML",
+        id="yaml",
+    ),
+    pytest.param(
+        RULES.replace("    hours: office", "    hours: office\n    max_sise: 3"),
+        "max_sise",
+        "did you mean 'max_size'?",
+        id="unknown-field",
+    ),
+    pytest.param(
+        RULES.replace('customer.tier == "gold"', 'customer.tier = "gold"'),
+        "customer.tier",
+        "does not compile",
+        id="cel-syntax",
+    ),
+    pytest.param(
+        RULES.replace("skills: {billing: 7}", "skills: {biling: 7}"),
+        "biling",
+        "skill 'biling' in rule 'default' does not exist; did you mean 'billing'?",
+        id="unknown-skill",
+    ),
+    pytest.param(
+        RULES.replace("    queue: sales", "    queue: sails"),
+        "queue: sails",
+        "queue 'sails' in rule 'sales' does not exist; did you mean 'sales'?",
+        id="unknown-queue",
+    ),
+    pytest.param(
+        RULES.replace("sales: {priority: 1}", "saless: {priority: 1}"),
+        "saless",
+        "queue 'saless' in profile 'sales_team' does not exist; did you mean 'sales'?",
+        id="unknown-profile-queue",
+    ),
+    pytest.param(
+        RULES.replace('mon-fri: ["08:00-20:00"]', 'mon-fri: ["08:00-20:00"], mon: ["19:00-21:00"]'),
+        "mon-fri",
+        "19:00-21:00 on mon overlaps 08:00-20:00",
+        id="overlapping-hours",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "where", "message"), BAD_DOCUMENTS)
+async def test_a_bad_document_is_refused_with_its_line_and_changes_nothing(
+    api: TestClient, redis: Redis, text: str, where: str, message: str
+) -> None:
+    assert (await api.put("/v1/admin/rules", data=RULES)).status == 201
+    before = await dump(redis)
+    response = await api.put("/v1/admin/rules", data=text)
+    assert response.status == 422
+    problem = (await response.json())["errors"][0]
+    assert problem["line"] == _line(text, where), problem
+    assert message in problem["message"]
+    assert await dump(redis) == before
+    health = await (await api.get("/healthz")).json()
+    assert health["rules_version"] == 1
