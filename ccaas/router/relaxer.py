@@ -82,6 +82,7 @@ class Relaxer:
         self.reader = SnapshotReader(ctx, per_queue_limit=None)
         self.steps = RelaxationRepository(ctx)
         self.queue_stats = QueueRepository(ctx)
+        self._facts: dict[str, dict[str, Any]] = {}  # they never change once a contact exists
 
     async def relax_once(self) -> list[tuple[str, str]]:
         """Apply every due step; returns (contact id, step key) for each applied."""
@@ -115,7 +116,7 @@ class Relaxer:
         if live:
             stats = await self.queue_stats.live_stats()
             agents = await self.reader.agents()
-            facts = await self._facts(candidates)
+            facts = await self._read_facts(candidates)
         applied: list[tuple[str, str]] = []
         fns = helpers(rules, now)
         for contact in candidates:
@@ -147,16 +148,21 @@ class Relaxer:
                 )
         return applied
 
-    async def _facts(self, contacts: Sequence[WaitingContact]) -> dict[str, dict[str, Any]]:
-        rows = await self.ctx.scripts.read_fields(
-            keys=[self.ctx.keys.contact(c.id) for c in contacts], args=list(_FACT_FIELDS)
-        )
-        facts: dict[str, dict[str, Any]] = {}
-        for contact, (attributes, customer, tags, external_id) in zip(contacts, rows, strict=True):
-            facts[contact.id] = {
-                "attributes": json.loads(attributes or "{}"),
-                "customer": json.loads(customer or "null"),
-                "tags": json.loads(tags or "[]"),
-                "external_id": external_id or "",
-            }
-        return facts
+    async def _read_facts(self, contacts: Sequence[WaitingContact]) -> dict[str, dict[str, Any]]:
+        """Attributes, customer, tags and external id of each contact (cached: immutable)."""
+        missing = [c for c in contacts if c.id not in self._facts]
+        if missing:
+            rows = await self.ctx.scripts.read_fields(
+                keys=[self.ctx.keys.contact(c.id) for c in missing], args=list(_FACT_FIELDS)
+            )
+            for contact, (attributes, customer, tags, external_id) in zip(
+                missing, rows, strict=True
+            ):
+                self._facts[contact.id] = {
+                    "attributes": json.loads(attributes or "{}"),
+                    "customer": json.loads(customer or "null"),
+                    "tags": json.loads(tags or "[]"),
+                    "external_id": external_id or "",
+                }
+        self._facts = {c.id: self._facts[c.id] for c in contacts}
+        return self._facts
