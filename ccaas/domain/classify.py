@@ -81,14 +81,14 @@ def overflow_target(
 
 
 def route_to_open_queue(
-    rules: CompiledRules, queue: str, channel: Channel, now_ms: int
+    rules: CompiledRules, queue: str, channel: Channel, now_ms: int, rule: str | None = None
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """Follow 'closed' overflow from `queue` until an open queue; Rejection if none."""
     hops: list[tuple[str, str]] = []
     while not rules.is_open(queue, now_ms):
         target = overflow_target(rules, queue, "closed", channel, now_ms)
         if target is None or len(hops) > len(rules.config.queues):
-            raise Rejection("closed", queue, None)
+            raise Rejection("closed", queue, rule)
         hops.append((queue, "closed"))
         queue = target
     return queue, tuple(hops)
@@ -167,7 +167,7 @@ def retarget(
     target = overflow_target(rules, where.queue, reason, contact.channel, now_ms)
     if target is None:
         raise Rejection(reason, where.queue, where.rule)
-    queue, hops = route_to_open_queue(rules, target, contact.channel, now_ms)
+    queue, hops = route_to_open_queue(rules, target, contact.channel, now_ms, where.rule)
     moved = dataclasses.replace(
         where, queue=queue, overflowed=(*where.overflowed, (where.queue, reason), *hops)
     )
@@ -219,7 +219,7 @@ def classify(
                 agent = None
             if isinstance(agent, str) and agent:
                 preferred, hold_ms = agent, int(rule.preferred_agent.hold_seconds * 1000)
-    queue, hops = route_to_open_queue(rules, queue, contact.channel, now_ms)
+    queue, hops = route_to_open_queue(rules, queue, contact.channel, now_ms, rule_name)
     where = Classified(
         rule=rule_name,
         queue=queue,

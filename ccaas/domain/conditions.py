@@ -117,7 +117,13 @@ class ConditionError(ValueError):
 
 
 _STRING = re.compile(r"""'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*\"""", re.S)
-_PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*)*)")
+_TOKEN = re.compile(
+    r"""(?P<str>[bB]?[rR]'''.*?'''|[bB]?[rR]\"\"\".*?\"\"\"|[bB]?[rR]'[^'\n]*'|[bB]?[rR]"[^"\n]*"
+    |[bB]?'''(?:\\.|.)*?'''|[bB]?\"\"\"(?:\\.|.)*?\"\"\"
+    |[bB]?'(?:\\.|[^'\\\n])*'|[bB]?"(?:\\.|[^"\\\n])*")
+    |(?P<id>[A-Za-z_]\w*)|(?P<num>\d[\w.]*)|(?P<space>\s+)|(?P<op>.)""",
+    re.S | re.X,
+)
 _BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _CEL_ERROR = re.compile(r"<input>:(\d+):(\d+): (.*)")
 _OPEN_CALL = re.compile(r"""\bopen\s*\(\s*(?:'([^']*)'|"([^"]*)")\s*\)""")
@@ -128,18 +134,59 @@ def _close(word: str, choices: object) -> str:
     return f"; did you mean {found[0]!r}?" if found else ""
 
 
+def _tokens(source: str) -> list[tuple[str, str]]:
+    """(kind, text) tokens: 'str' (its value), 'id', or 'op' (one character)."""
+    tokens: list[tuple[str, str]] = []
+    for match in _TOKEN.finditer(source):
+        kind = match.lastgroup or "op"
+        text = match.group()
+        if kind == "str":
+            body = text.lstrip("bBrR")
+            quote = 3 if body[:3] in ('"""', "'''") else 1
+            text = body[quote:-quote]
+        if kind != "space":
+            tokens.append((kind, text))
+    return tokens
+
+
+def _paths(source: str) -> list[tuple[str, list[str]]]:
+    """Each variable path as (root, [field, ...]): contact.channel, queues["a-b"].waiting.
+
+    A trailing method name (contact.tags.exists(...)) is not a field.
+    """
+    tokens = _tokens(source)
+    paths = []
+    for i, (kind, text) in enumerate(tokens):
+        if kind != "id" or (i and tokens[i - 1] == ("op", ".")):
+            continue
+        parts, j = [], i + 1
+        while j < len(tokens):
+            if tokens[j] == ("op", ".") and j + 1 < len(tokens) and tokens[j + 1][0] == "id":
+                if j + 2 < len(tokens) and tokens[j + 2] == ("op", "("):
+                    break  # a method call
+                parts.append(tokens[j + 1][1])
+                j += 2
+            elif (
+                tokens[j] == ("op", "[")
+                and j + 2 < len(tokens)
+                and tokens[j + 1][0] == "str"
+                and tokens[j + 2] == ("op", "]")
+            ):
+                parts.append(tokens[j + 1][1])
+                j += 3
+            else:
+                break
+        paths.append((text, parts))
+    return paths
+
+
 def _check_paths(source: str, scope: Scope, queue_names: frozenset[str]) -> None:
     for single, double in _OPEN_CALL.findall(source):
         name = single or double
         if name not in queue_names:
             raise ConditionError(f"open({name!r}): no such queue{_close(name, queue_names)}")
-    code = _STRING.sub('""', source)
-    bound = set(_BOUND.findall(code))
-    for match in _PATH.finditer(code):
-        root, rest = match.groups()
-        parts = [p.strip() for p in rest.split(".") if p.strip()]
-        if code[match.end() :].lstrip().startswith("("):
-            parts = parts[:-1]  # the last name is a method: contact.tags.exists(...)
+    bound = set(_BOUND.findall(_STRING.sub('""', source)))
+    for root, parts in _paths(source):
         if root in bound or not parts:
             continue
         if root == "queues":

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .hours import local_time
+from .models import WaitingContact
 from .rules import CompiledRules
 
 CUSTOMER_DEFAULTS: dict[str, Any] = {
@@ -121,4 +122,41 @@ def contact_vars(
         "rule": rule,
         "waited_seconds": float(waited_seconds),
         "queue_seconds": float(queue_seconds),
+    }
+
+
+def relaxation_variables(
+    contact: WaitingContact,
+    facts: Mapping[str, Any],
+    stats: Mapping[str, QueueStats],
+    eligible_agents: int,
+    rules: CompiledRules,
+    now_ms: int,
+) -> dict[str, Any]:
+    """What a relaxation condition sees for one waiting contact at `now_ms`.
+
+    `facts` holds the contact's attributes, customer, tags and external_id; `queue` is its
+    own queue's figures plus `eligible_agents`, the logged-in agents who could take it.
+    """
+    queues = {name: QueueStats(name).as_vars() for name in rules.config.queues}
+    queues.update({name: s.as_vars() for name, s in stats.items()})
+    own = {**queues.get(contact.queue, QueueStats(contact.queue).as_vars())}
+    own["eligible_agents"] = eligible_agents
+    return {
+        "contact": contact_vars(
+            channel=contact.channel.value,
+            queue=contact.queue,
+            skills=contact.skills,
+            priority=contact.priority,
+            tags=list(facts.get("tags") or []),
+            attributes=facts.get("attributes") or {},
+            external_id=str(facts.get("external_id") or ""),
+            rule=contact.rule,
+            waited_seconds=(now_ms - contact.first_enqueued_ms) / 1000,
+            queue_seconds=(now_ms - contact.queue_since_ms) / 1000,
+        ),
+        "customer": customer_vars(facts.get("customer")),
+        "now": now_vars(now_ms, rules),
+        "queue": own,
+        "queues": queues,
     }

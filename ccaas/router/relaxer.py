@@ -9,10 +9,10 @@ from typing import Any
 import structlog
 
 from ..domain.eligibility import has_skills
-from ..domain.facts import QueueStats, contact_vars, customer_vars, helpers, now_vars
+from ..domain.facts import QueueStats, helpers, relaxation_variables
 from ..domain.models import AgentView, Presence, WaitingContact
 from ..domain.relaxation import NO_EFFECT, due_steps, effect_of
-from ..domain.rules import CompiledRules, CompiledStep
+from ..domain.rules import CompiledStep
 from ..store.context import StoreContext
 from ..store.queues import QueueRepository
 from ..store.relaxations import RelaxationRepository
@@ -42,38 +42,6 @@ def eligible_agents(contact: WaitingContact, agents: Mapping[str, AgentView]) ->
         and has_skills(agent.skills, contact.skills)
         and agent.capacity.get(contact.channel, 0) > 0
     )
-
-
-def relaxation_variables(
-    contact: WaitingContact,
-    facts: Mapping[str, Any],
-    stats: Mapping[str, QueueStats],
-    agents: Mapping[str, AgentView],
-    rules: CompiledRules,
-    now_ms: int,
-) -> dict[str, Any]:
-    """What a relaxation condition sees for one contact at `now_ms`."""
-    queues = {name: s.as_vars() for name, s in stats.items()}
-    own = dict(queues.get(contact.queue) or QueueStats(contact.queue).as_vars())
-    own["eligible_agents"] = eligible_agents(contact, agents)
-    return {
-        "contact": contact_vars(
-            channel=contact.channel.value,
-            queue=contact.queue,
-            skills=contact.skills,
-            priority=contact.priority,
-            tags=list(facts.get("tags") or []),
-            attributes=facts.get("attributes") or {},
-            external_id=str(facts.get("external_id") or ""),
-            rule=contact.rule,
-            waited_seconds=(now_ms - contact.first_enqueued_ms) / 1000,
-            queue_seconds=(now_ms - contact.queue_since_ms) / 1000,
-        ),
-        "customer": customer_vars(facts.get("customer")),
-        "now": now_vars(now_ms, rules),
-        "queue": own,
-        "queues": queues,
-    }
 
 
 class Relaxer:
@@ -121,7 +89,14 @@ class Relaxer:
         fns = helpers(rules, now)
         for contact in candidates:
             variables = (
-                relaxation_variables(contact, facts.get(contact.id, {}), stats, agents, rules, now)
+                relaxation_variables(
+                    contact,
+                    facts.get(contact.id, {}),
+                    stats,
+                    eligible_agents(contact, agents),
+                    rules,
+                    now,
+                )
                 if live
                 else {}
             )

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from ..domain.config import RoutingConfig
 from ..domain.rules import CompiledRules, RulesInvalid, rules_from_document
 from ..errors import ConfigError
+
+
+class RulesLoader(yaml.SafeLoader):
+    """YAML with only true/false as booleans (as in YAML 1.2): a queue named `no` stays a name."""
+
+
+RulesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+RulesLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 
 
 def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
@@ -22,14 +39,41 @@ def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
                 return line
             line = pair[0].start_mark.line + 1
             node = pair[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return line
-            node = node.value[part]
+        elif isinstance(node, yaml.SequenceNode):
+            if isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+            else:  # a name in a list, e.g. a profile's queues: [billing, genral]
+                node = next((n for n in node.value if getattr(n, "value", None) == part), None)
+                if node is None:
+                    return line
             line = node.start_mark.line + 1
         else:
             return line
     return line
+
+
+def _duplicate_keys(node: yaml.Node | None) -> list[dict[str, Any]]:
+    """Keys written twice in one mapping (YAML would quietly keep only the last)."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
+        for key, value in node.value:
+            line = key.start_mark.line + 1
+            if key.value in first_line:
+                found.append(
+                    {
+                        "line": line,
+                        "field": None,
+                        "message": f"key {key.value!r} appears twice (lines "
+                        f"{first_line[key.value]} and {line}): keep one",
+                    }
+                )
+            first_line.setdefault(key.value, line)
+            found += _duplicate_keys(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found += _duplicate_keys(item)
+    return found
 
 
 def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
@@ -38,8 +82,8 @@ def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
     The error's `problems` field holds {line, field, message} for each, for the admin API.
     """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        document = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=RulesLoader)
+        document = yaml.load(text, Loader=RulesLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
@@ -50,6 +94,13 @@ def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
             file=source,
             problems=[{"line": line, "field": None, "message": message}],
         ) from exc
+    duplicates = _duplicate_keys(root)
+    if duplicates:
+        raise ConfigError(
+            "\n".join(f"{source}:{p['line']}: {p['message']}" for p in duplicates),
+            file=source,
+            problems=duplicates,
+        )
     if not isinstance(document, dict):
         message = "the document must be a mapping of keys (queues:, classification:, ...)"
         raise ConfigError(
