@@ -135,6 +135,10 @@ def _with_priority_rules(
     variables: dict[str, Any],
 ) -> Classified:
     """`where` with the priority rules evaluated for its queue (replacing earlier ones)."""
+    if not rules.priority_rules and not any(
+        t[0].startswith(PRIORITY_RULE) for t in where.priority_terms
+    ):
+        return where
     warnings = list(where.warnings)
     terms = [t for t in where.priority_terms if not t[0].startswith(PRIORITY_RULE)]
     if rules.priority_rules:
@@ -184,7 +188,6 @@ def classify(
 ) -> Classified:
     """Decide the queue, requirements, priority, tags and preferred agent of a new contact."""
     warnings: list[str] = []
-    fns = helpers(rules, now_ms)
     variables = _variables(contact, rules, now_ms, queue_stats)
     preferred, hold_ms = "", 0
     if contact.queue:
@@ -192,6 +195,7 @@ def classify(
         terms: list[tuple[str, int]] = [("requested", contact.priority)] if contact.priority else []
         tags: list[str] = []
     else:
+        fns = helpers(rules, now_ms)
         variables["contact"] = _contact_facts(contact, "", contact.skills, contact.priority, [], "")
         for compiled in rules.rules:
             rule = compiled.rule

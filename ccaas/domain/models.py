@@ -113,6 +113,29 @@ class AgentView:
     def membership(self, queue: str) -> Membership:
         return self.memberships.get(queue, _DEFAULT_MEMBERSHIP)
 
+    def with_offer(self, channel: str, queue: str, at_ms: int) -> AgentView:
+        """The agent after being offered one more contact of `channel` from `queue`.
+
+        Built directly rather than with dataclasses.replace: this runs once per offer.
+        """
+        work = dict(self.work)
+        work[channel] = work.get(channel, 0) + 1
+        last_offer = dict(self.last_offer_ms)
+        last_offer[queue] = at_ms
+        return AgentView(
+            self.id,
+            self.skills,
+            self.queues,
+            self.capacity,
+            self.presence,
+            at_ms,
+            work,
+            last_offer,
+            self.memberships,
+            self.max_total,
+            self.revision,
+        )
+
     @property
     def total_work(self) -> int:
         return sum(self.work.values())

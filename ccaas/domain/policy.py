@@ -9,7 +9,6 @@ eligible for, across all the queues it serves.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -71,14 +70,7 @@ class _Pools:
 
     def record(self, planned: PlannedOffer, now_ms: int) -> None:
         """Apply an offer to the snapshot and re-rank the agent wherever it is listed."""
-        agent = self.agents[planned.agent_id]
-        work = dict(agent.work)
-        work[planned.channel] = work.get(planned.channel, 0) + 1
-        last_offer = dict(agent.last_offer_ms)
-        last_offer[planned.queue] = now_ms
-        agent = dataclasses.replace(
-            agent, idle_since_ms=now_ms, work=work, last_offer_ms=last_offer
-        )
+        agent = self.agents[planned.agent_id].with_offer(planned.channel, planned.queue, now_ms)
         self.agents[agent.id] = agent
         for pool_key, keys in self.keys.items():
             old = keys.get(agent.id)

@@ -34,24 +34,37 @@ def new_contact_id() -> str:
     return "c" + secrets.token_hex(8)
 
 
+def _encoded(value: Any) -> str:
+    """JSON of a field value; the empty values most contacts have cost nothing."""
+    if not value:
+        return _EMPTY_JSON.get(type(value), "null")
+    return json.dumps(value, sort_keys=True)
+
+
+_EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]", tuple: "[]"}
+
+
 def _fields_json(contact: NewContact, where: Classified, tenant: str, extra: dict[str, Any]) -> str:
-    return json.dumps(
-        {
-            "tenant": tenant,
-            "channel": contact.channel.value,
-            "external_id": contact.external_id,
-            "queue": where.queue,
-            "skills": json.dumps(where.skills, sort_keys=True),
-            "priority": where.priority,
-            "priority_terms": json.dumps(where.priority_terms),
-            "rule": where.rule,
-            "tags": json.dumps(where.tags),
-            "overflowed": json.dumps(where.overflowed),
-            "customer": json.dumps(contact.customer),
-            "attributes": json.dumps(contact.attributes, sort_keys=True),
-            **extra,
-        }
-    )
+    """The contact's fields for enqueue.lua; empty ones are left out (readers default them)."""
+    fields = {
+        "tenant": tenant,
+        "channel": contact.channel.value,
+        "external_id": contact.external_id,
+        "queue": where.queue,
+        "skills": _encoded(where.skills),
+        "priority": where.priority,
+        "priority_terms": _encoded(where.priority_terms),
+        "rule": where.rule,
+        "tags": _encoded(where.tags),
+        "overflowed": _encoded(where.overflowed),
+        "customer": _encoded(contact.customer),
+        "attributes": _encoded(contact.attributes),
+        **extra,
+    }
+    return json.dumps({k: v for k, v in fields.items() if v not in _LEFT_OUT})
+
+
+_LEFT_OUT = ("[]", "{}", "null", "")
 
 
 class ContactRepository:

@@ -29,6 +29,7 @@ class ClaimResult:
 class OfferRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
+        self._capacities: dict[tuple[str, int, int], str] = {}
 
     async def claim_many(
         self,
@@ -54,7 +55,6 @@ class OfferRepository:
             rules.version,
         ]
         queues = rules.config.queues
-        capacities: dict[str, str] = {}
         chunks = [planned[i : i + CLAIMS_PER_CALL] for i in range(0, len(planned), CLAIMS_PER_CALL)]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for chunk in chunks:
@@ -69,10 +69,7 @@ class OfferRepository:
                     ]
                     timeout_ms = int(queues[offer.queue].offer_timeout_seconds * 1000)
                     agent = agents[offer.agent_id]
-                    capacity = capacities.get(agent.id)
-                    if capacity is None:
-                        capacity = json.dumps(dict(agent.capacity), separators=(",", ":"))
-                        capacities[agent.id] = capacity
+                    capacity = self._capacity_json(agent, rules)
                     call_args += [
                         offer.contact_id,
                         offer.agent_id,
@@ -100,6 +97,17 @@ class OfferRepository:
                     )
                 )
         return results
+
+    def _capacity_json(self, agent: AgentView, rules: CompiledRules) -> str:
+        """The agent's capacity as the claim script reads it, encoded once per profile."""
+        key = (agent.id, agent.revision, rules.version)
+        cached = self._capacities.get(key)
+        if cached is None:
+            if len(self._capacities) > 100_000:
+                self._capacities.clear()
+            cached = json.dumps(dict(agent.capacity), separators=(",", ":"), sort_keys=True)
+            self._capacities[key] = cached
+        return cached
 
     async def _pending(self, offer_id: str) -> tuple[str, dict[str, str]]:
         try:

@@ -24,15 +24,16 @@ _CONTACT_INTS = (
     "preferred_until",
     "rules_version",
 )
-_CONTACT_JSON = (
-    "skills",
-    "customer",
-    "attributes",
-    "priority_terms",
-    "tags",
-    "relaxed",
-    "overflowed",
-)
+# JSON fields with the value meant when the field is absent (enqueue leaves empty ones out)
+_CONTACT_JSON = {
+    "skills": "{}",
+    "customer": "null",
+    "attributes": "{}",
+    "priority_terms": "[]",
+    "tags": "[]",
+    "relaxed": "[]",
+    "overflowed": "[]",
+}
 
 
 def contact_record(raw: dict[str, str]) -> dict[str, Any]:
@@ -40,9 +41,8 @@ def contact_record(raw: dict[str, str]) -> dict[str, Any]:
     for name in _CONTACT_INTS:
         if name in record:
             record[name] = int(float(record[name]))
-    for name in _CONTACT_JSON:
-        if name in record:
-            record[name] = json.loads(record[name])
+    for name, empty in _CONTACT_JSON.items():
+        record[name] = json.loads(record.get(name) or empty)
     record.pop("score", None)
     return record
 

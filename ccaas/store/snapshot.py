@@ -9,9 +9,10 @@ contact changes zset, which drops it from every router's cache.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 
 from ..domain.models import AgentView, Channel, Presence, WaitingContact
 from ..domain.rules import CompiledRules
@@ -58,19 +59,27 @@ def agent_view(raw: dict[str, str], work: list[str], rules: CompiledRules) -> Ag
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _requirements(skills_json: str) -> Mapping[str, int]:
+    """Parsed required skills; contacts share few distinct sets, so parse each once."""
+    return MappingProxyType(json.loads(skills_json))
+
+
 def waiting_contact(contact_id: str, score: float, row: Sequence[str | None]) -> WaitingContact:
     channel, queue, skills, priority, first, since, rule, relaxed, preferred, until = row
     return WaitingContact(
         id=contact_id,
         queue=str(queue),
         channel=Channel(str(channel)),
-        skills=json.loads(skills or "{}"),
+        skills=_requirements(skills or "{}"),
         priority=int(priority or 0),
         first_enqueued_ms=int(first or 0),
         score=score,
         queue_since_ms=int(since or first or 0),
         rule=rule or "",
-        relaxed=frozenset(step["step"] for step in json.loads(relaxed or "[]")),
+        relaxed=frozenset(step["step"] for step in json.loads(relaxed))
+        if relaxed and relaxed != "[]"
+        else frozenset(),
         preferred_agent=preferred or "",
         preferred_until_ms=int(until or 0),
     )
@@ -142,16 +151,9 @@ class SnapshotReader:
             if result.agent_change_before != seen:
                 continue  # someone else changed the agent too: it is re-read next round
             planned = result.planned
-            work = dict(agent.work)
-            work[planned.channel] = work.get(planned.channel, 0) + 1
             self._agents[agent.id] = (
                 result.agent_change_after,
-                dataclasses.replace(
-                    agent,
-                    work=work,
-                    idle_since_ms=result.at_ms,
-                    last_offer_ms={**agent.last_offer_ms, planned.queue: result.at_ms},
-                ),
+                agent.with_offer(planned.channel, planned.queue, result.at_ms),
             )
 
     def _drop_changed_contacts(

@@ -38,7 +38,7 @@ local function claim(contact_key, waiting_key, arrivals_key, agent_key, work_key
   if delay > 0 and now - (tonumber(contact[6]) or 0) < delay then
     return 'refused', 'queue_delay_not_reached'
   end
-  if not has_skills(cjson.decode(agent[3]), cjson.decode(contact[4])) then
+  if not has_skills(cjson.decode(agent[3]), cjson.decode(contact[4] or '{}')) then
     return 'refused', 'missing_skill'
   end
   local counts, total = work_counts(work_key)

@@ -26,8 +26,7 @@ for i = 0, (#ARGV - 2) / 5 - 1 do
   else
     local fields = cjson.decode(ARGV[a + 3])
     local args = {'id', id, 'state', 'queued', 'score', score, 'first_enqueued_at', now,
-      'enqueued_at', now, 'queue_since', now, 'created_at', now, 'offer_count', 0,
-      'relaxed', '[]'}
+      'enqueued_at', now, 'queue_since', now, 'created_at', now, 'offer_count', 0}
     for name, value in pairs(fields) do
       args[#args + 1] = name
       args[#args + 1] = value

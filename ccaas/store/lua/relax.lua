@@ -18,7 +18,7 @@ for _, done in ipairs(relaxed) do
   if done['step'] == ARGV[2] then return {'refused', 'already_applied'} end
 end
 local effect = cjson.decode(ARGV[5])
-local skills = cjson.decode(c[3])
+local skills = cjson.decode(c[3] or '{}')
 for _, skill in ipairs(effect['drop']) do skills[skill] = nil end
 for skill, level in pairs(effect['require']) do skills[skill] = level end
 local priority = tonumber(c[4]) + tonumber(effect['add_priority'])
