@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import InvalidInput
 from .config import RoutingConfig
 from .models import MAX_LEVEL, MIN_LEVEL, Channel
+from .references import did_you_mean
 
 MIN_PRIORITY = -100
 MAX_PRIORITY = 100
@@ -30,11 +31,10 @@ def check_new_contact(contact: NewContact, config: RoutingConfig) -> None:
         raise InvalidInput("queue is required: the routing rules classify nothing", field="queue")
     for skill in contact.skills:
         if config.skills is not None and skill not in config.skills:
-            raise InvalidInput(f"unknown skill {skill!r}", field=f"skills.{skill}")
+            hint = did_you_mean(skill, config.skills)
+            raise InvalidInput(f"unknown skill {skill!r}{hint}", field=f"skills.{skill}")
     queue = config.queues.get(contact.queue)
-    if not contact.queue:
-        pass
-    elif queue is None:
+    if contact.queue and queue is None:
         known = ", ".join(sorted(config.queues))
         raise InvalidInput(f"unknown queue {contact.queue!r}; known: {known}", field="queue")
     if queue is not None and contact.channel not in queue.channels:

@@ -13,7 +13,6 @@ from .conditions import CompiledCondition, ConditionError, Scope, compile_condit
 from .config import (
     ClassificationRule,
     PriorityRule,
-    ProfileConfig,
     RelaxationStep,
     RoutingConfig,
 )
@@ -79,9 +78,6 @@ class CompiledRules:
     @property
     def has_relaxation(self) -> bool:
         return any(self.queue_steps.values()) or any(r.steps for r in self.rules)
-
-    def profile(self, name: str) -> ProfileConfig | None:
-        return self.config.profiles.get(name)
 
     def memberships(self, profile_name: str, extra_queues: list[str]) -> Mapping[str, Membership]:
         """The queues an agent serves: its profile's (with priority and delay) plus its own."""

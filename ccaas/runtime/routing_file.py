@@ -141,7 +141,3 @@ def read_rules_text(path: Path) -> str:
 
 def load_rules_file(path: Path, version: int = 0) -> CompiledRules:
     return parse_rules(read_rules_text(path), str(path), version)
-
-
-def load_routing_file(path: Path) -> RoutingConfig:
-    return load_rules_file(path).config
