@@ -12,7 +12,7 @@ import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .eligibility import has_room, is_eligible
+from .eligibility import has_room, is_eligible, is_held_from
 from .models import AgentView, Channel, ChannelRule, Presence, QueueSpec, Strategy, WaitingContact
 from .ordering import order_key
 from .strategies import RankKey, rank_key
@@ -103,6 +103,9 @@ def plan_offers(
         ranked = pools.candidates(contact)
         if not ranked:
             continue
+        if is_held_from("", contact, now_ms):  # only its preferred agent may take it
+            held_for = pools.agents.get(contact.preferred_agent)
+            ranked = [rank_key(Strategy.LONGEST_IDLE, held_for, "", ())] if held_for else []
         for key in ranked:
             agent = pools.agents[key[-1]]
             if is_eligible(agent, contact, rules, now_ms):

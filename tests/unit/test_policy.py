@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -12,7 +13,14 @@ from hypothesis import strategies as st
 
 from ccaas.domain.config import RoutingConfig
 from ccaas.domain.eligibility import is_eligible
-from ccaas.domain.models import AgentView, Channel, Presence, QueueSpec, WaitingContact
+from ccaas.domain.models import (
+    AgentView,
+    Channel,
+    Membership,
+    Presence,
+    QueueSpec,
+    WaitingContact,
+)
 from ccaas.domain.ordering import order_key
 from ccaas.domain.policy import PlannedOffer, plan_offers
 from ccaas.domain.strategies import rank_key
@@ -483,3 +491,37 @@ def test_plan_offers_properties_on_random_snapshots(snapshot: Snapshot, rnd: ran
     check_each_contact_goes_to_the_best_eligible_agent_by_strategy(snapshot, offers)
     check_plan_is_maximal_nothing_left_that_anyone_could_take(snapshot, offers)
     check_plan_is_deterministic_and_leaves_the_snapshot_untouched(snapshot, offers, frozen, rnd)
+
+
+def test_a_held_contact_goes_only_to_its_preferred_agent_until_the_hold_ends() -> None:
+    idle_long = agent("a1", idle_since_ms=NOW - 600 * SECOND)
+    preferred = agent("pat", idle_since_ms=NOW - 1 * SECOND)
+    busy_pat = agent("pat", presence=Presence.AWAY)
+    held = dataclasses.replace(contact("c1"), preferred_agent="pat", preferred_until_ms=NOW + 1)
+    agents = {a.id: a for a in (idle_long, preferred)}
+    assert [o.agent_id for o in plan_offers([held], agents, QUEUES, RULES, NOW)] == ["pat"]
+    agents["pat"] = busy_pat
+    assert plan_offers([held], agents, QUEUES, RULES, NOW) == []  # still held
+    after = plan_offers([held], agents, QUEUES, RULES, NOW + 1)  # the hold is over
+    assert [o.agent_id for o in after] == ["a1"]
+
+
+def test_a_delayed_queue_reaches_backup_agents_only_after_the_delay() -> None:
+    backup = dataclasses.replace(
+        agent("b1", idle_since_ms=NOW - 600 * SECOND),
+        memberships={"billing": Membership(priority=2, delay_ms=30 * SECOND)},
+    )
+    young = dataclasses.replace(contact("c1", waited_s=10), queue_since_ms=NOW - 10 * SECOND)
+    assert plan_offers([young], {"b1": backup}, QUEUES, RULES, NOW) == []
+    older = dataclasses.replace(young, queue_since_ms=NOW - 30 * SECOND)
+    assert [o.agent_id for o in plan_offers([older], {"b1": backup}, QUEUES, RULES, NOW)] == ["b1"]
+
+
+def test_agents_whose_profile_puts_the_queue_first_are_offered_before_backups() -> None:
+    backup = dataclasses.replace(
+        agent("b1", idle_since_ms=NOW - 600 * SECOND),
+        memberships={"billing": Membership(priority=2)},
+    )
+    primary = agent("p1", idle_since_ms=NOW - 1 * SECOND)
+    offers = plan_offers([contact("c1")], {"b1": backup, "p1": primary}, QUEUES, RULES, NOW)
+    assert [o.agent_id for o in offers] == ["p1"]
