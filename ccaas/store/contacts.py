@@ -205,10 +205,10 @@ class ContactRepository:
                 keys.events,
                 keys.wake_pending,
             ],
-            args=[contact_id, agent_id, self.ctx.clock.now_ms(), keys.wake_channel],
+            args=[contact_id, agent_id, self.ctx.clock.now_ms(), keys.wake_channel, raw["queue"]],
         )
         if result[0] != "ok":
-            if result[1] == "stale_agent":
+            if result[1] in ("stale_agent", "stale_queue"):  # it moved meanwhile: read again
                 return await self.abandon(contact_id)
             raise Conflict(
                 f"contact {contact_id!r} is {raw['state']}, not waiting; it cannot be abandoned",
