@@ -52,28 +52,36 @@ def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
-def _duplicate_keys(node: yaml.Node | None) -> list[dict[str, Any]]:
-    """Keys written twice in one mapping (YAML would quietly keep only the last)."""
+def _duplicate_keys(root: yaml.Node | None) -> list[dict[str, Any]]:
+    """Keys written twice in one mapping (YAML would quietly keep only the last).
+
+    Walks without recursion and visits each node once: aliases may make the graph cyclic.
+    """
     found: list[dict[str, Any]] = []
-    if isinstance(node, yaml.MappingNode):
-        first_line: dict[str, int] = {}
-        for key, value in node.value:
-            line = key.start_mark.line + 1
-            if key.value in first_line:
-                found.append(
-                    {
-                        "line": line,
-                        "field": None,
-                        "message": f"key {key.value!r} appears twice (lines "
-                        f"{first_line[key.value]} and {line}): keep one",
-                    }
-                )
-            first_line.setdefault(key.value, line)
-            found += _duplicate_keys(value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found += _duplicate_keys(item)
-    return found
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key, value in node.value:
+                line = key.start_mark.line + 1
+                if key.value in first_line:
+                    found.append(
+                        {
+                            "line": line,
+                            "field": None,
+                            "message": f"key {key.value!r} appears twice (lines "
+                            f"{first_line[key.value]} and {line}): keep one",
+                        }
+                    )
+                first_line.setdefault(key.value, line)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return sorted(found, key=lambda problem: problem["line"])
 
 
 def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
@@ -84,6 +92,13 @@ def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
     try:
         root = yaml.compose(text, Loader=RulesLoader)
         document = yaml.load(text, Loader=RulesLoader)
+    except RecursionError as exc:
+        message = "not usable YAML: it nests too deeply or refers to itself"
+        raise ConfigError(
+            f"{source}: {message}",
+            file=source,
+            problems=[{"line": None, "field": None, "message": message}],
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
@@ -110,6 +125,13 @@ def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
         )
     try:
         return rules_from_document(document, version)
+    except RecursionError as exc:
+        message = "not usable: the document refers to itself"
+        raise ConfigError(
+            f"{source}: {message}",
+            file=source,
+            problems=[{"line": None, "field": None, "message": message}],
+        ) from exc
     except RulesInvalid as exc:
         found = []
         for problem in exc.problems:

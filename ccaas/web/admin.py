@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -100,8 +101,8 @@ async def list_versions(request: web.Request) -> web.Response:
 @admin_routes.post("/v1/admin/rules/rollback/{version}")
 async def rollback(request: web.Request) -> web.Response:
     ctx, raw = services(request).ctx, request.match_info["version"]
-    if not raw.isdigit():
-        raise BadRequest(f"version {raw!r} is not a number")
+    if not re.fullmatch(r"[0-9]{1,18}", raw):
+        raise BadRequest(f"version {raw[:40]!r} is not a version number")
     text = await RulesStore(ctx).text(int(raw))
     if text is None:
         raise NotFound(f"no rules version {raw}", version=int(raw))

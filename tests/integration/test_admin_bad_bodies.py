@@ -1,0 +1,56 @@
+"""Admin bodies that once got a 500: self-referring or deeply nested YAML, odd versions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from ccaas.domain.clock import ManualClock
+from ccaas.runtime.embedded_redis import EmbeddedRedis
+from ccaas.runtime.routing_file import parse_rules
+from ccaas.web.app import create_app
+from tests.integration.test_rules_live import MONDAY_10AM, RULES
+
+
+@pytest.fixture
+async def api(redis_server: EmbeddedRedis, redis: Redis) -> AsyncIterator[TestClient]:
+    app = create_app(
+        redis_server.url,
+        parse_rules(RULES, "r"),
+        tenant="t1",
+        run_router=False,
+        clock=ManualClock(MONDAY_10AM),
+    )
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+BASE = "queues:\n  billing: {channels: [voice, chat]}\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/admin/rules/validate", "x: &a [*a]\n" + BASE),  # self-referencing alias
+        ("/v1/admin/rules", "x: &a [*a]\n" + BASE),
+        ("/v1/admin/rules/validate", "x: " + "[" * 3000 + "]" * 3000 + "\n" + BASE),  # deep nesting
+    ],
+    ids=["validate-recursive-alias", "put-recursive-alias", "validate-deep-nesting"],
+)
+async def test_bad_yaml_gets_a_4xx(api: TestClient, path: str, body: str) -> None:
+    method = api.put if path == "/v1/admin/rules" else api.post
+    response = await method(path, data=body)
+    assert response.status in (400, 422), (response.status, (await response.text())[:200])
+
+
+async def test_rollback_to_a_non_ascii_digit_gets_a_4xx(api: TestClient) -> None:
+    response = await api.post("/v1/admin/rules/rollback/%C2%B2")  # "²".isdigit() is True
+    assert response.status in (400, 404), (response.status, (await response.text())[:200])
+
+
+async def test_rollback_to_a_5000_digit_version_gets_a_4xx(api: TestClient) -> None:
+    response = await api.post("/v1/admin/rules/rollback/" + "9" * 5000)
+    assert response.status in (400, 404), (response.status, (await response.text())[:200])
