@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .eligibility import Ineligible, ineligibility
+from .intake import MAX_PRIORITY, MIN_PRIORITY
 from .models import AgentView, WaitingContact
 from .rules import CompiledRules
 from .strategies import rank_key
@@ -84,7 +85,12 @@ def score_terms(
     terms: list[dict[str, Any]] = [
         {"source": str(source), "priority": int(delta)} for source, delta in priority_terms
     ]
-    before = sum(int(t["priority"]) for t in terms)
+    total = sum(int(t["priority"]) for t in terms)
+    before = max(MIN_PRIORITY, min(MAX_PRIORITY, total))
+    if before != total:
+        terms.append(
+            {"source": f"clamped to {MIN_PRIORITY}..{MAX_PRIORITY}", "priority": before - total}
+        )
     for step in relaxed:
         after = int(step.get("priority", before))
         if after != before:

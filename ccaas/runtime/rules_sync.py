@@ -31,8 +31,9 @@ async def load_version(ctx: StoreContext, version: int) -> CompiledRules:
 
 
 def swap(ctx: StoreContext, rules: CompiledRules) -> None:
+    """Put `rules` in force here, unless this process already runs a newer version."""
     before = ctx.holder.current.version
-    if rules.version != before:
+    if rules.version > before:
         ctx.holder.current = rules
         log.info("rules_switched", tenant=ctx.keys.tenant, version=rules.version, before=before)
 

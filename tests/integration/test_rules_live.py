@@ -329,3 +329,17 @@ async def test_priority_rules_see_the_queue_a_full_queue_overflowed_to(
     assert (first["queue"], first["priority"]) == ("callbacks", 0)
     assert (second["queue"], second["priority"]) == ("billing", 7)
     assert second["overflowed"] == [["callbacks", "full"]]
+
+
+async def test_explained_priority_terms_add_up_when_the_sum_is_clamped(
+    redis: Redis, clock: ManualClock
+) -> None:
+    text = RULES.replace(
+        "    skills: {billing: 7}\npriority_rules:", "    priority: 90\npriority_rules:"
+    )
+    ctx = StoreContext.create(redis, "t1", parse_rules(text, "r.yaml"), clock)
+    contact_id = await arrive(ctx, "g1", customer={"tier": "gold"})  # 90 + 20, kept at 100
+    score = (await ExplainRepository(ctx).explain(contact_id))["score"]
+    assert score["priority"] == 100
+    assert sum(t["priority"] for t in score["priority_terms"]) == 100
+    assert score["priority_terms"][-1]["source"] == "clamped to -100..100"
