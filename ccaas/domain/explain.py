@@ -47,6 +47,8 @@ def candidates(
     contact unless a better-placed contact takes that agent first); the others say why not.
     """
     spec = rules.queue_specs.get(contact.queue)
+    if spec is None or contact.channel not in spec.channels:
+        return []  # the router does not route it (the rules refuse to strand contacts)
     skills = tuple(sorted(contact.skills))
     rows: list[tuple[tuple[int, Any], dict[str, Any]]] = []
     for agent in agents.values():
@@ -59,13 +61,13 @@ def candidates(
             "eligible": reason is None,
             "queue_priority": agent.membership(contact.queue).priority,
         }
-        if reason is None and spec is not None:
+        if reason is None:
             key = rank_key(spec.strategy, agent, contact.queue, skills)
             row["rank_key"] = list(key)
             rows.append(((0, key), row))
         else:
-            row["reason"] = reason.value if reason else "queue_removed"
-            row["detail"] = _detail(reason, agent, contact, now_ms) if reason else ""
+            row["reason"] = reason.value
+            row["detail"] = _detail(reason, agent, contact, now_ms)
             rows.append(((1, agent.id), row))
     rows.sort(key=lambda item: item[0])
     result = [row for _, row in rows]

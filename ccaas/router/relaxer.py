@@ -106,7 +106,7 @@ class Relaxer:
                 if effect is None:  # recorded as fired, so it is not tried again
                     effect = NO_EFFECT
                     trigger += f" (no move: {step.step.move_to} does not take {contact.channel})"
-                if await self.steps.apply(contact, step.key, effect, trigger):
+                if await self.steps.apply(contact, step.key, effect, trigger, rules):
                     applied.append((contact.id, step.key))
                     log.info(
                         "contact_relaxed",

@@ -13,8 +13,8 @@ from watchfiles import awatch
 from ..domain.rules import CompiledRules
 from ..errors import ConfigError
 from ..store.context import StoreContext
-from ..store.keys import contact_of_offer
 from ..store.rules_store import RulesStore, checksum
+from ..store.stranded import StrandedCounter, stranded_channels
 from .routing_file import parse_rules, read_rules_text
 
 log = structlog.get_logger("ccaas.rules")
@@ -54,38 +54,61 @@ async def publish_text(
     return rules
 
 
+async def publish_file(ctx: StoreContext, text: str, path: Path) -> CompiledRules:
+    """Publish the rules file's text and remember it was accepted (even if already in force)."""
+    rules = await publish_text(ctx, text, FILE_SOURCE, str(path), dedupe=True)
+    await RulesStore(ctx).note_file(text)
+    return rules
+
+
+async def _baseline(ctx: StoreContext) -> CompiledRules:
+    """The rules in force in Redis (this process may lag behind), else this process's own."""
+    version = await RulesStore(ctx).active_version()
+    if version and version != ctx.rules.version:
+        with contextlib.suppress(ConfigError):
+            return await load_version(ctx, version)
+    return ctx.rules
+
+
 async def _refuse_stranding(ctx: StoreContext, candidate: CompiledRules, source: str) -> None:
-    removed = sorted(set(ctx.rules.config.queues) - set(candidate.config.queues))
-    if not removed:
+    """ConfigError when `candidate` would leave contacts where no router looks for them:
+    in a queue it removes, or on a channel it takes away from their queue."""
+    lost = stranded_channels(await _baseline(ctx), candidate)
+    if not lost:
         return
-    redis, keys = ctx.redis, ctx.keys
-    async with redis.pipeline(transaction=False) as pipe:
-        for queue in removed:
-            pipe.zcard(keys.queue_waiting(queue))
-        pipe.zrange(keys.offer_deadlines, 0, -1)
-        *counts, ringing = await pipe.execute()
-    held = dict(zip(removed, counts, strict=True))
-    if ringing:
-        async with redis.pipeline(transaction=False) as pipe:
-            for offer in ringing:
-                pipe.hget(keys.contact(contact_of_offer(offer)), "queue")
-            for queue in await pipe.execute():
-                if queue in held:
-                    held[queue] += 1
-    problems = [
-        {
-            "line": None,
-            "field": f"queues.{queue}",
-            "message": f"queue {queue!r} is removed but {n} contact(s) still wait in it; "
-            "keep it until it is empty (take it out of the profiles and rules meanwhile)",
-        }
-        for queue, n in held.items()
-        if n
-    ]
+    held = await StrandedCounter(ctx).count(lost)
+    problems = []
+    for (queue, channel), n in sorted(held.items()):
+        if not n:
+            continue
+        if channel is None:
+            message = (
+                f"queue {queue!r} is removed but {n} contact(s) still wait in it; keep it "
+                "until it is empty (take it out of the profiles and rules meanwhile)"
+            )
+        else:
+            message = (
+                f"queue {queue!r} would no longer take {channel} but {n} {channel} "
+                "contact(s) still wait in it; keep the channel until they are answered"
+            )
+        problems.append({"line": None, "field": f"queues.{queue}", "message": message})
     if problems:
         raise ConfigError(
             "\n".join(f"{source}: {p['message']}" for p in problems), problems=problems
         )
+
+
+async def join(ctx: StoreContext) -> None:
+    """Make `ctx` follow the rules in force (for a process that does not run `serve`)."""
+    ctx.holder.refresh = lambda: refresh(ctx)
+    await bootstrap(ctx, None)
+
+
+async def refresh(ctx: StoreContext) -> None:
+    """Catch up with the version in force now (a script said this process is behind)."""
+    version = await RulesStore(ctx).active_version()
+    if version and version != ctx.rules.version:
+        swap(ctx, await load_version(ctx, version))
 
 
 async def bootstrap(ctx: StoreContext, path: Path | None) -> None:
@@ -98,10 +121,9 @@ async def bootstrap(ctx: StoreContext, path: Path | None) -> None:
     store = RulesStore(ctx)
     if path is not None:
         text = read_rules_text(path)
-        last = await store.last_from(FILE_SOURCE)
-        if last is None or last["checksum"] != checksum(text):
+        if await store.file_checksum() != checksum(text):
             try:
-                await publish_text(ctx, text, FILE_SOURCE, str(path), dedupe=True)
+                await publish_file(ctx, text, path)
             except ConfigError as exc:
                 if not await store.active_version():
                     raise
@@ -148,10 +170,9 @@ async def watch_file(ctx: StoreContext, path: Path) -> None:
             continue
         try:
             text = read_rules_text(path)
-            last = await RulesStore(ctx).last_from(FILE_SOURCE)
-            if last is not None and last["checksum"] == checksum(text):
+            if await RulesStore(ctx).file_checksum() == checksum(text):
                 continue
-            rules = await publish_text(ctx, text, FILE_SOURCE, str(path), dedupe=True)
+            rules = await publish_file(ctx, text, path)
             log.info("rules_file_loaded", tenant=ctx.keys.tenant, version=rules.version)
         except ConfigError as exc:
             log.error("rules_file_rejected", tenant=ctx.keys.tenant, errors=exc.detail)

@@ -28,6 +28,7 @@ class Enqueued:
 
 log = structlog.get_logger("ccaas.store")
 PER_CALL = 100  # contacts per script call: keeps each call short
+RULES_CHANGED = -2  # enqueue.lua: classified under rules no longer in force
 
 
 def new_contact_id() -> str:
@@ -78,11 +79,14 @@ class ContactRepository:
             raise ContactRejected(result.rejected)
         return result
 
-    async def enqueue_many(self, contacts: Sequence[NewContact]) -> list[Enqueued]:
+    async def enqueue_many(
+        self, contacts: Sequence[NewContact], attempt: int = 0
+    ) -> list[Enqueued]:
         """Classify and enqueue; each contact is checked first, so a bad one adds none.
 
         A contact that no rule takes, or whose queue is closed or full with nowhere to
-        overflow, is returned with `rejected` set and leaves no trace.
+        overflow, is returned with `rejected` set and leaves no trace. Contacts classified
+        by rules that are no longer in force are classified again by the new ones.
         """
         rules = self.ctx.rules
         for contact in contacts:
@@ -101,6 +105,7 @@ class ContactRepository:
                 log.warning("rule_condition_failed", tenant=self.ctx.keys.tenant, error=warning)
             pending.append((i, contact, where))
         holds = await self._preferred_holds([where for _, _, where in pending])
+        stale: list[int] = []
         for _ in range(len(rules.config.queues) + 1):
             if not pending:
                 break
@@ -110,6 +115,9 @@ class ContactRepository:
                 if status >= 0:
                     results[i] = Enqueued(bool(status), contact_id)
                     continue
+                if status == RULES_CHANGED:
+                    stale.append(i)
+                    continue
                 try:
                     retry.append((i, contact, retarget(contact, where, "full", rules, now, stats)))
                 except Rejection as rejection:
@@ -117,7 +125,21 @@ class ContactRepository:
             pending = retry
         for i, _, where in pending:  # an overflow chain that never found room
             results[i] = Enqueued(False, "", Rejection("full", where.queue, where.rule))
+        if stale:
+            await self._catch_up(attempt)
+            again = await self.enqueue_many([contacts[i] for i in stale], attempt + 1)
+            results.update(zip(stale, again, strict=True))
         return [results[i] for i in range(len(contacts))]
+
+    async def _catch_up(self, attempt: int) -> None:
+        refresh = self.ctx.holder.refresh
+        if refresh is None or attempt >= 3:
+            raise Conflict(
+                "the routing rules changed while the contact arrived and this process could "
+                "not catch up; send it again",
+                reason="rules_changed",
+            )
+        await refresh()
 
     async def _preferred_holds(self, classified: Sequence[Classified]) -> dict[str, bool]:
         """Which preferred agents are logged in: a hold for an agent who is not is skipped."""
@@ -140,8 +162,8 @@ class ContactRepository:
         chunks = [pending[i : i + PER_CALL] for i in range(0, len(pending), PER_CALL)]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for chunk in chunks:
-                call_keys = [keys.external_ids, keys.events, keys.wake_pending]
-                call_args: list[str | int] = [now, keys.wake_channel]
+                call_keys = [keys.external_ids, keys.events, keys.wake_pending, keys.rules_active]
+                call_args: list[str | int] = [now, keys.wake_channel, rules.version]
                 for _, contact, where in chunk:
                     contact_id = new_contact_id()
                     call_keys += [
@@ -171,9 +193,13 @@ class ContactRepository:
                     ]
                 await self.ctx.scripts.enqueue(keys=call_keys, args=call_args, client=pipe)
             replies = await pipe.execute()
-        return [
-            (int(reply[i]), str(reply[i + 1])) for reply in replies for i in range(0, len(reply), 2)
-        ]
+        statuses: list[tuple[int, str]] = []
+        for chunk, reply in zip(chunks, replies, strict=True):
+            if int(reply[0]) == RULES_CHANGED:  # the whole call was refused
+                statuses += [(RULES_CHANGED, "")] * len(chunk)
+            else:
+                statuses += [(int(reply[i]), str(reply[i + 1])) for i in range(0, len(reply), 2)]
+        return statuses
 
     async def raw(self, contact_id: str) -> dict[str, str]:
         raw: dict[str, str] = await self.ctx.redis.hgetall(self.ctx.keys.contact(contact_id))

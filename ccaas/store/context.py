@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -14,10 +15,15 @@ from .scripts import Scripts
 
 
 class RulesHolder:
-    """The rules in force in this process; a reload swaps `current` in one assignment."""
+    """The rules in force in this process; a reload swaps `current` in one assignment.
+
+    `refresh`, when set (by the rules sync), catches up with the version in force in Redis:
+    scripts that find this process behind call it and try again.
+    """
 
     def __init__(self, rules: CompiledRules) -> None:
         self.current = rules
+        self.refresh: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,11 @@ class TenantKeys:
         return f"{self.prefix}rules:meta"
 
     @property
+    def rules_file(self) -> str:
+        """String: checksum of the rules file text last accepted (published or already in force)."""
+        return f"{self.prefix}rules:file"
+
+    @property
     def rules_channel(self) -> str:
         """Pub/sub channel: a new rules version is in force (the message is its number)."""
         return f"{self.prefix}rules"

@@ -6,6 +6,7 @@ import json
 
 from ..domain.models import WaitingContact
 from ..domain.relaxation import Effect
+from ..domain.rules import CompiledRules
 from .context import StoreContext
 
 CONTACT_CHANGES_KEPT = 100_000  # a router further behind than this re-reads every contact
@@ -16,7 +17,12 @@ class RelaxationRepository:
         self.ctx = ctx
 
     async def apply(
-        self, contact: WaitingContact, step_key: str, effect: Effect, trigger: str
+        self,
+        contact: WaitingContact,
+        step_key: str,
+        effect: Effect,
+        trigger: str,
+        rules: CompiledRules,
     ) -> bool:
         """Apply the step unless the contact moved on or already had it; True when applied."""
         keys = self.ctx.keys
@@ -31,6 +37,7 @@ class RelaxationRepository:
                 keys.contact_changes,
                 keys.events,
                 keys.wake_pending,
+                keys.rules_active,
             ],
             args=[
                 contact.id,
@@ -45,10 +52,11 @@ class RelaxationRepository:
                         "move_to": effect.move_to or "",
                     }
                 ),
-                self.ctx.config.aging_seconds_per_priority * 1000,
+                rules.config.aging_seconds_per_priority * 1000,
                 keys.wake_channel,
                 trigger,
                 CONTACT_CHANGES_KEPT,
+                rules.version,
             ],
         )
         return bool(result[0] == "ok")

@@ -58,6 +58,10 @@ class RulesStore:
             for v, m in sorted(meta.items(), key=lambda item: -int(item[0]))
         ]
 
-    async def last_from(self, source: str) -> dict[str, Any] | None:
-        """The newest version that came from `source` (e.g. the rules file), if any."""
-        return next((v for v in await self.versions() if v["source"] == source), None)
+    async def file_checksum(self) -> str | None:
+        """Checksum of the rules file text last accepted, so an unchanged file is not re-sent."""
+        value: str | None = await self.ctx.redis.get(self.ctx.keys.rules_file)
+        return value
+
+    async def note_file(self, text: str) -> None:
+        await self.ctx.redis.set(self.ctx.keys.rules_file, checksum(text))

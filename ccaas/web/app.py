@@ -15,7 +15,7 @@ from ..domain.clock import Clock
 from ..domain.config import RoutingConfig
 from ..domain.rules import CompiledRules
 from ..router.service import Router
-from ..runtime.rules_sync import bootstrap, follow, supervise, watch_file
+from ..runtime.rules_sync import bootstrap, follow, refresh, supervise, watch_file
 from ..store.client import connect
 from ..store.context import StoreContext
 from .admin import admin_routes
@@ -53,6 +53,7 @@ def create_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         redis: Redis = connect(redis_url)
         ctx = StoreContext.create(redis, tenant, rules, clock)
+        ctx.holder.refresh = lambda: refresh(ctx)
         try:
             await bootstrap(ctx, rules_file)
         except BaseException:

@@ -24,6 +24,7 @@ from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.errors import Conflict
 from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
+from ccaas.runtime.rules_sync import join
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
@@ -90,6 +91,7 @@ async def test_two_routers_never_double_assign_or_lose(
     for port in two_routers:
         await wait_healthy(port)
     ctx = StoreContext.create(redis, TENANT, CONFIG)
+    await join(ctx)  # the routers published their rules file: run on that version too
     agents, contacts, offers = AgentRepository(ctx), ContactRepository(ctx), OfferRepository(ctx)
     for agent_id in AGENTS:
         await agents.upsert(agent_id, AgentProfile(agent_id, {}, ["chat", "voice"]))

@@ -2,18 +2,21 @@
 -- is returned unchanged, and a queue at its max size takes no more. Takes a batch; each
 -- contact is handled on its own.
 -- KEYS[1] external-ids hash  KEYS[2] events stream  KEYS[3] wake flag
--- then for contact i = 0..n-1, KEYS[4+3i .. 6+3i]: contact hash, queue waiting zset,
+-- KEYS[4] rules active version
+-- then for contact i = 0..n-1, KEYS[5+3i .. 7+3i]: contact hash, queue waiting zset,
 --   queue arrivals zset
--- ARGV[1] now (ms)  ARGV[2] wake channel
--- then for contact i, ARGV[3+5i .. 7+5i]: contact id, "channel:external_id", order score,
+-- ARGV[1] now (ms)  ARGV[2] wake channel  ARGV[3] rules version the contacts were classified by
+-- then for contact i, ARGV[4+5i .. 8+5i]: contact id, "channel:external_id", order score,
 --   JSON object of the contact's other fields, the queue's max size (0: no limit)
 -- Returns a flat list, two entries per contact: 1 and the new contact id (created), 0 and
--- the existing id (known), or -1 and "" (the queue is full: nothing was written).
+-- the existing id (known), or -1 and "" (the queue is full: nothing was written); or just
+-- {-2, "rules_changed"} when other rules are in force now (nothing was written).
+if (redis.call('GET', KEYS[4]) or '0') ~= ARGV[3] then return {-2, 'rules_changed'} end
 local now = ARGV[1]
 local out = {}
 local created = false
-for i = 0, (#ARGV - 2) / 5 - 1 do
-  local k, a = 4 + 3 * i, 3 + 5 * i
+for i = 0, (#ARGV - 3) / 5 - 1 do
+  local k, a = 5 + 3 * i, 4 + 5 * i
   local id, external, score = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local max_size = tonumber(ARGV[a + 4])
   local existing = redis.call('HGET', KEYS[1], external)

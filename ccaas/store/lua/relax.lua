@@ -7,7 +7,9 @@
 -- ARGV[5] effect JSON {require: {skill: level}, drop: [skill], add_priority: n, move_to: q|""}
 -- ARGV[6] ms of waiting one priority point is worth  ARGV[7] wake channel
 -- ARGV[8] trigger, in words  ARGV[9] most contact changes kept
+-- KEYS[9] rules active version  ARGV[10] the rules version the step comes from
 -- Returns {"ok", new queue, new priority} or {"refused", reason}.
+if (redis.call('GET', KEYS[9]) or '0') ~= ARGV[10] then return {'refused', 'rules_changed'} end
 local c = redis.call('HMGET', KEYS[1], 'state', 'queue', 'skills', 'priority',
   'first_enqueued_at', 'relaxed', 'channel')
 if c[1] ~= 'queued' or c[2] ~= ARGV[4] or not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
