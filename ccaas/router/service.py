@@ -136,11 +136,12 @@ class Router:
             self._wake.clear()
             results = await self.route_once()
             refused = [r.planned.agent_id for r in results if r.refused]
+            if refused:
+                # someone else moved first: re-read those agents next round
+                self.snapshot.forget_agents(refused)
             refresh = self.ctx.holder.refresh
             if refresh is not None and any(r.refused == "rules_changed" for r in results):
                 await refresh()  # newer rules are in force: catch up before the next round
-                # someone else moved first: re-read those agents next round
-                self.snapshot.forget_agents(refused)
             if any(r.offer_id for r in results):
                 self.wake()  # progress: more may wait beyond this round's read limit
             # with no progress the next round waits for a wake-up or the safety tick, so a
