@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
-from watchfiles import awatch
+from watchfiles import watch
 
 from ..domain.rules import CompiledRules
 from ..errors import ConfigError
@@ -162,20 +164,47 @@ def _absolute(path: str | Path) -> str:
     return os.path.abspath(path)
 
 
+def _watch_in_thread(path: Path, saved: Callable[[], object]) -> threading.Event:
+    """Call `saved` (from a daemon thread) each time the file changes; set the event to stop.
+
+    watchfiles blocks a thread while it waits; a daemon thread of our own can never hold
+    the process open at exit, which anyio's worker threads (used by awatch) could.
+    """
+    target, stop = _absolute(path), threading.Event()
+
+    def run() -> None:
+        with contextlib.suppress(RuntimeError):  # the event loop closed: we are stopping
+            for changes in watch(
+                os.path.dirname(target), debounce=200, recursive=False, stop_event=stop
+            ):
+                if any(_absolute(changed) == target for _, changed in changes):
+                    saved()
+
+    threading.Thread(target=run, name="rules-file-watcher", daemon=True).start()
+    return stop
+
+
 async def watch_file(ctx: StoreContext, path: Path) -> None:
     """Publish the rules file each time it is saved with valid, different content."""
-    target = _absolute(path)
-    async for changes in awatch(os.path.dirname(target), debounce=200, recursive=False):
-        if not any(_absolute(changed) == target for _, changed in changes):
-            continue
-        try:
-            text = read_rules_text(path)
-            if await RulesStore(ctx).file_checksum() == checksum(text):
-                continue
-            rules = await publish_file(ctx, text, path)
-            log.info("rules_file_loaded", tenant=ctx.keys.tenant, version=rules.version)
-        except ConfigError as exc:
-            log.error("rules_file_rejected", tenant=ctx.keys.tenant, errors=exc.detail)
+    loop, saves = asyncio.get_running_loop(), asyncio.Queue[None]()
+    stop = _watch_in_thread(path, lambda: loop.call_soon_threadsafe(saves.put_nowait, None))
+    try:
+        while True:
+            await saves.get()
+            await _publish_saved(ctx, path)
+    finally:
+        stop.set()
+
+
+async def _publish_saved(ctx: StoreContext, path: Path) -> None:
+    try:
+        text = read_rules_text(path)
+        if await RulesStore(ctx).file_checksum() == checksum(text):
+            return
+        rules = await publish_file(ctx, text, path)
+        log.info("rules_file_loaded", tenant=ctx.keys.tenant, version=rules.version)
+    except ConfigError as exc:
+        log.error("rules_file_rejected", tenant=ctx.keys.tenant, errors=exc.detail)
 
 
 async def supervise(name: str, duty: object) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import signal
 from pathlib import Path
 
@@ -87,9 +88,12 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
         )
         await stop.wait()
         log.info("stopping")
+        # a stop that hangs must not block a deploy: dump every thread's stack and exit
+        faulthandler.dump_traceback_later(SHUTDOWN_SECONDS * 4, exit=True)
     finally:
         if runner is not None:
             with contextlib.suppress(Exception):
                 await runner.cleanup()
         if embedded is not None:
             embedded.stop()
+        faulthandler.cancel_dump_traceback_later()
