@@ -191,6 +191,9 @@ class RoutingConfig(_Strict):
     """config/routing.yaml: channels, skills, hours, queues, profiles and rules."""
 
     timezone: str = Field("UTC", description="IANA name used by hours and `now`")
+    phone_region: str = Field(
+        "GB", pattern=r"^[A-Z]{2}$", description="region of national phone numbers (ISO 3166)"
+    )
     skills: dict[Name, str] | None = Field(
         None, description="catalogue: skill -> description; when given, every skill is checked"
     )

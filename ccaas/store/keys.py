@@ -39,6 +39,19 @@ class TenantKeys:
         """Sorted set: waiting contact ids by first-enqueued time (for the oldest wait)."""
         return f"{self.prefix}queue:{queue}:arrivals"
 
+    def customer(self, customer_id: str) -> str:
+        """Hash: the profile of one customer (typed fields, consent and extras as JSON)."""
+        return f"{self.prefix}customer:{customer_id}"
+
+    def customer_identities(self, customer_id: str) -> str:
+        """Set: the customer's identities as "kind:value"."""
+        return f"{self.prefix}customer:{customer_id}:identities"
+
+    @property
+    def identities(self) -> str:
+        """Hash: "kind:value" -> customer id (the identity index)."""
+        return f"{self.prefix}identities"
+
     def agent(self, agent_id: str) -> str:
         """Hash: profile, presence and counters of one agent."""
         return f"{self.prefix}agent:{agent_id}"

@@ -23,6 +23,8 @@ SCRIPT_NAMES = (
     "read_agents",
     "relax",
     "activate_rules",
+    "link_identities",
+    "update_customer",
 )
 
 
@@ -48,6 +50,8 @@ class Scripts:
     read_agents: AsyncScript
     relax: AsyncScript
     activate_rules: AsyncScript
+    link_identities: AsyncScript
+    update_customer: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

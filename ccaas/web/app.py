@@ -19,6 +19,7 @@ from ..runtime.rules_sync import bootstrap, follow, refresh, supervise, watch_fi
 from ..store.client import connect
 from ..store.context import StoreContext
 from .admin import admin_routes
+from .customers import customer_routes
 from .handlers import routes
 from .openapi import openapi_document
 from .problems import problem_middleware
@@ -48,6 +49,7 @@ def create_app(
     app = web.Application(middlewares=[problem_middleware], client_max_size=max_body_bytes)
     app.add_routes(routes)
     app.add_routes(admin_routes)
+    app.add_routes(customer_routes)
     app.router.add_get("/v1/openapi.json", _openapi)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -1,0 +1,141 @@
+"""Customers in Redis: found or created by any identity, their profile, and linked identities."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.identity import Identity, IdentityKind
+from ..errors import Conflict, NotFound
+from .context import StoreContext
+
+PROFILE_TEXT = ("name", "tier", "language", "segment", "last_agent")
+PROFILE_JSON = ("consent", "extras")
+# which identity names a person most surely, when identities point at different customers
+STRENGTH = (
+    IdentityKind.LOGIN,
+    IdentityKind.PHONE,
+    IdentityKind.EMAIL,
+    IdentityKind.HANDLE,
+    IdentityKind.VISITOR,
+)
+
+
+def new_customer_id() -> str:
+    return "u" + secrets.token_hex(8)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    customer_id: str
+    created: bool
+    conflicts: tuple[tuple[str, str], ...] = ()  # (identity, the other customer who has it)
+
+
+def customer_record(raw: dict[str, str], identities: set[str]) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": raw["id"]}
+    for name in PROFILE_TEXT:
+        record[name] = raw.get(name) or None
+    record["lifetime_value"] = float(raw["lifetime_value"]) if "lifetime_value" in raw else None
+    for name in PROFILE_JSON:
+        record[name] = json.loads(raw.get(name) or "{}")
+    record["identities"] = [
+        {"kind": key.split(":", 1)[0], "value": key.split(":", 1)[1]} for key in sorted(identities)
+    ]
+    record["created_at"] = int(raw["created_at"])
+    record["updated_at"] = int(raw["updated_at"])
+    return record
+
+
+class CustomerRepository:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    async def resolve(
+        self, identities: Sequence[Identity], customer_id: str | None = None
+    ) -> Resolved:
+        """The customer these identities (or this id) name, created if none does.
+
+        Identities nobody owns are linked to that customer. One owned by another customer
+        is left there and reported as a conflict: customers are only joined by a merge.
+        """
+        ordered = sorted(set(identities), key=lambda i: (STRENGTH.index(i.kind), i.value))
+        for _ in range(5):
+            keys = [i.key for i in ordered]
+            owners = await self.ctx.redis.hmget(self.ctx.keys.identities, keys) if keys else []
+            target = customer_id or next((o for o in owners if o), None) or new_customer_id()
+            if customer_id is not None and not await self.ctx.redis.exists(
+                self.ctx.keys.customer(customer_id)
+            ):
+                raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
+            free = [key for key, owner in zip(keys, owners, strict=True) if owner is None]
+            conflicts = tuple(
+                (key, owner)
+                for key, owner in zip(keys, owners, strict=True)
+                if owner is not None and owner != target
+            )
+            result = await self._link(target, free, create=customer_id is None)
+            if result[0] == "ok":
+                return Resolved(target, bool(int(result[1])), conflicts)
+        raise Conflict("the customer's identities kept changing; try again")
+
+    async def _link(self, customer_id: str, identity_keys: list[str], create: bool) -> list[str]:
+        keys = self.ctx.keys
+        result: list[str] = await self.ctx.scripts.link_identities(
+            keys=[
+                keys.identities,
+                keys.customer(customer_id),
+                keys.customer_identities(customer_id),
+                keys.events,
+            ],
+            args=[customer_id, self.ctx.clock.now_ms(), "create" if create else "", *identity_keys],
+        )
+        return result
+
+    async def add_identities(self, customer_id: str, identities: Sequence[Identity]) -> None:
+        """Link identities to an existing customer; Conflict names one owned by another."""
+        resolved = await self.resolve(identities, customer_id)
+        if resolved.conflicts:
+            identity, other = resolved.conflicts[0]
+            raise Conflict(
+                f"identity {identity!r} belongs to customer {other!r}; merge the two customers",
+                identity=identity,
+                other_customer=other,
+            )
+
+    async def find(self, identity: Identity) -> str:
+        owner = await self.ctx.redis.hget(self.ctx.keys.identities, identity.key)
+        if owner is None:
+            raise NotFound(f"no customer with {identity.kind.value} {identity.value!r}")
+        return str(owner)
+
+    async def get(self, customer_id: str) -> dict[str, Any]:
+        keys = self.ctx.keys
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.customer(customer_id))
+            pipe.smembers(keys.customer_identities(customer_id))
+            raw, identities = await pipe.execute()
+        if not raw:
+            raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
+        return customer_record(raw, identities)
+
+    async def update(self, customer_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Set profile fields (None removes one); returns the customer."""
+        encoded: dict[str, str | bool] = {}
+        for name, value in changes.items():
+            if value is None:
+                encoded[name] = False
+            elif name in PROFILE_JSON:
+                encoded[name] = json.dumps(value, sort_keys=True)
+            else:
+                encoded[name] = str(value)
+        result = await self.ctx.scripts.update_customer(
+            keys=[self.ctx.keys.customer(customer_id), self.ctx.keys.events],
+            args=[customer_id, self.ctx.clock.now_ms(), json.dumps(encoded)],
+        )
+        if result[0] != "ok":
+            raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
+        return await self.get(customer_id)

@@ -1,0 +1,61 @@
+"""REST handlers of /v1/customers: look up, read, update, and link identities."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..domain.identity import Identity, InvalidIdentity, identity
+from ..errors import InvalidInput
+from ..store.customers import CustomerRepository
+from .problems import BadRequest, read_body
+from .schemas import CustomerPatchIn, IdentitiesIn, IdentityIn
+from .services import services
+
+customer_routes = web.RouteTableDef()
+LOOKUPS = ("phone", "email", "handle", "visitor", "login")
+
+
+def _identity(request: web.Request, item: IdentityIn, field: str) -> Identity:
+    try:
+        return identity(item.kind, item.value, services(request).ctx.config.phone_region)
+    except InvalidIdentity as exc:
+        raise InvalidInput(str(exc), field=field) from exc
+
+
+@customer_routes.get("/v1/customers")
+async def find_customer(request: web.Request) -> web.Response:
+    given = [(k, v) for k, v in request.query.items() if k in LOOKUPS]
+    unknown = sorted(set(request.query) - set(LOOKUPS))
+    if unknown or len(given) != 1:
+        raise BadRequest(f"give exactly one of {', '.join(LOOKUPS)} (e.g. ?phone=+442079460001)")
+    kind, value = given[0]
+    repo = CustomerRepository(services(request).ctx)
+    item = IdentityIn.model_validate({"kind": kind, "value": value})
+    found = await repo.find(_identity(request, item, kind))
+    return web.json_response(await repo.get(found))
+
+
+@customer_routes.get("/v1/customers/{id}")
+async def get_customer(request: web.Request) -> web.Response:
+    repo = CustomerRepository(services(request).ctx)
+    return web.json_response(await repo.get(request.match_info["id"]))
+
+
+@customer_routes.patch("/v1/customers/{id}")
+async def patch_customer(request: web.Request) -> web.Response:
+    body = await read_body(request, CustomerPatchIn)
+    repo = CustomerRepository(services(request).ctx)
+    changes = body.model_dump(exclude_unset=True)
+    return web.json_response(await repo.update(request.match_info["id"], changes))
+
+
+@customer_routes.post("/v1/customers/{id}/identities")
+async def add_identities(request: web.Request) -> web.Response:
+    body = await read_body(request, IdentitiesIn)
+    found = [
+        _identity(request, item, f"identities.{i}.value") for i, item in enumerate(body.identities)
+    ]
+    repo, customer_id = CustomerRepository(services(request).ctx), request.match_info["id"]
+    await repo.get(customer_id)  # 404 before any change
+    await repo.add_identities(customer_id, found)
+    return web.json_response(await repo.get(customer_id))

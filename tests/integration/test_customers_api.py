@@ -1,0 +1,142 @@
+"""Customers over HTTP on a real Redis: found by any identity, profile updates, refusals."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from ccaas.domain.clock import ManualClock
+from ccaas.domain.identity import identity
+from ccaas.runtime.embedded_redis import EmbeddedRedis
+from ccaas.store.context import StoreContext
+from ccaas.store.customers import CustomerRepository
+from ccaas.web.app import create_app
+from tests.helpers import TEST_CONFIG
+from tests.integration.test_api import dump
+
+
+@pytest.fixture
+async def api(
+    redis_server: EmbeddedRedis, redis: Redis, clock: ManualClock
+) -> AsyncIterator[TestClient]:
+    app = create_app(redis_server.url, TEST_CONFIG, tenant="t1", run_router=False, clock=clock)
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+@pytest.fixture
+def customers(ctx: StoreContext) -> CustomerRepository:
+    return CustomerRepository(ctx)
+
+
+async def test_one_person_written_many_ways_is_one_customer(
+    customers: CustomerRepository, api: TestClient
+) -> None:
+    first = await customers.resolve([identity("phone", "020 7946 0001", "GB")])
+    again = await customers.resolve(
+        [identity("phone", "+44 (0)20-7946-0001", "GB"), identity("email", "Jo@Example.com", "GB")]
+    )
+    assert first.created and not again.created
+    assert again.customer_id == first.customer_id
+    for query in ("phone=%2B442079460001", "email=JO%40example.COM"):
+        response = await api.get(f"/v1/customers?{query}")
+        assert response.status == 200
+        found = await response.json()
+        assert found["id"] == first.customer_id
+    assert found["identities"] == [
+        {"kind": "email", "value": "jo@example.com"},
+        {"kind": "phone", "value": "+442079460001"},
+    ]
+
+
+async def test_identities_of_two_customers_are_never_joined_silently(
+    customers: CustomerRepository, api: TestClient
+) -> None:
+    jo = await customers.resolve([identity("phone", "02079460001", "GB")])
+    sam = await customers.resolve([identity("email", "sam@example.com", "GB")])
+    both = await customers.resolve(
+        [identity("email", "sam@example.com", "GB"), identity("phone", "02079460001", "GB")]
+    )
+    assert both.customer_id == jo.customer_id  # the phone is the surer identity
+    assert both.conflicts == (("email:sam@example.com", sam.customer_id),)
+    response = await api.post(
+        f"/v1/customers/{jo.customer_id}/identities",
+        json={"identities": [{"kind": "email", "value": "SAM@example.com"}]},
+    )
+    assert response.status == 409
+    assert (await response.json())["other_customer"] == sam.customer_id
+
+
+async def test_profile_fields_are_set_and_removed(
+    customers: CustomerRepository, api: TestClient
+) -> None:
+    jo = await customers.resolve([identity("login", "jo-b", "GB")])
+    response = await api.patch(
+        f"/v1/customers/{jo.customer_id}",
+        json={"name": "Jo Bloggs", "tier": "gold", "lifetime_value": 1200.5,
+              "consent": {"marketing": False}, "extras": {"account": "ACC-1"}},
+    )  # fmt: skip
+    assert response.status == 200
+    body = await response.json()
+    assert (body["tier"], body["lifetime_value"], body["extras"]) == (
+        "gold", 1200.5, {"account": "ACC-1"}
+    )  # fmt: skip
+    removed = await (await api.patch(f"/v1/customers/{jo.customer_id}", json={"tier": None})).json()
+    assert removed["tier"] is None and removed["name"] == "Jo Bloggs"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "field"),
+    [
+        ("post", "/identities", {"identities": [{"kind": "phone", "value": "12"}]}, 422,
+         "identities.0.value"),
+        ("post", "/identities", {"identities": [{"kind": "email", "value": "jo@"}]}, 422,
+         "identities.0.value"),
+        ("post", "/identities", {"identities": [{"kind": "handle", "value": "myspace:jo"}]}, 422,
+         "identities.0.value"),
+        ("post", "/identities", {"identities": [{"kind": "fax", "value": "1"}]}, 422,
+         "identities.0.kind"),
+        ("patch", "", {"tier": "gold", "iq": 150}, 422, "iq"),
+        ("patch", "", {"lifetime_value": -1}, 422, "lifetime_value"),
+        ("patch", "", {"extras": {"note": "x" * 1001}}, 422, "extras"),
+    ],
+)  # fmt: skip
+async def test_bad_customer_input_is_refused_and_changes_nothing(
+    customers: CustomerRepository,
+    api: TestClient,
+    redis: Redis,
+    method: str,
+    path: str,
+    body: dict[str, object],
+    status: int,
+    field: str,
+) -> None:
+    jo = await customers.resolve([identity("login", "jo-b", "GB")])
+    before = await dump(redis)
+    response = await getattr(api, method)(f"/v1/customers/{jo.customer_id}{path}", json=body)
+    assert response.status == status
+    assert (await response.json())["errors"][0]["field"] == field
+    assert await dump(redis) == before
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("phone=%2B442079460009", 404),
+        ("phone=not-a-phone", 422),
+        ("handle=friendster:jo", 422),
+        ("phone=1&email=a%40b.com", 400),
+        ("shoe=9", 400),
+        ("", 400),
+    ],
+)
+async def test_lookups_answer_clearly(
+    api: TestClient, redis: Redis, query: str, status: int
+) -> None:
+    response = await api.get(f"/v1/customers?{query}")
+    assert response.status == status
+    assert response.content_type == "application/problem+json"
+    assert await redis.keys("*") == []
