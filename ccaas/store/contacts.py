@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Sequence
@@ -11,10 +12,13 @@ from typing import Any
 import structlog
 
 from ..domain.classify import Classified, Rejection, classify, retarget
+from ..domain.facts import CUSTOMER_DEFAULTS
+from ..domain.identity import Identity, InvalidIdentity, identity
 from ..domain.intake import NewContact, check_new_contact
 from ..domain.ordering import order_score
-from ..errors import Conflict, ContactRejected, NotFound
+from ..errors import Conflict, ContactRejected, InvalidInput, NotFound
 from .context import StoreContext
+from .customers import CustomerRepository
 from .queues import QueueRepository
 from .records import contact_record
 
@@ -68,6 +72,43 @@ def _fields_json(contact: NewContact, where: Classified, tenant: str, extra: dic
 _LEFT_OUT = ("[]", "{}", "null", "")
 
 
+IDENTITY_FIELDS = ("phone", "email", "handle", "visitor", "login")
+
+
+def _customer_identities(contact: NewContact, region: str) -> tuple[list[Identity], str | None]:
+    """The identities in the contact's customer object; InvalidInput names a bad one."""
+    given = contact.customer or {}
+    found = []
+    for kind in IDENTITY_FIELDS:
+        raw = given.get(kind)
+        if raw in (None, ""):
+            continue
+        try:
+            found.append(identity(kind, raw if isinstance(raw, str) else str(raw), region))
+        except InvalidIdentity as exc:
+            raise InvalidInput(str(exc), field=f"customer.{kind}") from exc
+    given_id = given.get("customer_id")
+    if given_id is not None and not isinstance(given_id, str):
+        raise InvalidInput("customer_id must be a string", field="customer.customer_id")
+    return found, given_id
+
+
+def _routing_view(profile: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+    """What rules see as customer.*: the stored profile, then what the contact says now."""
+    view = {k: v for k, v in profile.items() if v is not None and k in CUSTOMER_DEFAULTS}
+    extras = dict(profile.get("extras") or {})
+    for key, value in (given or {}).items():
+        if key in IDENTITY_FIELDS or key == "customer_id":
+            continue
+        if key in CUSTOMER_DEFAULTS and key != "extras":
+            view[key] = value
+        else:
+            extras[key] = value
+    view["extras"] = extras
+    view["customer_id"] = profile["id"]
+    return view
+
+
 class ContactRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
@@ -91,6 +132,17 @@ class ContactRepository:
         rules = self.ctx.rules
         for contact in contacts:
             check_new_contact(contact, rules.config)
+        wanted = {
+            i: _customer_identities(c, rules.config.phone_region) for i, c in enumerate(contacts)
+        }
+        customer_ids: dict[int, str] = {}
+        contacts = list(contacts)
+        for i, (found, given_id) in wanted.items():
+            if found or given_id:
+                customer_ids[i], profile = await self._resolve_customer(found, given_id)
+                contacts[i] = dataclasses.replace(
+                    contacts[i], customer=_routing_view(profile, contacts[i].customer)
+                )
         now = self.ctx.clock.now_ms()
         stats = await QueueRepository(self.ctx).live_stats() if rules.needs_queue_stats else None
         results: dict[int, Enqueued] = {}
@@ -109,7 +161,7 @@ class ContactRepository:
         for _ in range(len(rules.config.queues) + 1):
             if not pending:
                 break
-            replies = await self._write(pending, holds, now)
+            replies = await self._write(pending, holds, now, customer_ids)
             retry: list[tuple[int, NewContact, Classified]] = []
             for (i, contact, where), (status, contact_id) in zip(pending, replies, strict=True):
                 if status >= 0:
@@ -141,6 +193,21 @@ class ContactRepository:
             )
         await refresh()
 
+    async def _resolve_customer(
+        self, found: list[Identity], given_id: str | None
+    ) -> tuple[str, dict[str, Any]]:
+        customers = CustomerRepository(self.ctx)
+        resolved = await customers.resolve(found, given_id)
+        for identity_key, other in resolved.conflicts:
+            log.warning(
+                "customer_identity_conflict",
+                tenant=self.ctx.keys.tenant,
+                customer_id=resolved.customer_id,
+                other_customer=other,
+                identity_kind=identity_key.split(":", 1)[0],
+            )
+        return resolved.customer_id, await customers.get(resolved.customer_id)
+
     async def _preferred_holds(self, classified: Sequence[Classified]) -> dict[str, bool]:
         """Which preferred agents are logged in: a hold for an agent who is not is skipped."""
         wanted = sorted({c.preferred_agent for c in classified if c.preferred_agent})
@@ -157,6 +224,7 @@ class ContactRepository:
         pending: Sequence[tuple[int, NewContact, Classified]],
         holds: dict[str, bool],
         now: int,
+        customer_ids: dict[int, str],
     ) -> list[tuple[int, str]]:
         keys, rules = self.ctx.keys, self.ctx.rules
         chunks = [pending[i : i + PER_CALL] for i in range(0, len(pending), PER_CALL)]
@@ -164,14 +232,17 @@ class ContactRepository:
             for chunk in chunks:
                 call_keys = [keys.external_ids, keys.events, keys.wake_pending, keys.rules_active]
                 call_args: list[str | int] = [now, keys.wake_channel, rules.version]
-                for _, contact, where in chunk:
+                for i, contact, where in chunk:
                     contact_id = new_contact_id()
                     call_keys += [
                         keys.contact(contact_id),
                         keys.queue_waiting(where.queue),
                         keys.queue_arrivals(where.queue),
+                        keys.customer_timeline(customer_ids.get(i, "-")),
                     ]
                     extra: dict[str, Any] = {"rules_version": rules.version}
+                    if i in customer_ids:
+                        extra["customer_id"] = customer_ids[i]
                     if where.preferred_agent:
                         held = holds.get(where.preferred_agent, False)
                         extra["preferred_agent"] = where.preferred_agent if held else ""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain.identity import Identity, IdentityKind
+from ..domain.identity import Identity, IdentityKind, identity
 from ..errors import Conflict, NotFound
 from .context import StoreContext
 
@@ -106,6 +106,13 @@ class CustomerRepository:
                 other_customer=other,
             )
 
+    def identity(self, kind: str, raw: str) -> Identity:
+        """`raw` as an identity of `kind` in canonical form (InvalidIdentity if it cannot be)."""
+        return identity(kind, raw, self.ctx.config.phone_region)
+
+    async def find_by(self, kind: str, raw: str) -> str:
+        return await self.find(self.identity(kind, raw))
+
     async def find(self, identity: Identity) -> str:
         owner = await self.ctx.redis.hget(self.ctx.keys.identities, identity.key)
         if owner is None:
@@ -139,3 +146,54 @@ class CustomerRepository:
         if result[0] != "ok":
             raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
         return await self.get(customer_id)
+
+
+TIMELINE_FIELDS = (
+    "channel",
+    "state",
+    "queue",
+    "rule",
+    "agent_id",
+    "first_enqueued_at",
+    "offered_at",
+    "connected_at",
+    "completed_at",
+    "abandoned_at",
+    "disposition",
+    "notes",
+    "tags",
+    "attributes",
+)
+
+
+async def timeline(
+    ctx: StoreContext, customer_id: str, limit: int = 20, before: int | None = None
+) -> dict[str, Any]:
+    """The customer's contacts on every channel, newest first, `limit` per page.
+
+    `before` (an arrival time in ms) asks for the page after the last one seen.
+    """
+    keys = ctx.keys
+    if not await ctx.redis.exists(keys.customer(customer_id)):
+        raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
+    top = f"({before}" if before is not None else "+inf"
+    entries = await ctx.redis.zrevrangebyscore(
+        keys.customer_timeline(customer_id), top, "-inf", start=0, num=limit, withscores=True
+    )
+    async with ctx.redis.pipeline(transaction=False) as pipe:
+        for contact_id, _ in entries:
+            pipe.hmget(keys.contact(contact_id), *TIMELINE_FIELDS)
+        rows = await pipe.execute()
+    items = []
+    for (contact_id, arrived), row in zip(entries, rows, strict=True):
+        item: dict[str, Any] = {"contact_id": contact_id, "arrived_at": int(arrived)}
+        for name, value in zip(TIMELINE_FIELDS, row, strict=True):
+            if name in ("tags", "attributes"):
+                item[name] = json.loads(value or ("[]" if name == "tags" else "{}"))
+            elif name.endswith("_at"):
+                item[name] = int(float(value)) if value else None
+            else:
+                item[name] = value or None
+        items.append(item)
+    more = len(entries) == limit
+    return {"items": items, "next_before": items[-1]["arrived_at"] if more and items else None}

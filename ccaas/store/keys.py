@@ -47,6 +47,10 @@ class TenantKeys:
         """Set: the customer's identities as "kind:value"."""
         return f"{self.prefix}customer:{customer_id}:identities"
 
+    def customer_timeline(self, customer_id: str) -> str:
+        """Sorted set: the customer's contact ids by arrival time (ms)."""
+        return f"{self.prefix}customer:{customer_id}:timeline"
+
     @property
     def identities(self) -> str:
         """Hash: "kind:value" -> customer id (the identity index)."""

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from ..domain.identity import Identity, InvalidIdentity, identity
 from ..errors import InvalidInput
-from ..store.customers import CustomerRepository
+from ..store.customers import CustomerRepository, timeline
 from .problems import BadRequest, read_body
 from .schemas import CustomerPatchIn, IdentitiesIn, IdentityIn
 from .services import services
@@ -39,6 +39,22 @@ async def find_customer(request: web.Request) -> web.Response:
 async def get_customer(request: web.Request) -> web.Response:
     repo = CustomerRepository(services(request).ctx)
     return web.json_response(await repo.get(request.match_info["id"]))
+
+
+@customer_routes.get("/v1/customers/{id}/timeline")
+async def get_timeline(request: web.Request) -> web.Response:
+    limit, before = request.query.get("limit", "20"), request.query.get("before")
+    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 100:
+        raise BadRequest("limit must be a whole number from 1 to 100")
+    if before is not None and not (before.isascii() and before.isdigit() and len(before) < 16):
+        raise BadRequest("before must be an arrival time in ms (next_before of the last page)")
+    page = await timeline(
+        services(request).ctx,
+        request.match_info["id"],
+        int(limit),
+        int(before) if before is not None else None,
+    )
+    return web.json_response(page)
 
 
 @customer_routes.patch("/v1/customers/{id}")
