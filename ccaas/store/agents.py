@@ -12,10 +12,12 @@ from ..domain.references import did_you_mean
 from ..errors import InvalidInput, NotFound
 from .contacts import ContactRepository
 from .context import StoreContext
+from .customers import CustomerRepository, timeline
 from .offers import OfferRepository
 from .records import agent_record
 
 AGENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+HISTORY = 5  # earlier contacts of the customer shown with each offer
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +90,36 @@ class AgentRepository:
         if not raw:
             raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
         record = agent_record(raw, work, self.ctx.rules)
-        ringing = [item for item in record["work"] if item["state"] == "offered"]
-        if ringing:
+        work = record["work"]
+        if work:
             async with self.ctx.redis.pipeline(transaction=False) as pipe:
-                for item in ringing:
-                    pipe.hmget(keys.contact(item["contact_id"]), "offer_id", "offer_expires_at")
+                for item in work:
+                    pipe.hmget(
+                        keys.contact(item["contact_id"]),
+                        "offer_id",
+                        "offer_expires_at",
+                        "customer_id",
+                        "attributes",
+                    )
                 details = await pipe.execute()
-            for item, (offer, expires) in zip(ringing, details, strict=True):
-                item["offer_id"] = offer
-                item["offer_expires_at"] = int(expires) if expires else None
+            for item, (offer, expires, customer_id, attributes) in zip(work, details, strict=True):
+                if item["state"] == "offered":
+                    item["offer_id"] = offer
+                    item["offer_expires_at"] = int(expires) if expires else None
+                item["attributes"] = json.loads(attributes or "{}")
+                if customer_id:
+                    item["customer"] = await self._customer_context(customer_id, item["contact_id"])
         return record
+
+    async def _customer_context(self, customer_id: str, contact_id: str) -> dict[str, Any]:
+        """Who the customer is and what happened on their earlier contacts, on any channel."""
+        try:
+            profile = await CustomerRepository(self.ctx).get(customer_id)
+            page = await timeline(self.ctx, customer_id, limit=HISTORY + 1)
+        except NotFound:
+            return {"id": customer_id}
+        history = [entry for entry in page["items"] if entry["contact_id"] != contact_id]
+        return {**profile, "history": history[:HISTORY]}
 
     async def ids(self) -> list[str]:
         return sorted(await self.ctx.redis.smembers(self.ctx.keys.agents))

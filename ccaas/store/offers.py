@@ -131,6 +131,7 @@ class OfferRepository:
                 keys.offer_deadlines,
                 keys.agent_changes,
                 keys.events,
+                keys.customer(raw.get("customer_id") or "-"),
             ],
             args=[offer_id, contact_id, agent_id, self.ctx.clock.now_ms()],
         )

@@ -6,11 +6,15 @@ from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.intake import NewContact
-from ccaas.domain.models import Channel
+from ccaas.domain.models import Channel, Presence
 from ccaas.errors import InvalidInput
+from ccaas.router.service import Router
+from ccaas.runtime.routing_file import parse_rules
+from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.customers import CustomerRepository, timeline
+from ccaas.store.offers import OfferRepository
 
 
 async def arrive(ctx: StoreContext, channel: Channel, queue: str, **customer: str) -> str:
@@ -51,3 +55,78 @@ async def test_a_contact_with_a_malformed_identity_creates_nothing(
     else:
         raise AssertionError("a malformed phone number was accepted")
     assert await redis.keys("*") == []
+
+
+JOURNEY_RULES = """
+queues:
+  billing: {channels: [voice, chat]}
+  written: {channels: [email]}
+profiles:
+  voice_team: {queues: [billing]}
+  back_office: {queues: [written]}
+classification:
+  - name: returning
+    when: customer.last_agent != ""
+    queue: billing
+    preferred_agent: {agent: customer.last_agent, hold_seconds: 30}
+  - name: written
+    when: contact.channel == "email"
+    queue: written
+  - name: default
+    queue: billing
+"""
+
+
+async def _agent(ctx: StoreContext, agent_id: str, profile: str) -> None:
+    agents = AgentRepository(ctx)
+    await agents.upsert(agent_id, AgentProfile(agent_id, profile=profile))
+    await agents.set_presence(agent_id, Presence.AVAILABLE)
+
+
+async def _handle(ctx: StoreContext, router: Router, contact_id: str, notes: str) -> str:
+    offers = {r.planned.contact_id: r for r in await router.route_once() if r.offer_id}
+    offer = offers[contact_id]
+    assert offer.offer_id is not None
+    await OfferRepository(ctx).accept(offer.offer_id)
+    await ContactRepository(ctx).complete(contact_id, "resolved", notes)
+    return offer.planned.agent_id
+
+
+async def test_the_email_agent_sees_the_call_and_the_chat_and_the_last_agent_comes_first(
+    redis: Redis, clock: ManualClock
+) -> None:
+    ctx = StoreContext.create(redis, "t1", parse_rules(JOURNEY_RULES, "r.yaml"), clock)
+    router = Router(ctx)
+    await _agent(ctx, "ann", "voice_team")
+    await _agent(ctx, "zoe", "voice_team")
+    await _agent(ctx, "bob", "back_office")
+    call = await arrive(ctx, Channel.VOICE, "", phone="+44 20 7946 0001")
+    first_agent = await _handle(ctx, router, call, "bill explained; refund promised")
+    customers = CustomerRepository(ctx)
+    customer_id = await customers.find_by("phone", "02079460001")
+    assert (await customers.get(customer_id))["last_agent"] == first_agent
+    await customers.add_identities(customer_id, [customers.identity("email", "jo@example.com")])
+    clock.advance(60)
+    chat = await arrive(ctx, Channel.CHAT, "", login="jo-b", email="Jo@Example.com")
+    assert (await ContactRepository(ctx).get(chat))["rule"] == "returning"
+    assert await _handle(ctx, router, chat, "refund date confirmed") == first_agent
+    clock.advance(60)
+    email = await arrive(ctx, Channel.EMAIL, "", email="jo@example.com")
+    offers = {r.planned.contact_id: r.planned.agent_id for r in await router.route_once()}
+    assert offers == {email: "bob"}
+    (item,) = (await AgentRepository(ctx).get("bob"))["work"]
+    history = item["customer"]["history"]
+    assert [(h["channel"], h["notes"]) for h in history] == [
+        ("chat", "refund date confirmed"),
+        ("voice", "bill explained; refund promised"),
+    ]
+    # the last agent is away: the next contact waits for them 30 s, then anyone takes it
+    await AgentRepository(ctx).set_presence(first_agent, Presence.AWAY, "lunch")
+    clock.advance(60)
+    again = await arrive(ctx, Channel.VOICE, "", phone="020 7946 0001")
+    assert await router.route_once() == []
+    clock.advance(30)
+    other = "zoe" if first_agent == "ann" else "ann"
+    assert [(r.planned.contact_id, r.planned.agent_id) for r in await router.route_once()] == [
+        (again, other)
+    ]
