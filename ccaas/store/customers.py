@@ -47,6 +47,7 @@ def customer_record(raw: dict[str, str], identities: set[str]) -> dict[str, Any]
     ]
     record["created_at"] = int(raw["created_at"])
     record["updated_at"] = int(raw["updated_at"])
+    record["merged_from"] = json.loads(raw.get("merged_from") or "[]")
     return record
 
 
@@ -127,7 +128,38 @@ class CustomerRepository:
             raw, identities = await pipe.execute()
         if not raw:
             raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
+        if "merged_into" in raw:
+            return await self.get(raw["merged_into"])  # a merged customer answers as the other
         return customer_record(raw, identities)
+
+    async def merge(self, into: str, source: str) -> dict[str, Any]:
+        """Join customer `source` into `into`; returns the merged customer."""
+        keys = self.ctx.keys
+        result = await self.ctx.scripts.merge_customers(
+            keys=[
+                keys.identities,
+                keys.customer(source),
+                keys.customer_identities(source),
+                keys.customer_timeline(source),
+                keys.customer(into),
+                keys.customer_identities(into),
+                keys.customer_timeline(into),
+                keys.events,
+            ],
+            args=[source, into, self.ctx.clock.now_ms()],
+        )
+        if result[0] != "ok":
+            reason = result[1]
+            if reason in ("no_from", "no_to"):
+                missing = source if reason == "no_from" else into
+                raise NotFound(f"no customer {missing!r}", customer_id=missing)
+            words = {
+                "same_customer": "a customer cannot be merged into itself",
+                "from_merged": f"customer {source!r} was already merged into another",
+                "to_merged": f"customer {into!r} was merged into another; merge into that one",
+            }
+            raise Conflict(words[reason], reason=reason)
+        return await self.get(into)
 
     async def update(self, customer_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Set profile fields (None removes one); returns the customer."""
@@ -174,6 +206,11 @@ async def timeline(
     `before` (an arrival time in ms) asks for the page after the last one seen.
     """
     keys = ctx.keys
+    for _ in range(10):  # a merged customer's timeline lives with the one it joined
+        merged_into = await ctx.redis.hget(keys.customer(customer_id), "merged_into")
+        if merged_into is None:
+            break
+        customer_id = merged_into
     if not await ctx.redis.exists(keys.customer(customer_id)):
         raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
     top = f"({before}" if before is not None else "+inf"

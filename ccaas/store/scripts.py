@@ -25,6 +25,7 @@ SCRIPT_NAMES = (
     "activate_rules",
     "link_identities",
     "update_customer",
+    "merge_customers",
 )
 
 
@@ -52,6 +53,7 @@ class Scripts:
     activate_rules: AsyncScript
     link_identities: AsyncScript
     update_customer: AsyncScript
+    merge_customers: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -8,7 +8,7 @@ from ..domain.identity import Identity, InvalidIdentity, identity
 from ..errors import InvalidInput
 from ..store.customers import CustomerRepository, timeline
 from .problems import BadRequest, read_body
-from .schemas import CustomerPatchIn, IdentitiesIn, IdentityIn
+from .schemas import CustomerPatchIn, IdentitiesIn, IdentityIn, MergeIn
 from .services import services
 
 customer_routes = web.RouteTableDef()
@@ -55,6 +55,13 @@ async def get_timeline(request: web.Request) -> web.Response:
         int(before) if before is not None else None,
     )
     return web.json_response(page)
+
+
+@customer_routes.post("/v1/customers/{id}/merge")
+async def merge_customers(request: web.Request) -> web.Response:
+    body = await read_body(request, MergeIn)
+    repo = CustomerRepository(services(request).ctx)
+    return web.json_response(await repo.merge(request.match_info["id"], body.from_))
 
 
 @customer_routes.patch("/v1/customers/{id}")

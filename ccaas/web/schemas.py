@@ -86,3 +86,7 @@ class IdentityIn(_Body):
 
 class IdentitiesIn(_Body):
     identities: list[IdentityIn] = Field(min_length=1, max_length=20)
+
+
+class MergeIn(_Body):
+    from_: Name = Field(alias="from", description="the customer joined into this one")

@@ -140,3 +140,25 @@ async def test_lookups_answer_clearly(
     assert response.status == status
     assert response.content_type == "application/problem+json"
     assert await redis.keys("*") == []
+
+
+async def test_merge_joins_two_customers_and_the_old_id_answers_as_the_new(
+    customers: CustomerRepository, api: TestClient
+) -> None:
+    jo = await customers.resolve([identity("phone", "02079460001", "GB")])
+    dup = await customers.resolve([identity("email", "jo@example.com", "GB")])
+    response = await api.post(
+        f"/v1/customers/{jo.customer_id}/merge", json={"from": dup.customer_id}
+    )
+    assert response.status == 200
+    merged = await response.json()
+    assert merged["merged_from"] == [dup.customer_id]
+    assert len(merged["identities"]) == 2
+    old = await (await api.get(f"/v1/customers/{dup.customer_id}")).json()
+    assert old["id"] == jo.customer_id
+    again = await api.post(f"/v1/customers/{jo.customer_id}/merge", json={"from": dup.customer_id})
+    assert again.status == 409
+    itself = await api.post(f"/v1/customers/{jo.customer_id}/merge", json={"from": jo.customer_id})
+    assert itself.status == 409
+    missing = await api.post(f"/v1/customers/{jo.customer_id}/merge", json={"from": "u404"})
+    assert missing.status == 404
