@@ -81,7 +81,22 @@ class CustomerRepository:
             result = await self._link(target, free, create=customer_id is None)
             if result[0] == "ok":
                 return Resolved(target, bool(int(result[1])), conflicts)
+            if result[1] == "no_customer":
+                customer_id = await self._current_id(target)
         raise Conflict("the customer's identities kept changing; try again")
+
+    async def _current_id(self, customer_id: str) -> str:
+        """The customer `customer_id` now is (merges followed); NotFound once erased."""
+        for _ in range(10):
+            merged_into, erased = await self.ctx.redis.hmget(
+                self.ctx.keys.customer(customer_id), "merged_into", "erased_at"
+            )
+            if erased:
+                raise NotFound(f"customer {customer_id!r} was erased", customer_id=customer_id)
+            if merged_into is None:
+                return customer_id
+            customer_id = merged_into
+        raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
 
     async def _link(self, customer_id: str, identity_keys: list[str], create: bool) -> list[str]:
         keys = self.ctx.keys
@@ -130,6 +145,8 @@ class CustomerRepository:
             raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
         if "merged_into" in raw:
             return await self.get(raw["merged_into"])  # a merged customer answers as the other
+        if "erased_at" in raw:
+            raise NotFound(f"customer {customer_id!r} was erased", customer_id=customer_id)
         return customer_record(raw, identities)
 
     async def merge(self, into: str, source: str) -> dict[str, Any]:
@@ -160,6 +177,34 @@ class CustomerRepository:
             }
             raise Conflict(words[reason], reason=reason)
         return await self.get(into)
+
+    async def erase(self, customer_id: str) -> int:
+        """Remove the customer's personal data everywhere; returns how many contacts had it."""
+        keys = self.ctx.keys
+        for _ in range(5):
+            contact_ids = await self.ctx.redis.zrange(keys.customer_timeline(customer_id), 0, -1)
+            result = await self.ctx.scripts.erase_customer(
+                keys=[
+                    keys.identities,
+                    keys.external_ids,
+                    keys.customer(customer_id),
+                    keys.customer_identities(customer_id),
+                    keys.customer_timeline(customer_id),
+                    keys.events,
+                    *(keys.contact(contact_id) for contact_id in contact_ids),
+                ],
+                args=[customer_id, self.ctx.clock.now_ms()],
+            )
+            if result[0] == "ok":
+                return int(result[1])
+            if result[1] in ("no_customer", "erased"):
+                raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
+            if result[1] == "merged":
+                raise Conflict(
+                    f"customer {customer_id!r} was merged; erase the customer it joined",
+                    reason="merged",
+                )
+        raise Conflict("the customer's contacts kept changing; try again")
 
     async def update(self, customer_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Set profile fields (None removes one); returns the customer."""
@@ -207,11 +252,13 @@ async def timeline(
     """
     keys = ctx.keys
     for _ in range(10):  # a merged customer's timeline lives with the one it joined
-        merged_into = await ctx.redis.hget(keys.customer(customer_id), "merged_into")
+        merged_into, erased = await ctx.redis.hmget(
+            keys.customer(customer_id), "merged_into", "erased_at"
+        )
         if merged_into is None:
             break
         customer_id = merged_into
-    if not await ctx.redis.exists(keys.customer(customer_id)):
+    if erased or not await ctx.redis.exists(keys.customer(customer_id)):
         raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
     top = f"({before}" if before is not None else "+inf"
     entries = await ctx.redis.zrevrangebyscore(

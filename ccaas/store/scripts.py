@@ -26,6 +26,7 @@ SCRIPT_NAMES = (
     "link_identities",
     "update_customer",
     "merge_customers",
+    "erase_customer",
 )
 
 
@@ -54,6 +55,7 @@ class Scripts:
     link_identities: AsyncScript
     update_customer: AsyncScript
     merge_customers: AsyncScript
+    erase_customer: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -64,6 +64,13 @@ async def merge_customers(request: web.Request) -> web.Response:
     return web.json_response(await repo.merge(request.match_info["id"], body.from_))
 
 
+@customer_routes.delete("/v1/customers/{id}")
+async def erase_customer(request: web.Request) -> web.Response:
+    customer_id = request.match_info["id"]
+    contacts = await CustomerRepository(services(request).ctx).erase(customer_id)
+    return web.json_response({"id": customer_id, "erased": True, "contacts": contacts})
+
+
 @customer_routes.patch("/v1/customers/{id}")
 async def patch_customer(request: web.Request) -> web.Response:
     body = await read_body(request, CustomerPatchIn)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
-from ccaas.errors import InvalidInput
+from ccaas.errors import InvalidInput, NotFound
 from ccaas.router.service import Router
 from ccaas.runtime.routing_file import parse_rules
 from ccaas.store.agents import AgentProfile, AgentRepository
@@ -15,6 +16,7 @@ from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.customers import CustomerRepository, timeline
 from ccaas.store.offers import OfferRepository
+from tests.integration.test_api import dump
 
 
 async def arrive(ctx: StoreContext, channel: Channel, queue: str, **customer: str) -> str:
@@ -130,3 +132,31 @@ async def test_the_email_agent_sees_the_call_and_the_chat_and_the_last_agent_com
     assert [(r.planned.contact_id, r.planned.agent_id) for r in await router.route_once()] == [
         (again, other)
     ]
+
+
+async def test_after_erasure_no_api_and_no_key_scan_finds_the_customer(
+    ctx: StoreContext, redis: Redis, clock: ManualClock
+) -> None:
+    personal = ["+442079460001", "7946", "jo@example.com", "Jo Bloggs", "refund promised",
+                "account 12-34-56", "jo-b"]  # fmt: skip
+    call = await arrive(ctx, Channel.VOICE, "billing", phone="020 7946 0001", name="Jo Bloggs")
+    customers = CustomerRepository(ctx)
+    customer_id = await customers.find_by("phone", "+442079460001")
+    await customers.update(
+        customer_id, {"name": "Jo Bloggs", "extras": {"acct": "account 12-34-56"}}
+    )
+    await customers.add_identities(customer_id, [customers.identity("email", "jo@example.com")])
+    clock.advance(5)
+    chat = await arrive(ctx, Channel.CHAT, "support", login="jo-b", email="jo@example.com")
+    await redis.hset(ctx.keys.contact(call), "notes", "refund promised")  # as complete() writes
+    assert await customers.erase(customer_id) == 2
+    for kind, value in (("phone", "020 7946 0001"), ("email", "jo@example.com"), ("login", "jo-b")):
+        with pytest.raises(NotFound):
+            await customers.find_by(kind, value)
+    with pytest.raises(NotFound):
+        await customers.get(customer_id)
+    with pytest.raises(NotFound):
+        await timeline(ctx, customer_id)
+    everything = str(await dump(redis))
+    assert [text for text in personal if text in everything] == []
+    assert (await ContactRepository(ctx).get(chat))["state"] == "queued"  # routing goes on

@@ -162,3 +162,17 @@ async def test_merge_joins_two_customers_and_the_old_id_answers_as_the_new(
     assert itself.status == 409
     missing = await api.post(f"/v1/customers/{jo.customer_id}/merge", json={"from": "u404"})
     assert missing.status == 404
+
+
+async def test_erasure_over_http_leaves_nothing_to_find(
+    customers: CustomerRepository, api: TestClient
+) -> None:
+    jo = await customers.resolve([identity("phone", "02079460001", "GB")])
+    response = await api.delete(f"/v1/customers/{jo.customer_id}")
+    assert (response.status, (await response.json())["erased"]) == (200, True)
+    assert (await api.get(f"/v1/customers/{jo.customer_id}")).status == 404
+    assert (await api.get("/v1/customers?phone=02079460001")).status == 404
+    assert (await api.get(f"/v1/customers/{jo.customer_id}/timeline")).status == 404
+    patch = await api.patch(f"/v1/customers/{jo.customer_id}", json={"name": "Jo"})
+    assert patch.status == 404
+    assert (await api.delete(f"/v1/customers/{jo.customer_id}")).status == 404

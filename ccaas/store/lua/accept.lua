@@ -11,7 +11,10 @@ redis.call('HSET', KEYS[1], 'state', 'connected', 'connected_at', ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[2], 'connected:' .. contact[4])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('HSET', KEYS[2], 'missed', 0)
-if redis.call('EXISTS', KEYS[7]) == 1 then redis.call('HSET', KEYS[7], 'last_agent', ARGV[3]) end
+if redis.call('EXISTS', KEYS[7]) == 1 and redis.call('HEXISTS', KEYS[7], 'erased_at') == 0
+    and redis.call('HEXISTS', KEYS[7], 'merged_into') == 0 then
+  redis.call('HSET', KEYS[7], 'last_agent', ARGV[3])
+end
 touch(KEYS[5], ARGV[3])
 emit(KEYS[6], 'contact_connected', ARGV[4], 'contact', ARGV[2], 'agent', ARGV[3],
   'queue', contact[5], 'channel', contact[4], 'offer', ARGV[1])

@@ -11,6 +11,10 @@ for i = 4, #ARGV do
   local owner = redis.call('HGET', KEYS[1], ARGV[i])
   if owner and owner ~= customer_id then return {'refused', 'owned_by_other', ARGV[i]} end
 end
+if redis.call('HEXISTS', KEYS[2], 'erased_at') == 1
+    or redis.call('HEXISTS', KEYS[2], 'merged_into') == 1 then
+  return {'refused', 'no_customer', customer_id}
+end
 local created = 0
 if redis.call('EXISTS', KEYS[2]) == 0 then
   if ARGV[3] ~= 'create' then return {'refused', 'no_customer', customer_id} end

@@ -2,7 +2,10 @@
 -- KEYS[1] customer hash  KEYS[2] events
 -- ARGV[1] customer id  ARGV[2] now (ms)  ARGV[3] JSON {field: value (a string) or false (remove)}
 -- Returns {"ok"} or {"refused", "no_customer"}.
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'refused', 'no_customer'} end
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'erased_at') == 1
+    or redis.call('HEXISTS', KEYS[1], 'merged_into') == 1 then
+  return {'refused', 'no_customer'}
+end
 local changes = cjson.decode(ARGV[3])
 local fields = {}
 for name, value in pairs(changes) do
