@@ -124,6 +124,7 @@ def _contact_facts(
         attributes=contact.attributes,
         external_id=contact.external_id,
         rule=rule,
+        repeat=bool(contact.repeat_of),
     )
 
 

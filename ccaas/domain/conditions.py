@@ -23,6 +23,7 @@ CONTACT_FIELDS = frozenset(
         "waited_seconds",
         "queue_seconds",
         "rule",
+        "repeat",
     }
 )
 CUSTOMER_FIELDS = frozenset(

@@ -203,6 +203,9 @@ class RoutingConfig(_Strict):
     profiles: dict[Name, ProfileConfig] = Field(default_factory=dict)
     classification: list[ClassificationRule] = Field(default_factory=list)
     priority_rules: list[PriorityRule] = Field(default_factory=list)
+    repeat_window_seconds: float = Field(
+        7 * 86400, ge=0, description="a contact within this long of the customer's last is a repeat"
+    )
     aging_seconds_per_priority: float = Field(
         10.0, ge=0, description="seconds of waiting one priority point is worth"
     )

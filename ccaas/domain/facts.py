@@ -110,8 +110,10 @@ def contact_vars(
     rule: str,
     waited_seconds: float = 0.0,
     queue_seconds: float = 0.0,
+    repeat: bool = False,
 ) -> dict[str, Any]:
     return {
+        "repeat": repeat,
         "channel": channel,
         "queue": queue,
         "skills": dict(skills),
@@ -154,6 +156,7 @@ def relaxation_variables(
             rule=contact.rule,
             waited_seconds=(now_ms - contact.first_enqueued_ms) / 1000,
             queue_seconds=(now_ms - contact.queue_since_ms) / 1000,
+            repeat=bool(facts.get("repeat_of")),
         ),
         "customer": customer_vars(facts.get("customer")),
         "now": now_vars(now_ms, rules),

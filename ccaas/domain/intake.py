@@ -23,6 +23,7 @@ class NewContact:
     priority: int = 0
     customer: dict[str, Any] | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    repeat_of: str = ""  # the customer's earlier contact within the repeat window, if any
 
 
 def check_new_contact(contact: NewContact, config: RoutingConfig) -> None:

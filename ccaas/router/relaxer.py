@@ -19,7 +19,7 @@ from ..store.relaxations import RelaxationRepository
 from ..store.snapshot import SnapshotReader
 
 log = structlog.get_logger("ccaas.router")
-_FACT_FIELDS = ("attributes", "customer", "tags", "external_id")
+_FACT_FIELDS = ("attributes", "customer", "tags", "external_id", "repeat_of")
 
 
 def trigger_words(step: CompiledStep) -> str:
@@ -130,7 +130,7 @@ class Relaxer:
             rows = await self.ctx.scripts.read_fields(
                 keys=[self.ctx.keys.contact(c.id) for c in missing], args=list(_FACT_FIELDS)
             )
-            for contact, (attributes, customer, tags, external_id) in zip(
+            for contact, (attributes, customer, tags, external_id, repeat_of) in zip(
                 missing, rows, strict=True
             ):
                 self._facts[contact.id] = {
@@ -138,6 +138,7 @@ class Relaxer:
                     "customer": json.loads(customer or "null"),
                     "tags": json.loads(tags or "[]"),
                     "external_id": external_id or "",
+                    "repeat_of": repeat_of or "",
                 }
         self._facts = {c.id: self._facts[c.id] for c in contacts}
         return self._facts

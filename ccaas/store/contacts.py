@@ -144,6 +144,12 @@ class ContactRepository:
                     contacts[i], customer=_routing_view(profile, contacts[i].customer)
                 )
         now = self.ctx.clock.now_ms()
+        if customer_ids:
+            earlier = await self._repeats(
+                customer_ids, now - rules.config.repeat_window_seconds * 1000
+            )
+            for i, repeat_of in earlier.items():
+                contacts[i] = dataclasses.replace(contacts[i], repeat_of=repeat_of)
         stats = await QueueRepository(self.ctx).live_stats() if rules.needs_queue_stats else None
         results: dict[int, Enqueued] = {}
         pending: list[tuple[int, NewContact, Classified]] = []
@@ -193,6 +199,16 @@ class ContactRepository:
             )
         await refresh()
 
+    async def _repeats(self, customer_ids: dict[int, str], since: float) -> dict[int, str]:
+        """Each customer's latest contact since `since` (ms): the new one repeats it."""
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for customer_id in customer_ids.values():
+                pipe.zrevrangebyscore(
+                    self.ctx.keys.customer_timeline(customer_id), "+inf", since, start=0, num=1
+                )
+            latest = await pipe.execute()
+        return {i: found[0] for i, found in zip(customer_ids, latest, strict=True) if found}
+
     async def _resolve_customer(
         self, found: list[Identity], given_id: str | None
     ) -> tuple[str, dict[str, Any]]:
@@ -240,7 +256,10 @@ class ContactRepository:
                         keys.queue_arrivals(where.queue),
                         keys.customer_timeline(customer_ids.get(i, "-")),
                     ]
-                    extra: dict[str, Any] = {"rules_version": rules.version}
+                    extra: dict[str, Any] = {
+                        "rules_version": rules.version,
+                        "repeat_of": contact.repeat_of,
+                    }
                     if i in customer_ids:
                         extra["customer_id"] = customer_ids[i]
                     if where.preferred_agent:

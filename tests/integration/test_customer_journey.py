@@ -160,3 +160,32 @@ async def test_after_erasure_no_api_and_no_key_scan_finds_the_customer(
     everything = str(await dump(redis))
     assert [text for text in personal if text in everything] == []
     assert (await ContactRepository(ctx).get(chat))["state"] == "queued"  # routing goes on
+
+
+VIP_RULES = """
+repeat_window_seconds: 3600
+queues:
+  vip: {channels: [voice, chat]}
+  general: {channels: [voice, chat]}
+classification:
+  - {name: gold, when: 'customer.tier == "gold"', queue: vip}
+  - {name: default, queue: general}
+priority_rules:
+  - {name: repeat-caller, when: contact.repeat, add: 15}
+"""
+
+
+async def test_a_gold_customer_goes_to_vip_and_a_repeat_contact_is_flagged(
+    redis: Redis, clock: ManualClock
+) -> None:
+    ctx = StoreContext.create(redis, "t1", parse_rules(VIP_RULES, "r.yaml"), clock)
+    contacts, customers = ContactRepository(ctx), CustomerRepository(ctx)
+    first = await contacts.get(await arrive(ctx, Channel.VOICE, "", phone="02079460001"))
+    assert (first["queue"], first.get("repeat_of")) == ("general", None)
+    await customers.update(first["customer_id"], {"tier": "gold"})
+    clock.advance(1800)  # within the hour, on another channel
+    second = await contacts.get(await arrive(ctx, Channel.CHAT, "", phone="+442079460001"))
+    assert (second["queue"], second["repeat_of"], second["priority"]) == ("vip", first["id"], 15)
+    clock.advance(3601)
+    third = await contacts.get(await arrive(ctx, Channel.VOICE, "", phone="02079460001"))
+    assert (third["queue"], third.get("repeat_of")) == ("vip", None)
