@@ -8,7 +8,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from .. import __version__
-from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
+from .schemas import (
+    AgentIn,
+    CompleteIn,
+    ContactIn,
+    CustomerPatchIn,
+    IdentitiesIn,
+    MergeIn,
+    PresenceIn,
+)
 
 _PROBLEM = {"description": "problem+json", "content": {"application/problem+json": {}}}
 _JSON = {"application/json": {"schema": {"type": "object"}}}
@@ -37,7 +45,15 @@ def _id(name: str) -> list[dict[str, Any]]:
 @cache
 def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in (ContactIn, CompleteIn, AgentIn, PresenceIn):
+    for model in (
+        ContactIn,
+        CompleteIn,
+        AgentIn,
+        PresenceIn,
+        CustomerPatchIn,
+        IdentitiesIn,
+        MergeIn,
+    ):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -125,6 +141,59 @@ def openapi_document() -> dict[str, Any]:
                     "Put an old version's text in force again, as a new version",
                     ok="201",
                     r404="no such version",
+                ),
+            },
+            "/v1/customers": {
+                "get": {
+                    **_op(
+                        "Find a customer by one identity",
+                        r400="not exactly one identity",
+                        r404="nobody has it",
+                        r422="the identity cannot be read",
+                    ),
+                    "parameters": [
+                        {
+                            "name": kind,
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        }
+                        for kind in ("phone", "email", "handle", "visitor", "login")
+                    ],
+                }
+            },
+            "/v1/customers/{id}": {
+                "parameters": _id("id"),
+                "get": _op("A customer: profile and identities", r404="unknown or erased"),
+                "patch": _op(
+                    "Set or remove profile fields", CustomerPatchIn, r404="unknown", **invalid
+                ),
+                "delete": _op("Erase the customer's personal data and identities", r404="unknown"),
+            },
+            "/v1/customers/{id}/timeline": {
+                "parameters": _id("id"),
+                "get": _op(
+                    "The customer's contacts on every channel, newest first", r404="unknown"
+                ),
+            },
+            "/v1/customers/{id}/identities": {
+                "parameters": _id("id"),
+                "post": _op(
+                    "Link identities",
+                    IdentitiesIn,
+                    r404="unknown",
+                    r409="an identity belongs to another customer",
+                    **invalid,
+                ),
+            },
+            "/v1/customers/{id}/merge": {
+                "parameters": _id("id"),
+                "post": _op(
+                    "Join another customer into this one",
+                    MergeIn,
+                    r404="unknown",
+                    r409="merged already, or itself",
+                    **invalid,
                 ),
             },
             "/v1/queues": {"get": _op("Live figures of every queue")},
