@@ -291,6 +291,23 @@ class ContactRepository:
                 statuses += [(int(reply[i]), str(reply[i + 1])) for i in range(0, len(reply), 2)]
         return statuses
 
+    async def attach_body(self, contact_id: str, body: str, kind: str) -> None:
+        """Keep the contact's long body (transcript, email) beside it; NotFound if unknown."""
+        keys = self.ctx.keys
+        result = await self.ctx.scripts.attach_body(
+            keys=[keys.contact(contact_id), keys.contact_body(contact_id), keys.events],
+            args=[contact_id, body, self.ctx.clock.now_ms(), kind],
+        )
+        if result[0] != "ok":
+            raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
+
+    async def body(self, contact_id: str) -> str:
+        text: str | None = await self.ctx.redis.get(self.ctx.keys.contact_body(contact_id))
+        if text is None:
+            await self.raw(contact_id)  # 404 for an unknown contact
+            raise NotFound(f"contact {contact_id!r} has no body", contact_id=contact_id)
+        return text
+
     async def raw(self, contact_id: str) -> dict[str, str]:
         raw: dict[str, str] = await self.ctx.redis.hgetall(self.ctx.keys.contact(contact_id))
         if not raw:

@@ -191,7 +191,11 @@ class CustomerRepository:
                     keys.customer_identities(customer_id),
                     keys.customer_timeline(customer_id),
                     keys.events,
-                    *(keys.contact(contact_id) for contact_id in contact_ids),
+                    *(
+                        key
+                        for contact_id in contact_ids
+                        for key in (keys.contact(contact_id), keys.contact_body(contact_id))
+                    ),
                 ],
                 args=[customer_id, self.ctx.clock.now_ms()],
             )
@@ -240,6 +244,7 @@ TIMELINE_FIELDS = (
     "notes",
     "tags",
     "attributes",
+    "body_bytes",
 )
 
 
@@ -274,7 +279,7 @@ async def timeline(
         for name, value in zip(TIMELINE_FIELDS, row, strict=True):
             if name in ("tags", "attributes"):
                 item[name] = json.loads(value or ("[]" if name == "tags" else "{}"))
-            elif name.endswith("_at"):
+            elif name.endswith("_at") or name == "body_bytes":
                 item[name] = int(float(value)) if value else None
             else:
                 item[name] = value or None

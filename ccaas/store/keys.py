@@ -26,6 +26,10 @@ class TenantKeys:
         """Hash: every field of one contact."""
         return f"{self.prefix}contact:{contact_id}"
 
+    def contact_body(self, contact_id: str) -> str:
+        """String: the contact's long body (chat transcript, email body), kept apart."""
+        return f"{self.prefix}contact:{contact_id}:body"
+
     @property
     def external_ids(self) -> str:
         """Hash: "channel:external_id" -> contact id (idempotent enqueue)."""

@@ -23,6 +23,7 @@ _CONTACT_INTS = (
     "queue_since",
     "preferred_until",
     "rules_version",
+    "body_bytes",
 )
 # JSON fields with the value meant when the field is absent (enqueue leaves empty ones out)
 _CONTACT_JSON = {

@@ -27,6 +27,7 @@ SCRIPT_NAMES = (
     "update_customer",
     "merge_customers",
     "erase_customer",
+    "attach_body",
 )
 
 
@@ -56,6 +57,7 @@ class Scripts:
     update_customer: AsyncScript
     merge_customers: AsyncScript
     erase_customer: AsyncScript
+    attach_body: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

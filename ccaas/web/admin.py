@@ -13,7 +13,7 @@ from ..errors import ConfigError, NotFound, RulesRejected
 from ..runtime.routing_file import parse_rules
 from ..runtime.rules_sync import publish_text
 from ..store.rules_store import RulesStore
-from .problems import BadRequest
+from .problems import BadRequest, read_text
 from .services import services
 
 log = structlog.get_logger("ccaas.admin")
@@ -23,18 +23,7 @@ MAX_RULES_BYTES = 1024 * 1024
 
 async def _rules_text(request: web.Request) -> str:
     """The YAML body, up to MAX_RULES_BYTES (rules are bigger than API bodies)."""
-    chunks, size = [], 0
-    while chunk := await request.content.read(64 * 1024):
-        size += len(chunk)
-        if size > MAX_RULES_BYTES:
-            raise web.HTTPRequestEntityTooLarge(
-                max_size=MAX_RULES_BYTES, actual_size=size, text="rules are limited to 1 MiB"
-            )
-        chunks.append(chunk)
-    try:
-        text = b"".join(chunks).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequest("the rules must be UTF-8 text") from exc
+    text = await read_text(request, MAX_RULES_BYTES)
     if not text.strip():
         raise BadRequest("the body is empty: send the routing YAML")
     return text

@@ -9,7 +9,7 @@ from ..domain.intake import NewContact
 from ..domain.models import Presence
 from ..store.agents import AgentProfile
 from ..store.explain import ExplainRepository
-from .problems import read_body
+from .problems import BadRequest, read_body, read_text
 from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
 from .services import services
 
@@ -138,3 +138,26 @@ async def list_queues(request: web.Request) -> web.Response:
 async def get_queue(request: web.Request) -> web.Response:
     stats = await services(request).queues.stats(request.match_info["name"])
     return web.json_response(stats[0])
+
+
+MAX_BODY_TEXT = 512 * 1024  # a long chat transcript or an email with its quoted thread
+BODY_KINDS = ("transcript", "email", "message")
+
+
+@routes.put("/v1/contacts/{id}/body")
+async def put_contact_body(request: web.Request) -> web.Response:
+    kind = request.query.get("kind", "transcript")
+    if kind not in BODY_KINDS:
+        raise BadRequest(f"kind must be one of {', '.join(BODY_KINDS)}")
+    text = await read_text(request, MAX_BODY_TEXT)
+    if not text:
+        raise BadRequest("the body is empty: send the transcript or message as text")
+    svc, contact_id = services(request), request.match_info["id"]
+    await svc.contacts.attach_body(contact_id, text, kind)
+    return web.json_response(await svc.contacts.get(contact_id))
+
+
+@routes.get("/v1/contacts/{id}/body")
+async def get_contact_body(request: web.Request) -> web.Response:
+    text = await services(request).contacts.body(request.match_info["id"])
+    return web.Response(text=text, content_type="text/plain", charset="utf-8")

@@ -87,6 +87,20 @@ def openapi_document() -> dict[str, Any]:
                     r404="unknown",
                 ),
             },
+            "/v1/contacts/{id}/body": {
+                "parameters": _id("id"),
+                "put": {
+                    **_op(
+                        "Keep the contact's long body (text, ≤ 512 KiB; ?kind=transcript|"
+                        "email|message)",
+                        r400="empty or not UTF-8",
+                        r404="unknown",
+                        r413="too large",
+                    ),
+                    "requestBody": {"required": True, "content": {"text/plain": {}}},
+                },
+                "get": _op("The contact's long body as text", r404="unknown or none"),
+            },
             "/v1/contacts/{id}/complete": {
                 "parameters": _id("id"),
                 "post": _op(

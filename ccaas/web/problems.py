@@ -51,6 +51,22 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
     return model.model_validate(payload)
 
 
+async def read_text(request: web.Request, limit: int) -> str:
+    """A UTF-8 text body of at most `limit` bytes (bigger than the JSON body limit allows)."""
+    chunks, size = [], 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=limit, actual_size=size, text=f"the body is limited to {limit} bytes"
+            )
+        chunks.append(chunk)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("the body must be UTF-8 text") from exc
+
+
 def _validation_problem(exc: ValidationError) -> web.Response:
     errors = [
         {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}

@@ -189,3 +189,20 @@ async def test_a_gold_customer_goes_to_vip_and_a_repeat_contact_is_flagged(
     clock.advance(3601)
     third = await contacts.get(await arrive(ctx, Channel.VOICE, "", phone="02079460001"))
     assert (third["queue"], third.get("repeat_of")) == ("vip", None)
+
+
+async def test_a_long_transcript_is_kept_apart_shown_by_size_and_erased_with_the_customer(
+    ctx: StoreContext, redis: Redis
+) -> None:
+    chat = await arrive(ctx, Channel.CHAT, "support", email="jo@example.com")
+    transcript = "Jo: my bill is wrong\n" * 2000
+    contacts, customers = ContactRepository(ctx), CustomerRepository(ctx)
+    await contacts.attach_body(chat, transcript, "transcript")
+    assert await contacts.body(chat) == transcript
+    customer_id = await customers.find_by("email", "jo@example.com")
+    (item,) = (await timeline(ctx, customer_id))["items"]
+    assert item["body_bytes"] == len(transcript)
+    await customers.erase(customer_id)
+    with pytest.raises(NotFound):
+        await contacts.body(chat)
+    assert "my bill is wrong" not in str(await dump(redis))

@@ -176,3 +176,24 @@ async def test_erasure_over_http_leaves_nothing_to_find(
     patch = await api.patch(f"/v1/customers/{jo.customer_id}", json={"name": "Jo"})
     assert patch.status == 404
     assert (await api.delete(f"/v1/customers/{jo.customer_id}")).status == 404
+
+
+async def test_contact_bodies_over_http(api: TestClient, redis: Redis) -> None:
+    created = await api.post(
+        "/v1/contacts", json={"channel": "chat", "external_id": "b1", "queue": "support"}
+    )
+    contact_id = (await created.json())["id"]
+    put = await api.put(f"/v1/contacts/{contact_id}/body?kind=email", data="Dear team,\n" * 9000)
+    assert put.status == 200 and (await put.json())["body_bytes"] == len("Dear team,\n" * 9000)
+    got = await api.get(f"/v1/contacts/{contact_id}/body")
+    assert (await got.text()).startswith("Dear team,")
+    before = await dump(redis)
+    for path, data, status in [
+        (f"/v1/contacts/{contact_id}/body?kind=fax", "x", 400),
+        (f"/v1/contacts/{contact_id}/body", b"\xff\xfe", 400),
+        (f"/v1/contacts/{contact_id}/body", "", 400),
+        (f"/v1/contacts/{contact_id}/body", "x" * (512 * 1024 + 1), 413),
+        ("/v1/contacts/nope/body", "x", 404),
+    ]:
+        assert (await api.put(path, data=data)).status == status, path
+    assert await dump(redis) == before

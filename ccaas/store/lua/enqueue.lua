@@ -38,7 +38,10 @@ for i = 0, (#ARGV - 3) / 5 - 1 do
     redis.call('HSET', KEYS[1], external, id)
     redis.call('ZADD', KEYS[k + 1], score, id)
     redis.call('ZADD', KEYS[k + 2], now, id)
-    if fields['customer_id'] then redis.call('ZADD', KEYS[k + 3], now, id) end
+    if fields['customer_id'] then
+      redis.call('ZADD', KEYS[k + 3], now, id)
+      redis.call('ZREMRANGEBYRANK', KEYS[k + 3], 0, -1001)  -- a timeline keeps 1000 contacts
+    end
     emit(KEYS[2], 'contact_queued', now, 'contact', id, 'queue', fields['queue'],
       'channel', fields['channel'], 'rule', fields['rule'] or '')
     created = true

@@ -3,20 +3,23 @@
 -- customer's details, the collected context, the notes and the channel's own id.
 -- KEYS[1] identity index  KEYS[2] external-ids hash  KEYS[3] customer hash
 -- KEYS[4] customer identities set  KEYS[5] customer timeline  KEYS[6] events
--- then KEYS[7..]: the hash of every contact on the timeline (as the caller read it)
+-- then KEYS[7..]: for every contact on the timeline (as the caller read it), its hash and
+--   its body key, in pairs
 -- ARGV[1] customer id  ARGV[2] now (ms)
 -- Returns {"ok", contacts scrubbed} or {"refused", reason} ("changed": read again).
 if redis.call('EXISTS', KEYS[3]) == 0 then return {'refused', 'no_customer'} end
 if redis.call('HEXISTS', KEYS[3], 'erased_at') == 1 then return {'refused', 'erased'} end
 if redis.call('HEXISTS', KEYS[3], 'merged_into') == 1 then return {'refused', 'merged'} end
-if redis.call('ZCARD', KEYS[5]) ~= #KEYS - 6 then return {'refused', 'changed'} end
+if redis.call('ZCARD', KEYS[5]) ~= (#KEYS - 6) / 2 then return {'refused', 'changed'} end
 for _, identity in ipairs(redis.call('SMEMBERS', KEYS[4])) do
   redis.call('HDEL', KEYS[1], identity)
 end
-for i = 7, #KEYS do
+for i = 7, #KEYS, 2 do
   local c = redis.call('HMGET', KEYS[i], 'channel', 'external_id')
   if c[1] and c[2] then redis.call('HDEL', KEYS[2], c[1] .. ':' .. c[2]) end
-  redis.call('HDEL', KEYS[i], 'customer', 'attributes', 'notes', 'external_id', 'preferred_note')
+  redis.call('HDEL', KEYS[i], 'customer', 'attributes', 'notes', 'external_id', 'preferred_note',
+    'body_bytes', 'body_kind')
+  redis.call('DEL', KEYS[i + 1])
 end
 local contacts = redis.call('ZCARD', KEYS[5])
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
