@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from ..domain.classify import Classified, Rejection, classify, retarget
+from ..domain.customer_profile import profile_from_contact
 from ..domain.facts import CUSTOMER_DEFAULTS
 from ..domain.identity import Identity, InvalidIdentity, identity
 from ..domain.intake import NewContact, check_new_contact
@@ -137,9 +138,12 @@ class ContactRepository:
         }
         customer_ids: dict[int, str] = {}
         contacts = list(contacts)
+        profiles = {i: profile_from_contact(c.customer) for i, c in enumerate(contacts)}
         for i, (found, given_id) in wanted.items():
             if found or given_id:
-                customer_ids[i], profile = await self._resolve_customer(found, given_id)
+                customer_ids[i], profile = await self._resolve_customer(
+                    found, given_id, profiles[i]
+                )
                 contacts[i] = dataclasses.replace(
                     contacts[i], customer=_routing_view(profile, contacts[i].customer)
                 )
@@ -210,10 +214,13 @@ class ContactRepository:
         return {i: found[0] for i, found in zip(customer_ids, latest, strict=True) if found}
 
     async def _resolve_customer(
-        self, found: list[Identity], given_id: str | None
+        self, found: list[Identity], given_id: str | None, profile: dict[str, Any]
     ) -> tuple[str, dict[str, Any]]:
+        """The contact's customer (created if new), with what the adapter knows saved."""
         customers = CustomerRepository(self.ctx)
         resolved = await customers.resolve(found, given_id)
+        if profile:
+            await customers.update(resolved.customer_id, profile)
         for identity_key, other in resolved.conflicts:
             log.warning(
                 "customer_identity_conflict",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from ..domain.customer_profile import ProfileFields
 from ..domain.intake import MAX_PRIORITY, MIN_PRIORITY
 from ..domain.models import MAX_LEVEL, MIN_LEVEL, Channel
 
@@ -51,32 +52,8 @@ class PresenceIn(_Body):
     reason: str = Field("", max_length=100, description="why away, e.g. break, lunch")
 
 
-Text = Annotated[str, Field(max_length=200)]
-ExtraValue = str | int | float | bool | None
-
-
-class CustomerPatchIn(_Body):
+class CustomerPatchIn(ProfileFields):
     """Profile fields to set; null removes one. Identities are added separately."""
-
-    name: Text | None = None
-    tier: Annotated[str, Field(max_length=50)] | None = None
-    language: (
-        Annotated[str, Field(max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")] | None
-    ) = None
-    segment: Annotated[str, Field(max_length=50)] | None = None
-    lifetime_value: Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None = None
-    consent: dict[Name, bool] | None = Field(None, max_length=20)
-    extras: dict[Name, Annotated[ExtraValue, Field(union_mode="left_to_right")]] | None = Field(
-        None, max_length=50
-    )
-
-    @field_validator("extras")
-    @classmethod
-    def _short_values(cls, value: dict[str, ExtraValue] | None) -> dict[str, ExtraValue] | None:
-        for key, item in (value or {}).items():
-            if isinstance(item, str) and len(item) > 1000:
-                raise ValueError(f"extras.{key} is longer than 1000 characters")
-        return value
 
 
 class IdentityIn(_Body):

@@ -206,3 +206,17 @@ async def test_a_long_transcript_is_kept_apart_shown_by_size_and_erased_with_the
     with pytest.raises(NotFound):
         await contacts.body(chat)
     assert "my bill is wrong" not in str(await dump(redis))
+
+
+async def test_the_adapter_sets_profile_fields_and_a_bad_one_is_refused(
+    ctx: StoreContext, redis: Redis
+) -> None:
+    await arrive(ctx, Channel.VOICE, "billing", phone="02079460001", name="Jo", tier="gold")
+    customers = CustomerRepository(ctx)
+    profile = await customers.get(await customers.find_by("phone", "02079460001"))
+    assert (profile["name"], profile["tier"]) == ("Jo", "gold")
+    before = await dump(redis)
+    with pytest.raises(InvalidInput) as refused:
+        await arrive(ctx, Channel.VOICE, "billing", phone="02079460002", language="no language!")
+    assert refused.value.fields["field"] == "customer.language"
+    assert await dump(redis) == before
