@@ -34,6 +34,7 @@ class Enqueued:
 log = structlog.get_logger("ccaas.store")
 PER_CALL = 100  # contacts per script call: keeps each call short
 RULES_CHANGED = -2  # enqueue.lua: classified under rules no longer in force
+CUSTOMER_CHANGED = -3  # enqueue.lua: the customer was erased or merged since it was resolved
 
 
 def new_contact_id() -> str:
@@ -137,7 +138,7 @@ class ContactRepository:
             i: _customer_identities(c, rules.config.phone_region) for i, c in enumerate(contacts)
         }
         customer_ids: dict[int, str] = {}
-        contacts = list(contacts)
+        originals, contacts = contacts, list(contacts)
         profiles = {i: profile_from_contact(c.customer) for i, c in enumerate(contacts)}
         for i, (found, given_id) in wanted.items():
             if found or given_id:
@@ -168,6 +169,7 @@ class ContactRepository:
             pending.append((i, contact, where))
         holds = await self._preferred_holds([where for _, _, where in pending])
         stale: list[int] = []
+        rules_changed = False
         for _ in range(len(rules.config.queues) + 1):
             if not pending:
                 break
@@ -177,8 +179,9 @@ class ContactRepository:
                 if status >= 0:
                     results[i] = Enqueued(bool(status), contact_id)
                     continue
-                if status == RULES_CHANGED:
-                    stale.append(i)
+                if status in (RULES_CHANGED, CUSTOMER_CHANGED):
+                    stale.append(i)  # classify (and find the customer) again
+                    rules_changed = rules_changed or status == RULES_CHANGED
                     continue
                 try:
                     retry.append((i, contact, retarget(contact, where, "full", rules, now, stats)))
@@ -188,13 +191,17 @@ class ContactRepository:
         for i, _, where in pending:  # an overflow chain that never found room
             results[i] = Enqueued(False, "", Rejection("full", where.queue, where.rule))
         if stale:
-            await self._catch_up(attempt)
-            again = await self.enqueue_many([contacts[i] for i in stale], attempt + 1)
+            await self._catch_up(attempt, rules_changed)
+            again = await self.enqueue_many([originals[i] for i in stale], attempt + 1)
             results.update(zip(stale, again, strict=True))
         return [results[i] for i in range(len(contacts))]
 
-    async def _catch_up(self, attempt: int) -> None:
+    async def _catch_up(self, attempt: int, rules_changed: bool) -> None:
         refresh = self.ctx.holder.refresh
+        if attempt >= 3 and not rules_changed:
+            raise Conflict("the customer kept changing while the contact arrived; send it again")
+        if not rules_changed:
+            return
         if refresh is None or attempt >= 3:
             raise Conflict(
                 "the routing rules changed while the contact arrived and this process could "
@@ -262,6 +269,7 @@ class ContactRepository:
                         keys.queue_waiting(where.queue),
                         keys.queue_arrivals(where.queue),
                         keys.customer_timeline(customer_ids.get(i, "-")),
+                        keys.customer(customer_ids.get(i, "-")),
                     ]
                     extra: dict[str, Any] = {
                         "rules_version": rules.version,

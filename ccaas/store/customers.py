@@ -249,11 +249,12 @@ TIMELINE_FIELDS = (
 
 
 async def timeline(
-    ctx: StoreContext, customer_id: str, limit: int = 20, before: int | None = None
+    ctx: StoreContext, customer_id: str, limit: int = 20, before: str | None = None
 ) -> dict[str, Any]:
     """The customer's contacts on every channel, newest first, `limit` per page.
 
-    `before` (an arrival time in ms) asks for the page after the last one seen.
+    `before` is the `next_before` of the page seen last: "arrival ms:contact id", so that
+    contacts arriving in the same millisecond are neither skipped nor repeated.
     """
     keys = ctx.keys
     for _ in range(10):  # a merged customer's timeline lives with the one it joined
@@ -265,10 +266,18 @@ async def timeline(
         customer_id = merged_into
     if erased or not await ctx.redis.exists(keys.customer(customer_id)):
         raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
-    top = f"({before}" if before is not None else "+inf"
-    entries = await ctx.redis.zrevrangebyscore(
-        keys.customer_timeline(customer_id), top, "-inf", start=0, num=limit, withscores=True
-    )
+    key = keys.customer_timeline(customer_id)
+    if before is None:
+        entries = await ctx.redis.zrevrangebyscore(
+            key, "+inf", "-inf", start=0, num=limit, withscores=True
+        )
+    else:
+        at, _, after = before.partition(":")
+        same = await ctx.redis.zrevrangebyscore(key, at, at, withscores=True)  # id order, desc
+        older = await ctx.redis.zrevrangebyscore(
+            key, f"({at}", "-inf", start=0, num=limit, withscores=True
+        )
+        entries = ([(m, s) for m, s in same if not after or m < after] + older)[:limit]
     async with ctx.redis.pipeline(transaction=False) as pipe:
         for contact_id, _ in entries:
             pipe.hmget(keys.contact(contact_id), *TIMELINE_FIELDS)
@@ -284,5 +293,8 @@ async def timeline(
             else:
                 item[name] = value or None
         items.append(item)
-    more = len(entries) == limit
-    return {"items": items, "next_before": items[-1]["arrived_at"] if more and items else None}
+    last = items[-1] if len(entries) == limit and items else None
+    return {
+        "items": items,
+        "next_before": f"{last['arrived_at']}:{last['contact_id']}" if last else None,
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from ..domain.identity import Identity, InvalidIdentity, identity
@@ -46,14 +48,9 @@ async def get_timeline(request: web.Request) -> web.Response:
     limit, before = request.query.get("limit", "20"), request.query.get("before")
     if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 100:
         raise BadRequest("limit must be a whole number from 1 to 100")
-    if before is not None and not (before.isascii() and before.isdigit() and len(before) < 16):
-        raise BadRequest("before must be an arrival time in ms (next_before of the last page)")
-    page = await timeline(
-        services(request).ctx,
-        request.match_info["id"],
-        int(limit),
-        int(before) if before is not None else None,
-    )
+    if before is not None and not re.fullmatch(r"[0-9]{1,15}(:[A-Za-z0-9]{1,64})?", before):
+        raise BadRequest("before must be the next_before of the page seen last")
+    page = await timeline(services(request).ctx, request.match_info["id"], int(limit), before)
     return web.json_response(page)
 
 

@@ -9,8 +9,12 @@
 if ARGV[1] == ARGV[2] then return {'refused', 'same_customer'} end
 if redis.call('HEXISTS', KEYS[2], 'merged_into') == 1 then return {'refused', 'from_merged'} end
 if redis.call('HEXISTS', KEYS[5], 'merged_into') == 1 then return {'refused', 'to_merged'} end
-if redis.call('EXISTS', KEYS[2]) == 0 then return {'refused', 'no_from'} end
-if redis.call('EXISTS', KEYS[5]) == 0 then return {'refused', 'no_to'} end
+if redis.call('EXISTS', KEYS[2]) == 0 or redis.call('HEXISTS', KEYS[2], 'erased_at') == 1 then
+  return {'refused', 'no_from'}
+end
+if redis.call('EXISTS', KEYS[5]) == 0 or redis.call('HEXISTS', KEYS[5], 'erased_at') == 1 then
+  return {'refused', 'no_to'}
+end
 local from_updated = tonumber(redis.call('HGET', KEYS[2], 'updated_at')) or 0
 local to_updated = tonumber(redis.call('HGET', KEYS[5], 'updated_at')) or 0
 local from_wins = from_updated > to_updated or (from_updated == to_updated and ARGV[1] < ARGV[2])

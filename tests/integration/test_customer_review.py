@@ -1,0 +1,66 @@
+"""Regressions from a review of the customer store: erased customers, races, paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ccaas.domain.identity import identity
+from ccaas.domain.intake import NewContact
+from ccaas.domain.models import Channel
+from ccaas.errors import NotFound
+from ccaas.store.contacts import ContactRepository
+from ccaas.store.context import StoreContext
+from ccaas.store.customers import CustomerRepository, timeline
+
+
+async def test_an_erased_customer_can_be_merged_neither_way(ctx: StoreContext) -> None:
+    customers = CustomerRepository(ctx)
+    jo = (await customers.resolve([identity("phone", "02079460001", "GB")])).customer_id
+    sam = (await customers.resolve([identity("phone", "02079460002", "GB")])).customer_id
+    await customers.erase(jo)
+    for into, source in ((sam, jo), (jo, sam)):
+        with pytest.raises(NotFound):
+            await customers.merge(into, source)
+    assert (await customers.get(sam))["identities"] == [{"kind": "phone", "value": "+442079460002"}]
+    assert await customers.find_by("phone", "02079460002") == sam
+
+
+async def test_a_contact_arriving_while_its_customer_is_erased_starts_afresh(
+    ctx: StoreContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customers, contacts = CustomerRepository(ctx), ContactRepository(ctx)
+    await contacts.enqueue(
+        NewContact(Channel.CHAT, "first", "support", customer={"phone": "02079460001"})
+    )
+    jo = await customers.find_by("phone", "02079460001")
+    original = ContactRepository._preferred_holds
+
+    async def erase_meanwhile(self: ContactRepository, classified: Any) -> Any:
+        monkeypatch.setattr(ContactRepository, "_preferred_holds", original)
+        await CustomerRepository(self.ctx).erase(jo)  # the DELETE lands just now
+        return await original(self, classified)
+
+    monkeypatch.setattr(ContactRepository, "_preferred_holds", erase_meanwhile)
+    late = await contacts.enqueue(
+        NewContact(Channel.CHAT, "late", "support", customer={"phone": "02079460001"})
+    )
+    assert await ctx.redis.zrange(ctx.keys.customer_timeline(jo), 0, -1) == []
+    assert (await contacts.get(late.contact_id))["customer_id"] != jo
+
+
+async def test_timeline_pages_keep_contacts_of_the_same_millisecond(ctx: StoreContext) -> None:
+    batch = [
+        NewContact(Channel.CHAT, f"b{i}", "support", customer={"phone": "02079460001"})
+        for i in range(5)
+    ]
+    await ContactRepository(ctx).enqueue_many(batch)
+    customer_id = await CustomerRepository(ctx).find_by("phone", "02079460001")
+    seen: list[str] = []
+    page = await timeline(ctx, customer_id, limit=2)
+    seen += [item["contact_id"] for item in page["items"]]
+    while page["next_before"] is not None:
+        page = await timeline(ctx, customer_id, limit=2, before=page["next_before"])
+        seen += [item["contact_id"] for item in page["items"]]
+    assert len(seen) == len(set(seen)) == 5
