@@ -82,10 +82,10 @@ class CustomerRepository:
             if result[0] == "ok":
                 return Resolved(target, bool(int(result[1])), conflicts)
             if result[1] == "no_customer":
-                customer_id = await self._current_id(target)
+                customer_id = await self.current_id(target)
         raise Conflict("the customer's identities kept changing; try again")
 
-    async def _current_id(self, customer_id: str) -> str:
+    async def current_id(self, customer_id: str) -> str:
         """The customer `customer_id` now is (merges followed); NotFound once erased."""
         for _ in range(10):
             merged_into, erased = await self.ctx.redis.hmget(

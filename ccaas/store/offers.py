@@ -11,6 +11,7 @@ from ..domain.policy import PlannedOffer
 from ..domain.rules import CompiledRules
 from ..errors import Conflict, InvalidInput, NotFound
 from .context import StoreContext
+from .customers import CustomerRepository
 from .keys import contact_of_offer
 
 CLAIMS_PER_CALL = 100  # keeps each script short, so Redis never blocks long
@@ -123,6 +124,7 @@ class OfferRepository:
         """The agent takes the offer; returns the contact id."""
         contact_id, raw = await self._pending(offer_id)
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
+        customer_id = await self._customer_now(raw.get("customer_id") or "")
         result = await self.ctx.scripts.accept(
             keys=[
                 keys.contact(contact_id),
@@ -131,7 +133,7 @@ class OfferRepository:
                 keys.offer_deadlines,
                 keys.agent_changes,
                 keys.events,
-                keys.customer(raw.get("customer_id") or "-"),
+                keys.customer(customer_id or "-"),
             ],
             args=[offer_id, contact_id, agent_id, self.ctx.clock.now_ms()],
         )
@@ -141,6 +143,15 @@ class OfferRepository:
                 offer_id=offer_id,
             )
         return contact_id
+
+    async def _customer_now(self, customer_id: str) -> str:
+        """The customer a contact's customer id names now (after merges); "" if erased."""
+        if not customer_id:
+            return ""
+        try:
+            return await CustomerRepository(self.ctx).current_id(customer_id)
+        except NotFound:
+            return ""
 
     async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> list[str]:
         keys = self.ctx.keys

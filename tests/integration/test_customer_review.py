@@ -8,11 +8,14 @@ import pytest
 
 from ccaas.domain.identity import identity
 from ccaas.domain.intake import NewContact
-from ccaas.domain.models import Channel
+from ccaas.domain.models import Channel, Presence
 from ccaas.errors import NotFound
+from ccaas.router.service import Router
+from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.customers import CustomerRepository, timeline
+from ccaas.store.offers import OfferRepository
 
 
 async def test_an_erased_customer_can_be_merged_neither_way(ctx: StoreContext) -> None:
@@ -64,3 +67,21 @@ async def test_timeline_pages_keep_contacts_of_the_same_millisecond(ctx: StoreCo
         page = await timeline(ctx, customer_id, limit=2, before=page["next_before"])
         seen += [item["contact_id"] for item in page["items"]]
     assert len(seen) == len(set(seen)) == 5
+
+
+async def test_accepting_a_contact_of_a_merged_customer_sets_the_survivors_last_agent(
+    ctx: StoreContext,
+) -> None:
+    customers, contacts = CustomerRepository(ctx), ContactRepository(ctx)
+    call = await contacts.enqueue(
+        NewContact(Channel.CHAT, "c1", "support", customer={"phone": "02079460001"})
+    )
+    old = await customers.find_by("phone", "02079460001")
+    survivor = (await customers.resolve([identity("login", "jo-b", "GB")])).customer_id
+    await customers.merge(survivor, old)
+    await AgentRepository(ctx).upsert("ann", AgentProfile("Ann", queues=["support"]))
+    await AgentRepository(ctx).set_presence("ann", Presence.AVAILABLE)
+    (offer,) = [r for r in await Router(ctx).route_once() if r.offer_id]
+    assert offer.planned.contact_id == call.contact_id and offer.offer_id is not None
+    await OfferRepository(ctx).accept(offer.offer_id)
+    assert (await customers.get(survivor))["last_agent"] == "ann"
