@@ -84,6 +84,21 @@ def _duplicate_keys(root: yaml.Node | None) -> list[dict[str, Any]]:
     return sorted(found, key=lambda problem: problem["line"])
 
 
+def _refused(source: str, problems: list[dict[str, Any]]) -> ConfigError:
+    """One ConfigError for `problems` ({line, field, message}), a line of text for each."""
+    lines = []
+    for p in problems:
+        where = f"{source}:{p['line']}" if p["line"] else source
+        lines.append(
+            f"{where}: {p['field']}: {p['message']}" if p["field"] else f"{where}: {p['message']}"
+        )
+    return ConfigError("\n".join(lines), file=source, problems=problems)
+
+
+def _problem(message: str, line: int | None = None, field: str | None = None) -> dict[str, Any]:
+    return {"line": line, "field": field, "message": message}
+
+
 def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
     """Validate and compile routing YAML; a ConfigError lists each problem with its line.
 
@@ -94,58 +109,31 @@ def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
         document = yaml.load(text, Loader=RulesLoader)
     except RecursionError as exc:
         message = "not usable YAML: it nests too deeply or refers to itself"
-        raise ConfigError(
-            f"{source}: {message}",
-            file=source,
-            problems=[{"line": None, "field": None, "message": message}],
-        ) from exc
+        raise _refused(source, [_problem(message)]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
-        where = f"{source}:{line}" if line else source
-        message = f"not valid YAML: {exc.problem}"
-        raise ConfigError(
-            f"{where}: {message}",
-            file=source,
-            problems=[{"line": line, "field": None, "message": message}],
-        ) from exc
+        raise _refused(source, [_problem(f"not valid YAML: {exc.problem}", line)]) from exc
     duplicates = _duplicate_keys(root)
     if duplicates:
-        raise ConfigError(
-            "\n".join(f"{source}:{p['line']}: {p['message']}" for p in duplicates),
-            file=source,
-            problems=duplicates,
-        )
+        raise _refused(source, duplicates)
     if not isinstance(document, dict):
         message = "the document must be a mapping of keys (queues:, classification:, ...)"
-        raise ConfigError(
-            f"{source}: {message}",
-            file=source,
-            problems=[{"line": 1, "field": None, "message": message}],
-        )
+        raise _refused(source, [_problem(message, 1)])
     try:
         return rules_from_document(document, version)
     except RecursionError as exc:
-        message = "not usable: the document refers to itself"
-        raise ConfigError(
-            f"{source}: {message}",
-            file=source,
-            problems=[{"line": None, "field": None, "message": message}],
-        ) from exc
+        raise _refused(source, [_problem("not usable: the document refers to itself")]) from exc
     except RulesInvalid as exc:
-        found = []
-        for problem in exc.problems:
-            field = ".".join(str(p) for p in problem.loc) or "(document)"
-            found.append(
-                {"line": _line_of(root, problem.loc), "field": field, "message": problem.message}
+        found = [
+            _problem(
+                problem.message,
+                _line_of(root, problem.loc),
+                ".".join(str(p) for p in problem.loc) or "(document)",
             )
-        lines = [
-            f"{source}:{p['line']}: {p['field']}: {p['message']}"
-            if p["line"]
-            else f"{source}: {p['message']}"
-            for p in found
+            for problem in exc.problems
         ]
-        raise ConfigError("\n".join(lines), file=source, problems=found) from exc
+        raise _refused(source, found) from exc
 
 
 def parse_routing(text: str, source: str) -> RoutingConfig:
