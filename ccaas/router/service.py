@@ -23,6 +23,7 @@ from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
 from ..store.offers import ClaimResult, OfferRepository
 from ..store.snapshot import SnapshotReader
+from ..supervise import supervise
 from .relaxer import Relaxer
 
 log = structlog.get_logger("ccaas.router")
@@ -100,21 +101,11 @@ class Router:
 
     async def run(self) -> None:
         """Run until cancelled: the wake listener, the matching loop and the timer loop."""
+        tenant = self.ctx.keys.tenant
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._supervise("wake_listener", self._listen))
-            group.create_task(self._supervise("matcher", self._match_loop))
-            group.create_task(self._supervise("timers", self._timer_loop))
-
-    async def _supervise(self, name: str, duty: object) -> None:
-        assert callable(duty)
-        while True:
-            try:
-                await duty()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("router_duty_failed", duty=name, tenant=self.ctx.keys.tenant)
-                await asyncio.sleep(0.5)
+            group.create_task(supervise("wake_listener", self._listen, tenant=tenant))
+            group.create_task(supervise("matcher", self._match_loop, tenant=tenant))
+            group.create_task(supervise("timers", self._timer_loop, tenant=tenant))
 
     async def _listen(self) -> None:
         pubsub = self.ctx.redis.pubsub(ignore_subscribe_messages=True)

@@ -205,16 +205,3 @@ async def _publish_saved(ctx: StoreContext, path: Path) -> None:
         log.info("rules_file_loaded", tenant=ctx.keys.tenant, version=rules.version)
     except ConfigError as exc:
         log.error("rules_file_rejected", tenant=ctx.keys.tenant, errors=exc.detail)
-
-
-async def supervise(name: str, duty: object) -> None:
-    """Run a duty forever: log a failure and start it again after a short pause."""
-    assert callable(duty)
-    while True:
-        try:
-            await duty()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("rules_duty_failed", duty=name)
-            await asyncio.sleep(1.0)

@@ -15,9 +15,10 @@ from ..domain.clock import Clock
 from ..domain.config import RoutingConfig
 from ..domain.rules import CompiledRules
 from ..router.service import Router
-from ..runtime.rules_sync import bootstrap, follow, refresh, supervise, watch_file
+from ..runtime.rules_sync import bootstrap, follow, refresh, watch_file
 from ..store.client import connect
 from ..store.context import StoreContext
+from ..supervise import supervise
 from .admin import admin_routes
 from .customers import customer_routes
 from .handlers import routes
@@ -62,11 +63,17 @@ def create_app(
             await redis.aclose()
             raise
         app[SERVICES] = Services.build(ctx)
-        tasks = [asyncio.create_task(supervise("rules_follower", lambda: follow(ctx)))]
+        tasks = [
+            asyncio.create_task(
+                supervise("rules_follower", lambda: follow(ctx), 1.0, tenant=tenant)
+            )
+        ]
         if rules_file is not None and watch_rules_file:
             watched = rules_file
             tasks.append(
-                asyncio.create_task(supervise("rules_watcher", lambda: watch_file(ctx, watched)))
+                asyncio.create_task(
+                    supervise("rules_watcher", lambda: watch_file(ctx, watched), 1.0, tenant=tenant)
+                )
             )
         if run_router:
             tasks.append(asyncio.create_task(Router(ctx).run(), name="router"))

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +14,7 @@ from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
 from ccaas.runtime.routing_file import parse_rules
 from ccaas.runtime.rules_sync import publish_text
 from ccaas.store.context import StoreContext
+from tests.serve_processes import distinct_ports, serve_env, start_serve, stop
 
 TENANT = "replicas"
 V1 = """
@@ -30,23 +28,6 @@ V2 = V1 + "  # second version\n"
 BROKEN = V1 + "    when: contact.channel ==\n"  # line 7: does not compile
 
 
-def start_replica(env: dict[str, str], capture: bool = False) -> subprocess.Popen[str]:
-    stderr = subprocess.PIPE if capture else None
-    return subprocess.Popen(
-        [sys.executable, "-m", "ccaas.cli", "serve"], env=env, stderr=stderr, text=True
-    )
-
-
-def stop(process: subprocess.Popen[str]) -> int | None:
-    """Wait for a terminated replica; one that hangs is killed so no test leaks it."""
-    try:
-        return process.wait(timeout=40)  # serve itself gives up after 20 s
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return None
-
-
 @pytest.fixture
 def routing_file(tmp_path: Path) -> Path:
     path = tmp_path / "routing.yaml"
@@ -56,23 +37,10 @@ def routing_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def replicas(redis_server: EmbeddedRedis, routing_file: Path) -> Iterator[list[str]]:
-    ports: list[int] = []
-    while len(ports) < 2:
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
-    processes = []
-    for port in ports:
-        env = {
-            **os.environ,
-            "CCAAS_REDIS_URL": redis_server.url,
-            "CCAAS_TENANT": TENANT,
-            "CCAAS_HTTP_PORT": str(port),
-            "CCAAS_ROUTING_FILE": str(routing_file),
-            "CCAAS_LOG_FORMAT": "json",
-            "CCAAS_LOG_LEVEL": "WARNING",
-        }
-        processes.append(start_replica(env))
+    ports = distinct_ports(2)
+    processes = [
+        start_serve(serve_env(redis_server.url, TENANT, port, routing_file)) for port in ports
+    ]
     yield [f"http://127.0.0.1:{port}" for port in ports]
     for process in processes:
         process.terminate()
@@ -153,17 +121,7 @@ async def test_a_replica_starts_on_the_version_in_force_when_the_file_is_broken(
     broken = tmp_path / "routing.yaml"
     broken.write_text(BROKEN)
     port = free_port()
-    env = {
-        **os.environ,
-        "CCAAS_REDIS_URL": redis_server.url,
-        "CCAAS_TENANT": TENANT,
-        "CCAAS_HTTP_PORT": str(port),
-        "CCAAS_ROUTING_FILE": str(broken),
-        "CCAAS_LOG_FORMAT": "json",
-    }
-    process = subprocess.Popen(  # noqa: ASYNC220 -- started once, then awaited over HTTP
-        [sys.executable, "-m", "ccaas.cli", "serve"], env=env, stderr=subprocess.PIPE, text=True
-    )
+    process = start_serve(serve_env(redis_server.url, TENANT, port, broken), capture=True)
     try:
         async with aiohttp.ClientSession() as session:
             await wait_for_versions(session, [f"http://127.0.0.1:{port}"], 1)

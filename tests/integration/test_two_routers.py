@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,12 +20,13 @@ from ccaas.domain.config import RoutingConfig
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.errors import Conflict
-from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
+from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.runtime.rules_sync import join
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.offers import OfferRepository
+from tests.serve_processes import distinct_ports, serve_env, start_serve
 
 TENANT = "duo"
 CONFIG = RoutingConfig.model_validate(
@@ -47,23 +45,8 @@ CONTACTS = 600
 def two_routers(redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[list[int]]:
     routing = tmp_path / "routing.yaml"
     routing.write_text(yaml.safe_dump(CONFIG.model_dump(mode="json")))
-    ports = [free_port()]
-    while len(ports) < 2:
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
-    processes = []
-    for port in ports:
-        env = {
-            **os.environ,
-            "CCAAS_REDIS_URL": redis_server.url,
-            "CCAAS_TENANT": TENANT,
-            "CCAAS_HTTP_PORT": str(port),
-            "CCAAS_ROUTING_FILE": str(routing),
-            "CCAAS_LOG_FORMAT": "json",
-            "CCAAS_LOG_LEVEL": "WARNING",
-        }
-        processes.append(subprocess.Popen([sys.executable, "-m", "ccaas.cli", "serve"], env=env))
+    ports = distinct_ports(2)
+    processes = [start_serve(serve_env(redis_server.url, TENANT, port, routing)) for port in ports]
     yield ports
     for process in processes:
         process.terminate()
