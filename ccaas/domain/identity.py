@@ -32,6 +32,9 @@ class IdentityKind(StrEnum):
     LOGIN = "login"
 
 
+IDENTITY_FIELDS = tuple(kind.value for kind in IdentityKind)  # as named in API bodies
+
+
 class InvalidIdentity(ValueError):
     """The identity cannot be read; the message says why in words a caller can act on."""
 

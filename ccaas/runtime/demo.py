@@ -8,11 +8,12 @@ from typing import Any
 import structlog
 import yaml
 
+from ..desk.service import Desk
 from ..domain.intake import NewContact
 from ..domain.models import Channel, Presence
 from ..errors import ConfigError
+from ..ingest.service import Ingest
 from ..store.agents import AgentProfile, AgentRepository
-from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
 
 log = structlog.get_logger("ccaas.demo")
@@ -31,7 +32,7 @@ def _read(path: Path, section: str) -> list[dict[str, Any]]:
 
 async def load_demo(ctx: StoreContext, seeds_dir: Path) -> tuple[int, int]:
     """Upsert the seeded agents and enqueue the seeded contacts; returns (agents, contacts)."""
-    agents, contacts = AgentRepository(ctx), ContactRepository(ctx)
+    agents, desk, ingest = AgentRepository(ctx), Desk(ctx), Ingest(ctx)
     seeded_agents = _read(seeds_dir / "agents.yaml", "agents")
     for item in seeded_agents:
         profile = AgentProfile(
@@ -42,12 +43,12 @@ async def load_demo(ctx: StoreContext, seeds_dir: Path) -> tuple[int, int]:
             profile=item.get("profile", ""),
         )
         await agents.upsert(item["id"], profile)
-        await agents.set_presence(
+        await desk.set_presence(
             item["id"], Presence(item.get("presence", "available")), item.get("reason", "")
         )
     seeded_contacts = _read(seeds_dir / "scenarios.yaml", "contacts")
     for item in seeded_contacts:
-        await contacts.enqueue(
+        await ingest.enqueue(
             NewContact(
                 channel=Channel(item["channel"]),
                 external_id=str(item["external_id"]),

@@ -18,10 +18,10 @@ from ..errors import ConfigError
 from ..store.client import connect
 from ..store.context import StoreContext
 from ..store.rules_store import RulesStore
-from ..web.app import create_app
 from ..web.services import SERVICES
 from .demo import load_demo
 from .embedded_redis import EmbeddedRedis
+from .engine import create_app
 from .routing_file import load_rules_file
 from .rules_sync import load_version
 from .settings import Settings

@@ -22,10 +22,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from ..desk.service import Desk
 from ..domain.config import RoutingConfig
 from ..domain.intake import NewContact
 from ..domain.models import Channel, Presence
 from ..errors import InvalidInput
+from ..ingest.service import Ingest
 from ..router.service import Router
 from ..runtime.embedded_redis import EmbeddedRedis
 from ..runtime.logging import configure_logging
@@ -34,7 +36,6 @@ from ..store.agents import AgentProfile, AgentRepository
 from ..store.client import connect
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
-from ..store.offers import OfferRepository
 
 BATCH = 500
 MAX_CAPACITY = 100  # the most contacts of one channel an agent may hold (config limit)
@@ -94,10 +95,12 @@ async def _setup_agents(ctx: StoreContext, agents: int) -> None:
     for i in range(agents):
         agent_id = f"agent{i:05d}"
         await repo.upsert(agent_id, AgentProfile(agent_id, {"chat": 5}, [QUEUE]))
-        await repo.set_presence(agent_id, Presence.AVAILABLE)
+    desk = Desk(ctx)
+    for i in range(agents):
+        await desk.set_presence(f"agent{i:05d}", Presence.AVAILABLE)
 
 
-async def _enqueue_batch(contacts: ContactRepository, prefix: str, start: int, count: int) -> None:
+async def _enqueue_batch(contacts: Ingest, prefix: str, start: int, count: int) -> None:
     await contacts.enqueue_many(
         [
             NewContact(Channel.CHAT, f"{prefix}-{i}", QUEUE, {"chat": 3})
@@ -163,7 +166,7 @@ async def _router_running(redis_url: str, ctx: StoreContext) -> AsyncIterator[No
         process.join()
 
 
-async def _load_all(repo: ContactRepository, prefix: str, contacts: int) -> None:
+async def _load_all(repo: Ingest, prefix: str, contacts: int) -> None:
     for start in range(0, contacts, BATCH):
         await _enqueue_batch(repo, prefix, start, min(BATCH, contacts - start))
 
@@ -206,7 +209,7 @@ async def routing_phase(redis: Redis, url: str, agents: int, contacts: int) -> f
     ctx = await _fresh_ctx(redis, bench_config(capacity=contacts // agents + 2))
     await _setup_agents(ctx, agents)
     async with _router_running(url, ctx):
-        loader = asyncio.create_task(_load_all(ContactRepository(ctx), "r", contacts))
+        loader = asyncio.create_task(_load_all(Ingest(ctx), "r", contacts))
         await _wait_offered(ctx, contacts, Progress("routing (enqueue→offer)", contacts))
         await loader
     return await _per_second(ctx, "contact_queued", "contact_offered")
@@ -216,13 +219,13 @@ async def lifecycle_phase(redis: Redis, url: str, agents: int, contacts: int) ->
     """(b) enqueue, offer, accept, complete: completed contacts per second."""
     ctx = await _fresh_ctx(redis, bench_config(capacity=3))
     await _setup_agents(ctx, agents)
-    repo, offers = ContactRepository(ctx), OfferRepository(ctx)
+    repo, desk = ContactRepository(ctx), Desk(ctx)
     pending: set[asyncio.Task[Any]] = set()
     agents_at_once = asyncio.Semaphore(64)  # like 64 agents' consoles answering together
 
     async def play_agent(offer_id: str, contact_id: str) -> None:
         async with agents_at_once:
-            await offers.accept(offer_id)
+            await desk.accept(offer_id)
             await repo.complete(contact_id, "bench")
 
     async def on_event(fields: dict[str, str]) -> None:
@@ -232,7 +235,7 @@ async def lifecycle_phase(redis: Redis, url: str, agents: int, contacts: int) ->
             task.add_done_callback(pending.discard)
 
     async with _router_running(url, ctx):
-        loader = asyncio.create_task(_load_all(repo, "l", contacts))
+        loader = asyncio.create_task(_load_all(Ingest(ctx), "l", contacts))
         progress = Progress("lifecycle (…→complete)", contacts)
         await _wait_for(ctx, "contact_completed", contacts, progress, on_event)
         await loader
@@ -246,7 +249,7 @@ async def latency_phase(
     total = min(int(rate * seconds), agents * (MAX_CAPACITY - 2))
     ctx = await _fresh_ctx(redis, bench_config(capacity=total // agents + 2))
     await _setup_agents(ctx, agents)
-    repo = ContactRepository(ctx)
+    repo = Ingest(ctx)
     tick = 0.005
     per_tick = rate * tick
 

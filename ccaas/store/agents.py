@@ -1,23 +1,18 @@
-"""Agents in Redis: profile upsert, presence changes (withdrawing ringing offers) and reads."""
+"""Agents in Redis: profile upsert, presence changes and reads."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..domain.models import MAX_LEVEL, MIN_LEVEL, Channel, Presence
 from ..domain.references import did_you_mean
 from ..errors import InvalidInput, NotFound
-from .contacts import ContactRepository
 from .context import StoreContext
-from .customers import CustomerRepository, timeline
-from .offers import OfferRepository
-from .records import agent_record
 
 AGENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-HISTORY = 5  # earlier contacts of the customer shown with each offer
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +22,15 @@ class AgentProfile:
     queues: list[str] = field(default_factory=list)
     capacity: dict[Channel, int] = field(default_factory=dict)
     profile: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceSet:
+    """The presence before, and the contacts still ringing or in wrap-up for the agent."""
+
+    before: str
+    ringing: tuple[str, ...]
+    wrapping: tuple[str, ...]
 
 
 class AgentRepository:
@@ -81,53 +85,41 @@ class AgentRepository:
         )
         return bool(created)
 
-    async def get(self, agent_id: str) -> dict[str, Any]:
+    async def read_many(
+        self, agent_ids: Sequence[str]
+    ) -> list[tuple[dict[str, str], dict[str, str]]]:
+        """Each agent's hash and work hash (both empty for an unknown agent), in one trip."""
         keys = self.ctx.keys
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.agent(agent_id))
-            pipe.hgetall(keys.agent_work(agent_id))
-            raw, work = await pipe.execute()
-        if not raw:
-            raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
-        record = agent_record(raw, work, self.ctx.rules)
-        work = record["work"]
-        if work:
-            async with self.ctx.redis.pipeline(transaction=False) as pipe:
-                for item in work:
-                    pipe.hmget(
-                        keys.contact(item["contact_id"]),
-                        "offer_id",
-                        "offer_expires_at",
-                        "customer_id",
-                        "attributes",
-                    )
-                details = await pipe.execute()
-            for item, (offer, expires, customer_id, attributes) in zip(work, details, strict=True):
-                if item["state"] == "offered":
-                    item["offer_id"] = offer
-                    item["offer_expires_at"] = int(expires) if expires else None
-                item["attributes"] = json.loads(attributes or "{}")
-                if customer_id:
-                    item["customer"] = await self._customer_context(customer_id, item["contact_id"])
-        return record
+            for agent_id in agent_ids:
+                pipe.hgetall(keys.agent(agent_id))
+                pipe.hgetall(keys.agent_work(agent_id))
+            replies = await pipe.execute()
+        return list(zip(replies[::2], replies[1::2], strict=True))
 
-    async def _customer_context(self, customer_id: str, contact_id: str) -> dict[str, Any]:
-        """Who the customer is and what happened on their earlier contacts, on any channel."""
-        try:
-            profile = await CustomerRepository(self.ctx).get(customer_id)
-            page = await timeline(self.ctx, customer_id, limit=HISTORY + 1)
-        except NotFound:
-            return {"id": customer_id}
-        history = [entry for entry in page["items"] if entry["contact_id"] != contact_id]
-        return {**profile, "history": history[:HISTORY]}
+    async def exists(self, agent_id: str) -> None:
+        """NotFound unless the agent exists."""
+        if not await self.ctx.redis.exists(self.ctx.keys.agent(agent_id)):
+            raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
+
+    async def logged_in(self, agent_ids: set[str]) -> set[str]:
+        """Those of `agent_ids` who are logged in (any presence but offline)."""
+        wanted = sorted(agent_ids)
+        if not wanted:
+            return set()
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for agent_id in wanted:
+                pipe.hget(self.ctx.keys.agent(agent_id), "presence")
+            presences = await pipe.execute()
+        return {a for a, p in zip(wanted, presences, strict=True) if p not in (None, "offline")}
 
     async def ids(self) -> list[str]:
         return sorted(await self.ctx.redis.smembers(self.ctx.keys.agents))
 
-    async def set_presence(self, agent_id: str, presence: Presence, reason: str = "") -> str:
-        """Set what the agent says it is; returns the presence before."""
-        if presence is Presence.WRAP_UP:
-            raise InvalidInput("wrap_up is set by the system, not by the agent", field="presence")
+    async def set_presence(
+        self, agent_id: str, presence: Presence, reason: str = ""
+    ) -> PresenceSet:
+        """Set what the agent says it is (the caller follows up on ringing and wrap-ups)."""
         keys, now = self.ctx.keys, self.ctx.clock.now_ms()
         result = await self.ctx.scripts.set_presence(
             keys=[
@@ -143,12 +135,4 @@ class AgentRepository:
         if result[0] != "ok":
             raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
         _, before, ringing, wrapping = result
-        if presence is not Presence.AVAILABLE:
-            offers = OfferRepository(self.ctx)
-            for contact_id in ringing:
-                await offers.withdraw_for(contact_id, agent_id)
-        else:
-            contacts = ContactRepository(self.ctx)
-            for contact_id in wrapping:
-                await contacts.end_wrap_up(contact_id, only_if_due=False)
-        return str(before)
+        return PresenceSet(str(before), tuple(ringing), tuple(wrapping))

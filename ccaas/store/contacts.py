@@ -1,309 +1,109 @@
-"""Contacts in Redis: enqueue (idempotent), read, abandon, complete and end wrap-up."""
+"""Contacts in Redis: insert (idempotent), read, abandon, complete and end wrap-up."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 import structlog
 
-from ..domain.classify import Classified, Rejection, classify, retarget
-from ..domain.customer_profile import profile_from_contact
-from ..domain.facts import CUSTOMER_DEFAULTS
-from ..domain.identity import Identity, InvalidIdentity, identity
-from ..domain.intake import NewContact, check_new_contact
-from ..domain.ordering import order_score
-from ..errors import Conflict, ContactRejected, InvalidInput, NotFound
+from ..errors import Conflict, NotFound
 from .context import StoreContext
-from .customers import CustomerRepository
-from .queues import QueueRepository
-from .records import contact_record
+from .records import contact_record, encode_fields
+
+
+class InsertStatus(IntEnum):
+    """What enqueue.lua did with one new contact."""
+
+    CREATED = 1
+    EXISTING = 0  # known by its channel + external id: returned unchanged
+    FULL = -1  # the queue is at its max size: nothing written
+    RULES_CHANGED = -2  # classified under rules no longer in force: nothing written
+    CUSTOMER_CHANGED = -3  # the customer was erased or merged since it was resolved
 
 
 @dataclass(frozen=True, slots=True)
-class Enqueued:
-    created: bool
+class NewRow:
+    """One classified contact as enqueue.lua writes it."""
+
     contact_id: str
-    rejected: Rejection | None = None
+    channel: str
+    external_id: str
+    queue: str
+    score: float
+    fields: dict[str, Any]  # every other field; empty ones are left out
+    max_size: int = 0
+    customer_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    status: InsertStatus
+    contact_id: str
 
 
 log = structlog.get_logger("ccaas.store")
 PER_CALL = 100  # contacts per script call: keeps each call short
-RULES_CHANGED = -2  # enqueue.lua: classified under rules no longer in force
-CUSTOMER_CHANGED = -3  # enqueue.lua: the customer was erased or merged since it was resolved
 
 
 def new_contact_id() -> str:
     return "c" + secrets.token_hex(8)
 
 
-def _encoded(value: Any) -> str:
-    """JSON of a field value; the empty values most contacts have cost nothing."""
-    if not value:
-        return _EMPTY_JSON.get(type(value), "null")
-    return json.dumps(value, sort_keys=True)
-
-
-_EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]", tuple: "[]"}
-
-
-def _fields_json(contact: NewContact, where: Classified, tenant: str, extra: dict[str, Any]) -> str:
-    """The contact's fields for enqueue.lua; empty ones are left out (readers default them)."""
-    fields = {
-        "tenant": tenant,
-        "channel": contact.channel.value,
-        "external_id": contact.external_id,
-        "queue": where.queue,
-        "skills": _encoded(where.skills),
-        "priority": where.priority,
-        "priority_terms": _encoded(where.priority_terms),
-        "rule": where.rule,
-        "tags": _encoded(where.tags),
-        "overflowed": _encoded(where.overflowed),
-        "customer": _encoded(contact.customer),
-        "attributes": _encoded(contact.attributes),
-        **extra,
-    }
-    return json.dumps({k: v for k, v in fields.items() if v not in _LEFT_OUT})
-
-
-_LEFT_OUT = ("[]", "{}", "null", "")
-
-
-IDENTITY_FIELDS = ("phone", "email", "handle", "visitor", "login")
-
-
-def _customer_identities(contact: NewContact, region: str) -> tuple[list[Identity], str | None]:
-    """The identities in the contact's customer object; InvalidInput names a bad one."""
-    given = contact.customer or {}
-    found = []
-    for kind in IDENTITY_FIELDS:
-        raw = given.get(kind)
-        if raw in (None, ""):
-            continue
-        try:
-            found.append(identity(kind, raw if isinstance(raw, str) else str(raw), region))
-        except InvalidIdentity as exc:
-            raise InvalidInput(str(exc), field=f"customer.{kind}") from exc
-    given_id = given.get("customer_id")
-    if given_id is not None and not isinstance(given_id, str):
-        raise InvalidInput("customer_id must be a string", field="customer.customer_id")
-    return found, given_id
-
-
-def _routing_view(profile: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
-    """What rules see as customer.*: the stored profile, then what the contact says now."""
-    view = {k: v for k, v in profile.items() if v is not None and k in CUSTOMER_DEFAULTS}
-    extras = dict(profile.get("extras") or {})
-    for key, value in (given or {}).items():
-        if key in IDENTITY_FIELDS or key == "customer_id":
-            continue
-        if key in CUSTOMER_DEFAULTS and key != "extras":
-            view[key] = value
-        else:
-            extras[key] = value
-    view["extras"] = extras
-    view["customer_id"] = profile["id"]
-    return view
+async def read_contact(ctx: StoreContext, contact_id: str) -> dict[str, str]:
+    """The contact's stored hash; NotFound for an unknown contact."""
+    raw: dict[str, str] = await ctx.redis.hgetall(ctx.keys.contact(contact_id))
+    if not raw:
+        raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
+    return raw
 
 
 class ContactRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
 
-    async def enqueue(self, contact: NewContact) -> Enqueued:
-        """Classify and enqueue one contact; ContactRejected when it cannot be queued."""
-        result = (await self.enqueue_many([contact]))[0]
-        if result.rejected is not None:
-            raise ContactRejected(result.rejected)
-        return result
-
-    async def enqueue_many(
-        self, contacts: Sequence[NewContact], attempt: int = 0
-    ) -> list[Enqueued]:
-        """Classify and enqueue; each contact is checked first, so a bad one adds none.
-
-        A contact that no rule takes, or whose queue is closed or full with nowhere to
-        overflow, is returned with `rejected` set and leaves no trace. Contacts classified
-        by rules that are no longer in force are classified again by the new ones.
-        """
-        rules = self.ctx.rules
-        for contact in contacts:
-            check_new_contact(contact, rules.config)
-        wanted = {
-            i: _customer_identities(c, rules.config.phone_region) for i, c in enumerate(contacts)
-        }
-        customer_ids: dict[int, str] = {}
-        originals, contacts = contacts, list(contacts)
-        profiles = {i: profile_from_contact(c.customer) for i, c in enumerate(contacts)}
-        for i, (found, given_id) in wanted.items():
-            if found or given_id:
-                customer_ids[i], profile = await self._resolve_customer(
-                    found, given_id, profiles[i]
-                )
-                contacts[i] = dataclasses.replace(
-                    contacts[i], customer=_routing_view(profile, contacts[i].customer)
-                )
+    async def insert(self, rows: Sequence[NewRow], rules_version: int) -> list[Inserted]:
+        """Write new contacts atomically, each on its own; one status per row, in order."""
+        keys = self.ctx.keys
         now = self.ctx.clock.now_ms()
-        if customer_ids:
-            earlier = await self._repeats(
-                customer_ids, now - rules.config.repeat_window_seconds * 1000
-            )
-            for i, repeat_of in earlier.items():
-                contacts[i] = dataclasses.replace(contacts[i], repeat_of=repeat_of)
-        stats = await QueueRepository(self.ctx).live_stats() if rules.needs_queue_stats else None
-        results: dict[int, Enqueued] = {}
-        pending: list[tuple[int, NewContact, Classified]] = []
-        for i, contact in enumerate(contacts):
-            try:
-                where = classify(contact, rules, now, stats)
-            except Rejection as rejection:
-                results[i] = Enqueued(False, "", rejection)
-                continue
-            for warning in where.warnings:
-                log.warning("rule_condition_failed", tenant=self.ctx.keys.tenant, error=warning)
-            pending.append((i, contact, where))
-        holds = await self._preferred_holds([where for _, _, where in pending])
-        stale: list[int] = []
-        rules_changed = False
-        for _ in range(len(rules.config.queues) + 1):
-            if not pending:
-                break
-            replies = await self._write(pending, holds, now, customer_ids)
-            retry: list[tuple[int, NewContact, Classified]] = []
-            for (i, contact, where), (status, contact_id) in zip(pending, replies, strict=True):
-                if status >= 0:
-                    results[i] = Enqueued(bool(status), contact_id)
-                    continue
-                if status in (RULES_CHANGED, CUSTOMER_CHANGED):
-                    stale.append(i)  # classify (and find the customer) again
-                    rules_changed = rules_changed or status == RULES_CHANGED
-                    continue
-                try:
-                    retry.append((i, contact, retarget(contact, where, "full", rules, now, stats)))
-                except Rejection as rejection:
-                    results[i] = Enqueued(False, "", rejection)
-            pending = retry
-        for i, _, where in pending:  # an overflow chain that never found room
-            results[i] = Enqueued(False, "", Rejection("full", where.queue, where.rule))
-        if stale:
-            await self._catch_up(attempt, rules_changed)
-            again = await self.enqueue_many([originals[i] for i in stale], attempt + 1)
-            results.update(zip(stale, again, strict=True))
-        return [results[i] for i in range(len(contacts))]
-
-    async def _catch_up(self, attempt: int, rules_changed: bool) -> None:
-        refresh = self.ctx.holder.refresh
-        if attempt >= 3 and not rules_changed:
-            raise Conflict("the customer kept changing while the contact arrived; send it again")
-        if not rules_changed:
-            return
-        if refresh is None or attempt >= 3:
-            raise Conflict(
-                "the routing rules changed while the contact arrived and this process could "
-                "not catch up; send it again",
-                reason="rules_changed",
-            )
-        await refresh()
-
-    async def _repeats(self, customer_ids: dict[int, str], since: float) -> dict[int, str]:
-        """Each customer's latest contact since `since` (ms): the new one repeats it."""
-        async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            for customer_id in customer_ids.values():
-                pipe.zrevrangebyscore(
-                    self.ctx.keys.customer_timeline(customer_id), "+inf", since, start=0, num=1
-                )
-            latest = await pipe.execute()
-        return {i: found[0] for i, found in zip(customer_ids, latest, strict=True) if found}
-
-    async def _resolve_customer(
-        self, found: list[Identity], given_id: str | None, profile: dict[str, Any]
-    ) -> tuple[str, dict[str, Any]]:
-        """The contact's customer (created if new), with what the adapter knows saved."""
-        customers = CustomerRepository(self.ctx)
-        resolved = await customers.resolve(found, given_id)
-        if profile:
-            await customers.update(resolved.customer_id, profile)
-        for identity_key, other in resolved.conflicts:
-            log.warning(
-                "customer_identity_conflict",
-                tenant=self.ctx.keys.tenant,
-                customer_id=resolved.customer_id,
-                other_customer=other,
-                identity_kind=identity_key.split(":", 1)[0],
-            )
-        return resolved.customer_id, await customers.get(resolved.customer_id)
-
-    async def _preferred_holds(self, classified: Sequence[Classified]) -> dict[str, bool]:
-        """Which preferred agents are logged in: a hold for an agent who is not is skipped."""
-        wanted = sorted({c.preferred_agent for c in classified if c.preferred_agent})
-        if not wanted:
-            return {}
-        async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            for agent_id in wanted:
-                pipe.hget(self.ctx.keys.agent(agent_id), "presence")
-            presences = await pipe.execute()
-        return {a: p not in (None, "offline") for a, p in zip(wanted, presences, strict=True)}
-
-    async def _write(
-        self,
-        pending: Sequence[tuple[int, NewContact, Classified]],
-        holds: dict[str, bool],
-        now: int,
-        customer_ids: dict[int, str],
-    ) -> list[tuple[int, str]]:
-        keys, rules = self.ctx.keys, self.ctx.rules
-        chunks = [pending[i : i + PER_CALL] for i in range(0, len(pending), PER_CALL)]
+        chunks = [rows[i : i + PER_CALL] for i in range(0, len(rows), PER_CALL)]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for chunk in chunks:
                 call_keys = [keys.external_ids, keys.events, keys.wake_pending, keys.rules_active]
-                call_args: list[str | int] = [now, keys.wake_channel, rules.version]
-                for i, contact, where in chunk:
-                    contact_id = new_contact_id()
+                call_args: list[str | int] = [now, keys.wake_channel, rules_version]
+                for row in chunk:
+                    customer = row.customer_id or "-"
                     call_keys += [
-                        keys.contact(contact_id),
-                        keys.queue_waiting(where.queue),
-                        keys.queue_arrivals(where.queue),
-                        keys.customer_timeline(customer_ids.get(i, "-")),
-                        keys.customer(customer_ids.get(i, "-")),
+                        keys.contact(row.contact_id),
+                        keys.queue_waiting(row.queue),
+                        keys.queue_arrivals(row.queue),
+                        keys.customer_timeline(customer),
+                        keys.customer(customer),
                     ]
-                    extra: dict[str, Any] = {
-                        "rules_version": rules.version,
-                        "repeat_of": contact.repeat_of,
-                    }
-                    if i in customer_ids:
-                        extra["customer_id"] = customer_ids[i]
-                    if where.preferred_agent:
-                        held = holds.get(where.preferred_agent, False)
-                        extra["preferred_agent"] = where.preferred_agent if held else ""
-                        extra["preferred_until"] = now + where.hold_ms if held else 0
-                        extra["preferred_note"] = (
-                            f"held {where.hold_ms // 1000} s for {where.preferred_agent}"
-                            if held
-                            else f"{where.preferred_agent} was not logged in: no hold"
-                        )
-                    score = order_score(
-                        where.priority, now, rules.config.aging_seconds_per_priority
-                    )
+                    fields = {"tenant": keys.tenant, "channel": row.channel, **row.fields}
+                    if row.customer_id:
+                        fields["customer_id"] = row.customer_id
                     call_args += [
-                        contact_id,
-                        f"{contact.channel.value}:{contact.external_id}",
-                        repr(score),
-                        _fields_json(contact, where, keys.tenant, extra),
-                        rules.config.queues[where.queue].max_size or 0,
+                        row.contact_id,
+                        f"{row.channel}:{row.external_id}",
+                        repr(row.score),
+                        encode_fields({"external_id": row.external_id, **fields}),
+                        row.max_size,
                     ]
                 await self.ctx.scripts.enqueue(keys=call_keys, args=call_args, client=pipe)
             replies = await pipe.execute()
-        statuses: list[tuple[int, str]] = []
+        statuses: list[Inserted] = []
         for chunk, reply in zip(chunks, replies, strict=True):
-            if int(reply[0]) == RULES_CHANGED:  # the whole call was refused
-                statuses += [(RULES_CHANGED, "")] * len(chunk)
+            if int(reply[0]) == InsertStatus.RULES_CHANGED:  # the whole call was refused
+                statuses += [Inserted(InsertStatus.RULES_CHANGED, "")] * len(chunk)
             else:
-                statuses += [(int(reply[i]), str(reply[i + 1])) for i in range(0, len(reply), 2)]
+                statuses += [
+                    Inserted(InsertStatus(int(reply[i])), str(reply[i + 1]))
+                    for i in range(0, len(reply), 2)
+                ]
         return statuses
 
     async def attach_body(self, contact_id: str, body: str, kind: str) -> None:
@@ -324,10 +124,17 @@ class ContactRepository:
         return text
 
     async def raw(self, contact_id: str) -> dict[str, str]:
-        raw: dict[str, str] = await self.ctx.redis.hgetall(self.ctx.keys.contact(contact_id))
-        if not raw:
-            raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
-        return raw
+        return await read_contact(self.ctx, contact_id)
+
+    async def fields_of(
+        self, contact_ids: Sequence[str], fields: Sequence[str]
+    ) -> list[list[str | None]]:
+        """The same fields of many contacts (None where missing), in one trip."""
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for contact_id in contact_ids:
+                pipe.hmget(self.ctx.keys.contact(contact_id), *fields)
+            rows: list[list[str | None]] = await pipe.execute()
+        return rows
 
     async def get(self, contact_id: str) -> dict[str, Any]:
         raw = await self.raw(contact_id)

@@ -12,6 +12,7 @@ from ..domain.identity import Identity, IdentityKind, identity
 from ..errors import Conflict, NotFound
 from .context import StoreContext
 
+MERGE_HOPS = 10  # a merged customer is followed this far to the one it joined
 PROFILE_TEXT = ("name", "tier", "language", "segment", "last_agent")
 PROFILE_JSON = ("consent", "extras")
 # which identity names a person most surely, when identities point at different customers
@@ -87,7 +88,7 @@ class CustomerRepository:
 
     async def current_id(self, customer_id: str) -> str:
         """The customer `customer_id` now is (merges followed); NotFound once erased."""
-        for _ in range(10):
+        for _ in range(MERGE_HOPS):
             merged_into, erased = await self.ctx.redis.hmget(
                 self.ctx.keys.customer(customer_id), "merged_into", "erased_at"
             )
@@ -136,18 +137,76 @@ class CustomerRepository:
         return str(owner)
 
     async def get(self, customer_id: str) -> dict[str, Any]:
+        found = (await self.get_many([customer_id]))[customer_id]
+        if isinstance(found, str):
+            raise NotFound(found, customer_id=customer_id)
+        return found
+
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any] | str]:
+        """Each customer (a merged one answers as the one it joined), or why it cannot be
+        read ("no customer ..." / "... was erased"); a bounded number of round trips."""
+        keys = self.ctx.keys
+        result: dict[str, dict[str, Any] | str] = {}
+        asked = {customer_id: customer_id for customer_id in customer_ids}  # asked -> now
+        for _ in range(MERGE_HOPS):
+            wanted = sorted(set(asked.values()))
+            async with self.ctx.redis.pipeline(transaction=False) as pipe:
+                for customer_id in wanted:
+                    pipe.hgetall(keys.customer(customer_id))
+                    pipe.smembers(keys.customer_identities(customer_id))
+                replies = await pipe.execute()
+            read = dict(zip(wanted, zip(replies[::2], replies[1::2], strict=True), strict=True))
+            for first, now in list(asked.items()):
+                raw, identities = read[now]
+                if "merged_into" in raw:
+                    asked[first] = raw["merged_into"]
+                    continue
+                del asked[first]
+                if not raw:
+                    result[first] = f"no customer {first!r}"
+                elif "erased_at" in raw:
+                    result[first] = f"customer {now!r} was erased"
+                else:
+                    result[first] = customer_record(raw, identities)
+            if not asked:
+                break
+        result.update({first: f"no customer {first!r}" for first in asked})
+        return result
+
+    async def histories(
+        self, customer_ids: Sequence[str], limit: int
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The latest `limit` timeline entries of each (live, current) customer."""
         keys = self.ctx.keys
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.customer(customer_id))
-            pipe.smembers(keys.customer_identities(customer_id))
-            raw, identities = await pipe.execute()
-        if not raw:
-            raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
-        if "merged_into" in raw:
-            return await self.get(raw["merged_into"])  # a merged customer answers as the other
-        if "erased_at" in raw:
-            raise NotFound(f"customer {customer_id!r} was erased", customer_id=customer_id)
-        return customer_record(raw, identities)
+            for customer_id in customer_ids:
+                pipe.zrevrangebyscore(
+                    keys.customer_timeline(customer_id),
+                    "+inf",
+                    "-inf",
+                    start=0,
+                    num=limit,
+                    withscores=True,
+                )
+            pages = await pipe.execute()
+        items = await timeline_items(self.ctx, [entry for page in pages for entry in page])
+        result, at = {}, 0
+        for customer_id, page in zip(customer_ids, pages, strict=True):
+            result[customer_id] = items[at : at + len(page)]
+            at += len(page)
+        return result
+
+    async def latest_contacts(
+        self, customer_ids: dict[int, str], since_ms: float
+    ) -> dict[int, str]:
+        """Each customer's latest contact since `since_ms`, by the caller's index (if any)."""
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for customer_id in customer_ids.values():
+                pipe.zrevrangebyscore(
+                    self.ctx.keys.customer_timeline(customer_id), "+inf", since_ms, start=0, num=1
+                )
+            latest = await pipe.execute()
+        return {i: found[0] for i, found in zip(customer_ids, latest, strict=True) if found}
 
     async def merge(self, into: str, source: str) -> dict[str, Any]:
         """Join customer `source` into `into`; returns the merged customer."""
@@ -228,6 +287,40 @@ class CustomerRepository:
             raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
         return await self.get(customer_id)
 
+    async def timeline(
+        self, customer_id: str, limit: int = 20, before: str | None = None
+    ) -> dict[str, Any]:
+        """The customer's contacts on every channel, newest first, `limit` per page.
+
+        `before` is the `next_before` of the page seen last: "arrival ms:contact id", so that
+        contacts arriving in the same millisecond are neither skipped nor repeated.
+        """
+        redis, keys = self.ctx.redis, self.ctx.keys
+        try:  # a merged customer's timeline lives with the one it joined
+            current = await self.current_id(customer_id)
+        except NotFound:
+            current = ""
+        if not current or not await redis.exists(keys.customer(current)):
+            raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
+        key = keys.customer_timeline(current)
+        if before is None:
+            entries = await redis.zrevrangebyscore(
+                key, "+inf", "-inf", start=0, num=limit, withscores=True
+            )
+        else:
+            at, _, after = before.partition(":")
+            same = await redis.zrevrangebyscore(key, at, at, withscores=True)  # id order, desc
+            older = await redis.zrevrangebyscore(
+                key, f"({at}", "-inf", start=0, num=limit, withscores=True
+            )
+            entries = ([(m, s) for m, s in same if not after or m < after] + older)[:limit]
+        items = await timeline_items(self.ctx, entries)
+        last = items[-1] if len(entries) == limit and items else None
+        return {
+            "items": items,
+            "next_before": f"{last['arrived_at']}:{last['contact_id']}" if last else None,
+        }
+
 
 TIMELINE_FIELDS = (
     "channel",
@@ -248,39 +341,13 @@ TIMELINE_FIELDS = (
 )
 
 
-async def timeline(
-    ctx: StoreContext, customer_id: str, limit: int = 20, before: str | None = None
-) -> dict[str, Any]:
-    """The customer's contacts on every channel, newest first, `limit` per page.
-
-    `before` is the `next_before` of the page seen last: "arrival ms:contact id", so that
-    contacts arriving in the same millisecond are neither skipped nor repeated.
-    """
-    keys = ctx.keys
-    for _ in range(10):  # a merged customer's timeline lives with the one it joined
-        merged_into, erased = await ctx.redis.hmget(
-            keys.customer(customer_id), "merged_into", "erased_at"
-        )
-        if merged_into is None:
-            break
-        customer_id = merged_into
-    if erased or not await ctx.redis.exists(keys.customer(customer_id)):
-        raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
-    key = keys.customer_timeline(customer_id)
-    if before is None:
-        entries = await ctx.redis.zrevrangebyscore(
-            key, "+inf", "-inf", start=0, num=limit, withscores=True
-        )
-    else:
-        at, _, after = before.partition(":")
-        same = await ctx.redis.zrevrangebyscore(key, at, at, withscores=True)  # id order, desc
-        older = await ctx.redis.zrevrangebyscore(
-            key, f"({at}", "-inf", start=0, num=limit, withscores=True
-        )
-        entries = ([(m, s) for m, s in same if not after or m < after] + older)[:limit]
+async def timeline_items(
+    ctx: StoreContext, entries: Sequence[tuple[str, float]]
+) -> list[dict[str, Any]]:
+    """Timeline entries (contact id, arrival ms) with what each contact shows, in one trip."""
     async with ctx.redis.pipeline(transaction=False) as pipe:
         for contact_id, _ in entries:
-            pipe.hmget(keys.contact(contact_id), *TIMELINE_FIELDS)
+            pipe.hmget(ctx.keys.contact(contact_id), *TIMELINE_FIELDS)
         rows = await pipe.execute()
     items = []
     for (contact_id, arrived), row in zip(entries, rows, strict=True):
@@ -293,8 +360,4 @@ async def timeline(
             else:
                 item[name] = value or None
         items.append(item)
-    last = items[-1] if len(entries) == limit and items else None
-    return {
-        "items": items,
-        "next_before": f"{last['arrived_at']}:{last['contact_id']}" if last else None,
-    }
+    return items

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..domain import explain
-from .contacts import ContactRepository
+from .contacts import read_contact
 from .context import StoreContext
 from .snapshot import CONTACT_FIELDS, SnapshotReader, waiting_contact
 
@@ -16,7 +16,7 @@ class ExplainRepository:
         self.ctx = ctx
 
     async def explain(self, contact_id: str) -> dict[str, Any]:
-        raw = await ContactRepository(self.ctx).raw(contact_id)
+        raw = await read_contact(self.ctx, contact_id)
         rules, now = self.ctx.rules, self.ctx.clock.now_ms()
         contact = waiting_contact(
             contact_id, float(raw.get("score", 0)), [raw.get(f) for f in CONTACT_FIELDS]

@@ -11,7 +11,6 @@ from ..domain.policy import PlannedOffer
 from ..domain.rules import CompiledRules
 from ..errors import Conflict, InvalidInput, NotFound
 from .context import StoreContext
-from .customers import CustomerRepository
 from .keys import contact_of_offer
 
 CLAIMS_PER_CALL = 100  # keeps each script short, so Redis never blocks long
@@ -110,7 +109,8 @@ class OfferRepository:
             self._capacities[key] = cached
         return cached
 
-    async def _pending(self, offer_id: str) -> tuple[str, dict[str, str]]:
+    async def pending(self, offer_id: str) -> tuple[str, dict[str, str]]:
+        """The contact an offer id names, and its hash; NotFound for an unknown contact."""
         try:
             contact_id = contact_of_offer(offer_id)
         except ValueError as exc:
@@ -120,11 +120,12 @@ class OfferRepository:
             raise NotFound(f"no offer {offer_id!r}", offer_id=offer_id)
         return contact_id, raw
 
-    async def accept(self, offer_id: str) -> str:
-        """The agent takes the offer; returns the contact id."""
-        contact_id, raw = await self._pending(offer_id)
+    async def accept(
+        self, offer_id: str, contact_id: str, raw: dict[str, str], customer_id: str
+    ) -> None:
+        """The agent the contact `raw` names takes the offer; `customer_id` (the contact's
+        customer now, "" if none) gets that agent as its last agent."""
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
-        customer_id = await self._customer_now(raw.get("customer_id") or "")
         result = await self.ctx.scripts.accept(
             keys=[
                 keys.contact(contact_id),
@@ -142,16 +143,6 @@ class OfferRepository:
                 f"offer {offer_id!r} is no longer pending (contact is {raw['state']})",
                 offer_id=offer_id,
             )
-        return contact_id
-
-    async def _customer_now(self, customer_id: str) -> str:
-        """The customer a contact's customer id names now (after merges); "" if erased."""
-        if not customer_id:
-            return ""
-        try:
-            return await CustomerRepository(self.ctx).current_id(customer_id)
-        except NotFound:
-            return ""
 
     async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> list[str]:
         keys = self.ctx.keys
@@ -183,7 +174,7 @@ class OfferRepository:
 
     async def reject(self, offer_id: str) -> str:
         """The agent declines; the contact waits again in its old place. Returns the contact id."""
-        contact_id, raw = await self._pending(offer_id)
+        contact_id, raw = await self.pending(offer_id)
         result = await self._requeue(offer_id, contact_id, raw.get("agent_id", ""), "rejected")
         if result[0] != "ok":
             raise Conflict(

@@ -37,6 +37,26 @@ _CONTACT_JSON = {
 }
 
 
+_EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]", tuple: "[]"}
+_LEFT_OUT = ("[]", "{}", "null", "")
+
+
+def encode_fields(fields: dict[str, Any]) -> str:
+    """A new contact's fields as enqueue.lua reads them: one JSON object of strings and
+    numbers, structured values as JSON text; empty values are left out (readers default them)."""
+    encoded: dict[str, Any] = {}
+    for name, value in fields.items():
+        if isinstance(value, dict | list | tuple):
+            text = json.dumps(value, sort_keys=True) if value else _EMPTY_JSON[type(value)]
+        elif value is None:
+            text = "null"
+        else:
+            text = value
+        if text not in _LEFT_OUT:
+            encoded[name] = text
+    return json.dumps(encoded)
+
+
 def contact_record(raw: dict[str, str]) -> dict[str, Any]:
     record: dict[str, Any] = {k: v for k, v in raw.items() if v != ""}
     for name in _CONTACT_INTS:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..domain.identity import Identity, InvalidIdentity, identity
 from ..errors import InvalidInput
-from ..store.customers import CustomerRepository, timeline
+from ..store.customers import CustomerRepository
 from .problems import BadRequest, read_body
 from .schemas import CustomerPatchIn, IdentitiesIn, IdentityIn, MergeIn
 from .services import services
@@ -50,7 +50,8 @@ async def get_timeline(request: web.Request) -> web.Response:
         raise BadRequest("limit must be a whole number from 1 to 100")
     if before is not None and not re.fullmatch(r"[0-9]{1,15}(:[A-Za-z0-9]{1,64})?", before):
         raise BadRequest("before must be the next_before of the page seen last")
-    page = await timeline(services(request).ctx, request.match_info["id"], int(limit), before)
+    repo = CustomerRepository(services(request).ctx)
+    page = await repo.timeline(request.match_info["id"], int(limit), before)
     return web.json_response(page)
 
 

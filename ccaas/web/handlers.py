@@ -8,13 +8,13 @@ from aiohttp import web
 from ..domain.intake import NewContact
 from ..domain.models import Presence
 from ..store.agents import AgentProfile
-from ..store.explain import ExplainRepository
 from .problems import BadRequest, read_body, read_text
 from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
 from .services import services
 
 log = structlog.get_logger("ccaas.web")
 routes = web.RouteTableDef()
+AGENTS_PAGE, MAX_AGENTS_PAGE = 100, 500
 
 
 @routes.get("/healthz")
@@ -33,7 +33,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def create_contact(request: web.Request) -> web.Response:
     body = await read_body(request, ContactIn)
     svc = services(request)
-    result = await svc.contacts.enqueue(
+    result = await svc.ingest.enqueue(
         NewContact(
             channel=body.channel,
             external_id=body.external_id,
@@ -63,8 +63,7 @@ async def get_contact(request: web.Request) -> web.Response:
 
 @routes.get("/v1/contacts/{id}/explain")
 async def explain_contact(request: web.Request) -> web.Response:
-    svc = services(request)
-    return web.json_response(await ExplainRepository(svc.ctx).explain(request.match_info["id"]))
+    return web.json_response(await services(request).explain.explain(request.match_info["id"]))
 
 
 @routes.delete("/v1/contacts/{id}")
@@ -84,8 +83,14 @@ async def complete_contact(request: web.Request) -> web.Response:
 
 @routes.get("/v1/agents")
 async def list_agents(request: web.Request) -> web.Response:
-    svc = services(request)
-    return web.json_response([await svc.agents.get(aid) for aid in await svc.agents.ids()])
+    limit, after = request.query.get("limit", str(AGENTS_PAGE)), request.query.get("after", "")
+    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= MAX_AGENTS_PAGE:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_AGENTS_PAGE}")
+    views, more = await services(request).desk.page(int(limit), after)
+    response = web.json_response(views)
+    if more is not None:
+        response.headers["Link"] = f'</v1/agents?limit={limit}&after={more}>; rel="next"'
+    return response
 
 
 @routes.put("/v1/agents/{id}")
@@ -98,27 +103,27 @@ async def put_agent(request: web.Request) -> web.Response:
             body.name, dict(body.skills), list(body.queues), dict(body.capacity), body.profile or ""
         ),
     )
-    return web.json_response(await svc.agents.get(agent_id), status=201 if created else 200)
+    return web.json_response(await svc.desk.view(agent_id), status=201 if created else 200)
 
 
 @routes.get("/v1/agents/{id}")
 async def get_agent(request: web.Request) -> web.Response:
-    return web.json_response(await services(request).agents.get(request.match_info["id"]))
+    return web.json_response(await services(request).desk.view(request.match_info["id"]))
 
 
 @routes.put("/v1/agents/{id}/presence")
 async def put_presence(request: web.Request) -> web.Response:
     body = await read_body(request, PresenceIn)
     svc, agent_id = services(request), request.match_info["id"]
-    await svc.agents.get(agent_id)  # 404 before any change
-    await svc.agents.set_presence(agent_id, Presence(body.presence), body.reason)
-    return web.json_response(await svc.agents.get(agent_id))
+    await svc.agents.exists(agent_id)  # 404 before any change
+    await svc.desk.set_presence(agent_id, Presence(body.presence), body.reason)
+    return web.json_response(await svc.desk.view(agent_id))
 
 
 @routes.post("/v1/offers/{id}/accept")
 async def accept_offer(request: web.Request) -> web.Response:
     svc = services(request)
-    contact_id = await svc.offers.accept(request.match_info["id"])
+    contact_id = await svc.desk.accept(request.match_info["id"])
     return web.json_response(await svc.contacts.get(contact_id))
 
 

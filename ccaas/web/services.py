@@ -1,4 +1,4 @@
-"""The repositories a request handler may use, built once per app on one Redis client."""
+"""The services a request handler may use, built once per app on one store context."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..desk.service import Desk
+from ..ingest.service import Ingest
 from ..store.agents import AgentRepository
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
+from ..store.customers import CustomerRepository
+from ..store.explain import ExplainRepository
 from ..store.offers import OfferRepository
 from ..store.queues import QueueRepository
 
@@ -16,19 +20,27 @@ from ..store.queues import QueueRepository
 @dataclass(frozen=True)
 class Services:
     ctx: StoreContext
+    ingest: Ingest
+    desk: Desk
     contacts: ContactRepository
     agents: AgentRepository
     offers: OfferRepository
     queues: QueueRepository
+    customers: CustomerRepository
+    explain: ExplainRepository
 
     @classmethod
     def build(cls, ctx: StoreContext) -> Services:
         return cls(
             ctx,
+            Ingest(ctx),
+            Desk(ctx),
             ContactRepository(ctx),
             AgentRepository(ctx),
             OfferRepository(ctx),
             QueueRepository(ctx),
+            CustomerRepository(ctx),
+            ExplainRepository(ctx),
         )
 
 

@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 from ccaas.domain.clock import ManualClock
 from ccaas.router.service import Router
 from ccaas.runtime.embedded_redis import EmbeddedRedis
+from ccaas.runtime.engine import create_app
 from ccaas.store.context import StoreContext
-from ccaas.web.app import create_app
 from tests.helpers import TEST_CONFIG
 
 TENANT = "t1"

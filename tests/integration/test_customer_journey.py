@@ -5,25 +5,25 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from ccaas.desk.service import Desk
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.errors import InvalidInput, NotFound
+from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
 from ccaas.runtime.routing_file import parse_rules
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
-from ccaas.store.customers import CustomerRepository, timeline
-from ccaas.store.offers import OfferRepository
+from ccaas.store.customers import CustomerRepository
 from tests.integration.test_api import dump
 
 
 async def arrive(ctx: StoreContext, channel: Channel, queue: str, **customer: str) -> str:
-    contacts = ContactRepository(ctx)
     external_id = f"{channel}-{ctx.clock.now_ms()}"
     new = NewContact(channel, external_id, queue, customer=dict(customer))
-    return (await contacts.enqueue(new)).contact_id
+    return (await Ingest(ctx).enqueue(new)).contact_id
 
 
 async def test_a_call_a_chat_and_an_email_from_one_person_share_one_timeline(
@@ -38,7 +38,7 @@ async def test_a_call_a_chat_and_an_email_from_one_person_share_one_timeline(
     chat = await arrive(ctx, Channel.CHAT, "support", login="jo-b", email="jo@example.com")
     clock.advance(60)
     email = await arrive(ctx, Channel.EMAIL, "support", email="JO@example.COM")
-    page = await timeline(ctx, customer_id)
+    page = await CustomerRepository(ctx).timeline(customer_id)
     assert [item["contact_id"] for item in page["items"]] == [email, chat, call]
     assert [item["channel"] for item in page["items"]] == ["email", "chat", "voice"]
     contacts = ContactRepository(ctx)
@@ -82,14 +82,14 @@ classification:
 async def _agent(ctx: StoreContext, agent_id: str, profile: str) -> None:
     agents = AgentRepository(ctx)
     await agents.upsert(agent_id, AgentProfile(agent_id, profile=profile))
-    await agents.set_presence(agent_id, Presence.AVAILABLE)
+    await Desk(ctx).set_presence(agent_id, Presence.AVAILABLE)
 
 
 async def _handle(ctx: StoreContext, router: Router, contact_id: str, notes: str) -> str:
     offers = {r.planned.contact_id: r for r in await router.route_once() if r.offer_id}
     offer = offers[contact_id]
     assert offer.offer_id is not None
-    await OfferRepository(ctx).accept(offer.offer_id)
+    await Desk(ctx).accept(offer.offer_id)
     await ContactRepository(ctx).complete(contact_id, "resolved", notes)
     return offer.planned.agent_id
 
@@ -116,14 +116,14 @@ async def test_the_email_agent_sees_the_call_and_the_chat_and_the_last_agent_com
     email = await arrive(ctx, Channel.EMAIL, "", email="jo@example.com")
     offers = {r.planned.contact_id: r.planned.agent_id for r in await router.route_once()}
     assert offers == {email: "bob"}
-    (item,) = (await AgentRepository(ctx).get("bob"))["work"]
+    (item,) = (await Desk(ctx).view("bob"))["work"]
     history = item["customer"]["history"]
     assert [(h["channel"], h["notes"]) for h in history] == [
         ("chat", "refund date confirmed"),
         ("voice", "bill explained; refund promised"),
     ]
     # the last agent is away: the next contact waits for them 30 s, then anyone takes it
-    await AgentRepository(ctx).set_presence(first_agent, Presence.AWAY, "lunch")
+    await Desk(ctx).set_presence(first_agent, Presence.AWAY, "lunch")
     clock.advance(60)
     again = await arrive(ctx, Channel.VOICE, "", phone="020 7946 0001")
     assert await router.route_once() == []
@@ -156,7 +156,7 @@ async def test_after_erasure_no_api_and_no_key_scan_finds_the_customer(
     with pytest.raises(NotFound):
         await customers.get(customer_id)
     with pytest.raises(NotFound):
-        await timeline(ctx, customer_id)
+        await CustomerRepository(ctx).timeline(customer_id)
     everything = str(await dump(redis))
     assert [text for text in personal if text in everything] == []
     assert (await ContactRepository(ctx).get(chat))["state"] == "queued"  # routing goes on
@@ -200,7 +200,7 @@ async def test_a_long_transcript_is_kept_apart_shown_by_size_and_erased_with_the
     await contacts.attach_body(chat, transcript, "transcript")
     assert await contacts.body(chat) == transcript
     customer_id = await customers.find_by("email", "jo@example.com")
-    (item,) = (await timeline(ctx, customer_id))["items"]
+    (item,) = (await CustomerRepository(ctx).timeline(customer_id))["items"]
     assert item["body_bytes"] == len(transcript)
     await customers.erase(customer_id)
     with pytest.raises(NotFound):

@@ -6,16 +6,17 @@ from typing import Any
 
 import pytest
 
+from ccaas.desk.service import Desk
 from ccaas.domain.identity import identity
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.errors import NotFound
+from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
-from ccaas.store.customers import CustomerRepository, timeline
-from ccaas.store.offers import OfferRepository
+from ccaas.store.customers import CustomerRepository
 
 
 async def test_an_erased_customer_can_be_merged_neither_way(ctx: StoreContext) -> None:
@@ -33,20 +34,21 @@ async def test_an_erased_customer_can_be_merged_neither_way(ctx: StoreContext) -
 async def test_a_contact_arriving_while_its_customer_is_erased_starts_afresh(
     ctx: StoreContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    customers, contacts = CustomerRepository(ctx), ContactRepository(ctx)
-    await contacts.enqueue(
+    customers, contacts, ingest = CustomerRepository(ctx), ContactRepository(ctx), Ingest(ctx)
+    await ingest.enqueue(
         NewContact(Channel.CHAT, "first", "support", customer={"phone": "02079460001"})
     )
     jo = await customers.find_by("phone", "02079460001")
-    original = ContactRepository._preferred_holds
+    original = AgentRepository.logged_in
 
-    async def erase_meanwhile(self: ContactRepository, classified: Any) -> Any:
-        monkeypatch.setattr(ContactRepository, "_preferred_holds", original)
+    async def erase_meanwhile(self: AgentRepository, agent_ids: Any) -> Any:
+        # after the customer was resolved and the contact classified, before it is written
+        monkeypatch.setattr(AgentRepository, "logged_in", original)
         await CustomerRepository(self.ctx).erase(jo)  # the DELETE lands just now
-        return await original(self, classified)
+        return await original(self, agent_ids)
 
-    monkeypatch.setattr(ContactRepository, "_preferred_holds", erase_meanwhile)
-    late = await contacts.enqueue(
+    monkeypatch.setattr(AgentRepository, "logged_in", erase_meanwhile)
+    late = await ingest.enqueue(
         NewContact(Channel.CHAT, "late", "support", customer={"phone": "02079460001"})
     )
     assert await ctx.redis.zrange(ctx.keys.customer_timeline(jo), 0, -1) == []
@@ -58,13 +60,15 @@ async def test_timeline_pages_keep_contacts_of_the_same_millisecond(ctx: StoreCo
         NewContact(Channel.CHAT, f"b{i}", "support", customer={"phone": "02079460001"})
         for i in range(5)
     ]
-    await ContactRepository(ctx).enqueue_many(batch)
+    await Ingest(ctx).enqueue_many(batch)
     customer_id = await CustomerRepository(ctx).find_by("phone", "02079460001")
     seen: list[str] = []
-    page = await timeline(ctx, customer_id, limit=2)
+    page = await CustomerRepository(ctx).timeline(customer_id, limit=2)
     seen += [item["contact_id"] for item in page["items"]]
     while page["next_before"] is not None:
-        page = await timeline(ctx, customer_id, limit=2, before=page["next_before"])
+        page = await CustomerRepository(ctx).timeline(
+            customer_id, limit=2, before=page["next_before"]
+        )
         seen += [item["contact_id"] for item in page["items"]]
     assert len(seen) == len(set(seen)) == 5
 
@@ -72,16 +76,16 @@ async def test_timeline_pages_keep_contacts_of_the_same_millisecond(ctx: StoreCo
 async def test_accepting_a_contact_of_a_merged_customer_sets_the_survivors_last_agent(
     ctx: StoreContext,
 ) -> None:
-    customers, contacts = CustomerRepository(ctx), ContactRepository(ctx)
-    call = await contacts.enqueue(
+    customers = CustomerRepository(ctx)
+    call = await Ingest(ctx).enqueue(
         NewContact(Channel.CHAT, "c1", "support", customer={"phone": "02079460001"})
     )
     old = await customers.find_by("phone", "02079460001")
     survivor = (await customers.resolve([identity("login", "jo-b", "GB")])).customer_id
     await customers.merge(survivor, old)
     await AgentRepository(ctx).upsert("ann", AgentProfile("Ann", queues=["support"]))
-    await AgentRepository(ctx).set_presence("ann", Presence.AVAILABLE)
+    await Desk(ctx).set_presence("ann", Presence.AVAILABLE)
     (offer,) = [r for r in await Router(ctx).route_once() if r.offer_id]
     assert offer.planned.contact_id == call.contact_id and offer.offer_id is not None
-    await OfferRepository(ctx).accept(offer.offer_id)
+    await Desk(ctx).accept(offer.offer_id)
     assert (await customers.get(survivor))["last_agent"] == "ann"

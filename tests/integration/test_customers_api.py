@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.identity import identity
 from ccaas.runtime.embedded_redis import EmbeddedRedis
+from ccaas.runtime.engine import create_app
 from ccaas.store.context import StoreContext
 from ccaas.store.customers import CustomerRepository
-from ccaas.web.app import create_app
 from tests.helpers import TEST_CONFIG
 from tests.integration.test_api import dump
 

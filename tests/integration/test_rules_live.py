@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from ccaas.desk.service import Desk
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.errors import ConfigError, ContactRejected
+from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
 from ccaas.runtime.routing_file import parse_rules
 from ccaas.runtime.rules_sync import bootstrap, publish_text
@@ -94,12 +96,12 @@ async def add_agent(
 ) -> None:
     agents = AgentRepository(ctx)
     await agents.upsert(agent_id, AgentProfile(agent_id, skills, profile=profile))
-    await agents.set_presence(agent_id, Presence.AVAILABLE)
+    await Desk(ctx).set_presence(agent_id, Presence.AVAILABLE)
 
 
 async def arrive(ctx: StoreContext, external_id: str, **kw: Any) -> str:
     contact = NewContact(channel=kw.pop("channel", Channel.CHAT), external_id=external_id, **kw)
-    return (await ContactRepository(ctx).enqueue(contact)).contact_id
+    return (await Ingest(ctx).enqueue(contact)).contact_id
 
 
 async def offered_to(router: Router) -> dict[str, str]:
@@ -177,7 +179,7 @@ async def test_a_condition_step_waits_while_an_eligible_agent_is_logged_in(
 ) -> None:
     router = Router(rules_ctx)
     await add_agent(rules_ctx, "bilingual", {"billing": 8, "spanish": 6})
-    await AgentRepository(rules_ctx).set_presence("bilingual", Presence.AWAY, "lunch")
+    await Desk(rules_ctx).set_presence("bilingual", Presence.AWAY, "lunch")
     await arrive(rules_ctx, "es1", attributes={"language": "es"})
     await router.timers_once()
     assert await offered_to(router) == {}  # away, yet logged in: the requirement stays
@@ -189,7 +191,7 @@ async def test_explain_lists_both_steps_and_the_candidates_of_the_last_attempt(
     router = Router(rules_ctx)
     await add_agent(rules_ctx, "english", {"billing": 2, "english": 9})
     await add_agent(rules_ctx, "seller", {"billing": 9}, profile="sales_team")
-    await AgentRepository(rules_ctx).set_presence("seller", Presence.AWAY, "break")
+    await Desk(rules_ctx).set_presence("seller", Presence.AWAY, "break")
     contact_id = await arrive(rules_ctx, "es1", attributes={"language": "es"})
     await router.timers_once()  # any-language
     clock.advance(60)
@@ -207,7 +209,7 @@ async def test_explain_lists_both_steps_and_the_candidates_of_the_last_attempt(
     assert by_agent["english"]["reason"] == "missing_skill"
     assert "billing 2<3" in by_agent["english"]["detail"]
     assert by_agent["seller"]["reason"] == "agent_not_available"
-    await AgentRepository(rules_ctx).set_presence("seller", Presence.AVAILABLE)
+    await Desk(rules_ctx).set_presence("seller", Presence.AVAILABLE)
     clock.advance(1)
     explained = await ExplainRepository(rules_ctx).explain(contact_id)
     seller = next(c for c in explained["candidates"] if c["agent"] == "seller")
@@ -234,12 +236,12 @@ async def test_a_preferred_agent_gets_the_contact_first_then_anyone_after_the_ho
     router = Router(rules_ctx)
     await add_agent(rules_ctx, "other", {"billing": 9})
     await add_agent(rules_ctx, "pat", {"billing": 9})
-    await AgentRepository(rules_ctx).set_presence("pat", Presence.AWAY, "meeting")
+    await Desk(rules_ctx).set_presence("pat", Presence.AWAY, "meeting")
     held = await arrive(rules_ctx, "r1", attributes={"agent": "pat"})
     assert await offered_to(router) == {}  # held for pat, who is logged in but away
     clock.advance(20)
     assert await offered_to(router) == {held: "other"}
-    await AgentRepository(rules_ctx).set_presence("pat", Presence.OFFLINE)
+    await Desk(rules_ctx).set_presence("pat", Presence.OFFLINE)
     not_held = await arrive(rules_ctx, "r2", attributes={"agent": "pat"})
     explained = await ExplainRepository(rules_ctx).explain(not_held)
     assert explained["classification"]["preferred_agent"] == "pat was not logged in: no hold"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from ccaas.desk.service import Desk
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
+from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
@@ -20,16 +22,17 @@ async def test_complete_after_the_contact_moved_to_another_agent(
     router = Router(ctx)
     for agent_id in ("ann", "bob"):
         await agents.upsert(agent_id, AgentProfile(agent_id, {}, ["support"]))
-    await agents.set_presence("ann", Presence.AVAILABLE)
-    contact_id = (await contacts.enqueue(NewContact(Channel.CHAT, "x", "support"))).contact_id
+    desk = Desk(ctx)
+    await desk.set_presence("ann", Presence.AVAILABLE)
+    contact_id = (await Ingest(ctx).enqueue(NewContact(Channel.CHAT, "x", "support"))).contact_id
     await router.route_once()
     stale = await contacts.raw(contact_id)  # offered to ann
     assert stale["agent_id"] == "ann"
     await offers.reject(stale["offer_id"])
-    await agents.set_presence("ann", Presence.AWAY, "break")
-    await agents.set_presence("bob", Presence.AVAILABLE)
+    await desk.set_presence("ann", Presence.AWAY, "break")
+    await desk.set_presence("bob", Presence.AVAILABLE)
     await router.route_once()
-    await offers.accept((await contacts.raw(contact_id))["offer_id"])
+    await desk.accept((await contacts.raw(contact_id))["offer_id"])
 
     real_raw = ContactRepository.raw
     reads = iter([stale])
@@ -39,6 +42,6 @@ async def test_complete_after_the_contact_moved_to_another_agent(
 
     monkeypatch.setattr(ContactRepository, "raw", first_read_is_stale)
     assert await contacts.complete(contact_id, "done") == "wrap_up"  # support has wrap-up
-    ann, bob = await agents.get("ann"), await agents.get("bob")
+    ann, bob = await desk.view("ann"), await desk.view("bob")
     assert ann["work"] == [] and ann["presence"] == "away"
     assert [w["state"] for w in bob["work"]] == ["wrap_up"] and bob["presence"] == "wrap_up"

@@ -25,11 +25,13 @@ from hypothesis.stateful import (
 )
 from redis.asyncio import Redis
 
+from ccaas.desk.service import Desk
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.config import RoutingConfig
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.domain.rules import compile_rules
+from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
 from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.store.agents import AgentProfile, AgentRepository
@@ -126,6 +128,7 @@ class StoreMachine(RuleBasedStateMachine):
         self.contacts_repo = ContactRepository(self.ctx)
         self.agents_repo = AgentRepository(self.ctx)
         self.offers = OfferRepository(self.ctx)
+        self.desk, self.ingest = Desk(self.ctx), Ingest(self.ctx)
         self.router = Router(self.ctx)
         self.contacts: dict[str, ModelContact] = {}
         self.agents: dict[str, ModelAgent] = {}
@@ -166,7 +169,7 @@ class StoreMachine(RuleBasedStateMachine):
         queue, channel = where
         self.arrivals += 1
         new = NewContact(Channel(channel), f"ext-{self.arrivals}", queue, skills, priority)
-        result = self.run(self.contacts_repo.enqueue(new))
+        result = self.run(self.ingest.enqueue(new))
         assert result.created
         now = self.clock.now_ms()
         self.contacts[result.contact_id] = ModelContact(
@@ -187,7 +190,7 @@ class StoreMachine(RuleBasedStateMachine):
             return
         first = self.contacts[data.draw(st.sampled_from(sorted(self.contacts)))]
         again = NewContact(Channel(first.channel), first.external_id, first.queue, first.skills)
-        result = self.run(self.contacts_repo.enqueue(again))
+        result = self.run(self.ingest.enqueue(again))
         assert not result.created and result.contact_id == first.id
 
     @rule(data=st.data())
@@ -206,7 +209,7 @@ class StoreMachine(RuleBasedStateMachine):
         agent_id=st.sampled_from(AGENTS), presence=st.sampled_from(["available", "away", "offline"])
     )
     def set_presence(self, agent_id: str, presence: str) -> None:
-        self.run(self.agents_repo.set_presence(agent_id, Presence(presence), "break"))
+        self.run(self.desk.set_presence(agent_id, Presence(presence), "break"))
         agent = self.agents[agent_id]
         before = agent.presence
         agent.presence = presence
@@ -227,7 +230,7 @@ class StoreMachine(RuleBasedStateMachine):
         c = self.contacts[data.draw(st.sampled_from(ringing))]
         assert c.offer_id is not None
         if accept:
-            self.run(self.offers.accept(c.offer_id))
+            self.run(self.desk.accept(c.offer_id))
             c.state = "connected"
             assert c.agent is not None
             self.agents[c.agent].missed = 0

@@ -16,10 +16,12 @@ import pytest
 import yaml
 from redis.asyncio import Redis
 
+from ccaas.desk.service import Desk
 from ccaas.domain.config import RoutingConfig
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.errors import Conflict
+from ccaas.ingest.service import Ingest
 from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.runtime.rules_sync import join
 from ccaas.store.agents import AgentProfile, AgentRepository
@@ -76,13 +78,14 @@ async def test_two_routers_never_double_assign_or_lose(
     ctx = StoreContext.create(redis, TENANT, CONFIG)
     await join(ctx)  # the routers published their rules file: run on that version too
     agents, contacts, offers = AgentRepository(ctx), ContactRepository(ctx), OfferRepository(ctx)
+    desk, ingest = Desk(ctx), Ingest(ctx)
     for agent_id in AGENTS:
         await agents.upsert(agent_id, AgentProfile(agent_id, {}, ["chat", "voice"]))
-        await agents.set_presence(agent_id, Presence.AVAILABLE)
+        await desk.set_presence(agent_id, Presence.AVAILABLE)
 
     async def customers() -> None:
         for burst in range(0, CONTACTS, 50):
-            await contacts.enqueue_many(
+            await ingest.enqueue_many(
                 [
                     NewContact(
                         Channel.VOICE if i % 3 == 0 else Channel.CHAT,
@@ -99,20 +102,20 @@ async def test_two_routers_never_double_assign_or_lose(
         step = 0
         while not closing.is_set():
             step += 1
-            profile = await agents.get(agent_id)
+            profile = await desk.view(agent_id)
             for item in profile["work"]:
                 # Conflict: the offer rang out or was withdrawn meanwhile, which is allowed
                 with contextlib.suppress(Conflict):
                     if item["state"] == "offered" and (step + n) % 7 == 0:
                         await offers.reject(item["offer_id"])
                     elif item["state"] == "offered" and (step + n) % 11 != 0:
-                        await offers.accept(item["offer_id"])  # else: let it ring out
+                        await desk.accept(item["offer_id"])  # else: let it ring out
                     elif item["state"] == "connected":
                         await contacts.complete(item["contact_id"], "done")
             if profile["presence"] == "away" or step % 40 == 0:
-                await agents.set_presence(agent_id, Presence.AVAILABLE)
+                await desk.set_presence(agent_id, Presence.AVAILABLE)
             elif step % 29 == 0:
-                await agents.set_presence(agent_id, Presence.AWAY, "break")
+                await desk.set_presence(agent_id, Presence.AWAY, "break")
             await asyncio.sleep(0.005)
 
     closing = asyncio.Event()  # desks stop between requests, never cancelled mid-request

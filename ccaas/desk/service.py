@@ -1,0 +1,105 @@
+"""The desk service: agents' views in a bounded number of round trips, presence with its
+follow-ups (ringing offers withdrawn, wrap-ups ended) and accepting an offer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..domain.models import Presence
+from ..errors import InvalidInput, NotFound
+from ..store.agents import AgentRepository
+from ..store.contacts import ContactRepository
+from ..store.context import StoreContext
+from ..store.customers import CustomerRepository
+from ..store.offers import OfferRepository
+from ..store.records import agent_record
+
+HISTORY = 5  # earlier contacts of the customer shown with each offer
+_WORK_FIELDS = ("offer_id", "offer_expires_at", "customer_id", "attributes")
+
+
+class Desk:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+        self.agents = AgentRepository(ctx)
+        self.contacts = ContactRepository(ctx)
+        self.customers = CustomerRepository(ctx)
+        self.offers = OfferRepository(ctx)
+
+    async def view(self, agent_id: str) -> dict[str, Any]:
+        """The agent with its work: offers ringing, contacts held, and each one's customer."""
+        found = await self.views([agent_id])
+        if not found:
+            raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
+        return found[0]
+
+    async def page(self, limit: int, after: str = "") -> tuple[list[dict[str, Any]], str | None]:
+        """Agents by id after `after`, `limit` of them; the id to continue from, if more."""
+        ids = [agent_id for agent_id in await self.agents.ids() if agent_id > after]
+        shown = ids[:limit]
+        return await self.views(shown), shown[-1] if len(ids) > limit else None
+
+    async def views(self, agent_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The views of the agents that exist among `agent_ids`, in that order."""
+        rows = await self.agents.read_many(agent_ids)
+        records = [agent_record(raw, work, self.ctx.rules) for raw, work in rows if raw]
+        items = [item for record in records for item in record["work"]]
+        details = await self.contacts.fields_of([i["contact_id"] for i in items], _WORK_FIELDS)
+        for item, (offer, expires, customer_id, attributes) in zip(items, details, strict=True):
+            if item["state"] == "offered":
+                item["offer_id"] = offer
+                item["offer_expires_at"] = int(expires) if expires else None
+            item["attributes"] = json.loads(attributes or "{}")
+            if customer_id:
+                item["customer"] = customer_id
+        contexts = await self._customer_contexts({i["customer"] for i in items if "customer" in i})
+        for item in items:
+            context = contexts.get(item.get("customer", ""))
+            if context is not None and "history" in context:
+                others = [h for h in context["history"] if h["contact_id"] != item["contact_id"]]
+                context = {**context, "history": others[:HISTORY]}
+            if context is not None:
+                item["customer"] = context
+        return records
+
+    async def _customer_contexts(self, customer_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """Who each customer is and their latest contacts; an erased one is only its id."""
+        found = await self.customers.get_many(sorted(customer_ids))
+        live = {asked: record for asked, record in found.items() if isinstance(record, dict)}
+        current = sorted({record["id"] for record in live.values()})
+        histories = await self.customers.histories(current, HISTORY + 1)
+        result: dict[str, dict[str, Any]] = {asked: {"id": asked} for asked in customer_ids}
+        for asked, record in live.items():
+            result[asked] = {**record, "history": histories[record["id"]]}
+        return result
+
+    async def set_presence(self, agent_id: str, presence: Presence, reason: str = "") -> str:
+        """Set what the agent says it is; returns the presence before.
+
+        An agent no longer available has its ringing offers withdrawn (the contacts keep
+        their places); one who is available again ends its wrap-ups.
+        """
+        if presence is Presence.WRAP_UP:
+            raise InvalidInput("wrap_up is set by the system, not by the agent", field="presence")
+        changed = await self.agents.set_presence(agent_id, presence, reason)
+        if presence is not Presence.AVAILABLE:
+            for contact_id in changed.ringing:
+                await self.offers.withdraw_for(contact_id, agent_id)
+        else:
+            for contact_id in changed.wrapping:
+                await self.contacts.end_wrap_up(contact_id, only_if_due=False)
+        return changed.before
+
+    async def accept(self, offer_id: str) -> str:
+        """The agent takes the offer; it becomes the customer's last agent. The contact id."""
+        contact_id, raw = await self.offers.pending(offer_id)
+        customer_id = ""
+        if raw.get("customer_id"):
+            try:  # merged customers are followed; an erased one gets no last agent
+                customer_id = await self.customers.current_id(raw["customer_id"])
+            except NotFound:
+                customer_id = ""
+        await self.offers.accept(offer_id, contact_id, raw, customer_id)
+        return contact_id

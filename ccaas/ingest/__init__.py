@@ -1,0 +1,1 @@
+"""One way in for every channel: validate, resolve the customer, classify, hold, store."""

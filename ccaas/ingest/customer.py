@@ -1,0 +1,79 @@
+"""The customer of an arriving contact: its identities, resolution, and what rules see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from ..domain.customer_profile import profile_from_contact
+from ..domain.facts import CUSTOMER_DEFAULTS
+from ..domain.identity import IDENTITY_FIELDS, Identity, InvalidIdentity, identity
+from ..domain.intake import NewContact
+from ..errors import InvalidInput
+from ..store.customers import CustomerRepository
+
+log = structlog.get_logger("ccaas.ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """Who a contact says its customer is: identities, an explicit id, profile fields."""
+
+    identities: tuple[Identity, ...]
+    customer_id: str | None
+    profile: dict[str, Any]
+
+    @property
+    def anyone(self) -> bool:
+        return bool(self.identities or self.customer_id)
+
+
+def wanted_customer(contact: NewContact, region: str) -> Wanted:
+    """Read the contact's customer object; InvalidInput names a bad identity or field."""
+    given = contact.customer or {}
+    found = []
+    for kind in IDENTITY_FIELDS:
+        raw = given.get(kind)
+        if raw in (None, ""):
+            continue
+        try:
+            found.append(identity(kind, raw if isinstance(raw, str) else str(raw), region))
+        except InvalidIdentity as exc:
+            raise InvalidInput(str(exc), field=f"customer.{kind}") from exc
+    given_id = given.get("customer_id")
+    if given_id is not None and not isinstance(given_id, str):
+        raise InvalidInput("customer_id must be a string", field="customer.customer_id")
+    return Wanted(tuple(found), given_id, profile_from_contact(contact.customer))
+
+
+def routing_view(profile: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+    """What rules see as customer.*: the stored profile, then what the contact says now."""
+    view = {k: v for k, v in profile.items() if v is not None and k in CUSTOMER_DEFAULTS}
+    extras = dict(profile.get("extras") or {})
+    for key, value in (given or {}).items():
+        if key in IDENTITY_FIELDS or key == "customer_id":
+            continue
+        if key in CUSTOMER_DEFAULTS and key != "extras":
+            view[key] = value
+        else:
+            extras[key] = value
+    view["extras"] = extras
+    view["customer_id"] = profile["id"]
+    return view
+
+
+async def resolve(customers: CustomerRepository, wanted: Wanted) -> tuple[str, dict[str, Any]]:
+    """The contact's customer (created if new), with what the adapter knows saved."""
+    resolved = await customers.resolve(wanted.identities, wanted.customer_id)
+    if wanted.profile:
+        await customers.update(resolved.customer_id, wanted.profile)
+    for identity_key, other in resolved.conflicts:
+        log.warning(
+            "customer_identity_conflict",
+            customer_id=resolved.customer_id,
+            other_customer=other,
+            identity_kind=identity_key.split(":", 1)[0],
+        )
+    return resolved.customer_id, await customers.get(resolved.customer_id)

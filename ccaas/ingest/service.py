@@ -1,0 +1,200 @@
+"""The ingest stage: every way in (HTTP, MQTT, SMTP, webhooks) turns arrivals into contacts here.
+
+validate → resolve the customer → flag repeats → classify → preferred-agent hold →
+store.insert → overflow when full → catch up with newer rules and try again (bounded).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from ..domain.classify import Classified, Rejection, classify, retarget
+from ..domain.intake import NewContact, check_new_contact
+from ..domain.ordering import order_score
+from ..domain.rules import CompiledRules
+from ..errors import Conflict, ContactRejected
+from ..store.agents import AgentRepository
+from ..store.contacts import ContactRepository, InsertStatus, NewRow, new_contact_id
+from ..store.context import StoreContext
+from ..store.customers import CustomerRepository
+from ..store.queues import QueueRepository
+from .customer import Wanted, resolve, routing_view, wanted_customer
+
+log = structlog.get_logger("ccaas.ingest")
+PASSES = 4  # a contact refused for newer rules or a changed customer is tried this often
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    created: bool
+    contact_id: str
+    rejected: Rejection | None = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One contact of the batch on its way to a queue."""
+
+    index: int
+    contact: NewContact
+    where: Classified
+    customer_id: str = ""
+
+
+class Ingest:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+        self.contacts = ContactRepository(ctx)
+        self.customers = CustomerRepository(ctx)
+        self.agents = AgentRepository(ctx)
+        self.queues = QueueRepository(ctx)
+
+    async def enqueue(self, contact: NewContact) -> Enqueued:
+        """Classify and enqueue one contact; ContactRejected when it cannot be queued."""
+        result = (await self.enqueue_many([contact]))[0]
+        if result.rejected is not None:
+            raise ContactRejected(result.rejected)
+        return result
+
+    async def enqueue_many(self, contacts: Sequence[NewContact]) -> list[Enqueued]:
+        """Classify and enqueue; each contact is checked first, so a bad one adds none.
+
+        A contact that no rule takes, or whose queue is closed or full with nowhere to
+        overflow, is returned with `rejected` set and leaves no trace. Contacts classified
+        by rules that are no longer in force are classified again by the new ones.
+        """
+        results: dict[int, Enqueued] = {}
+        todo = list(range(len(contacts)))
+        for attempt in range(PASSES):
+            stale, rules_changed = await self._pass(contacts, todo, results)
+            if not stale:
+                return [results[i] for i in range(len(contacts))]
+            refresh = self.ctx.holder.refresh
+            if rules_changed and (refresh is None or attempt == PASSES - 1):
+                raise _rules_conflict()
+            if rules_changed and refresh is not None:
+                await refresh()
+            todo = stale
+        raise Conflict("the customer kept changing while the contact arrived; send it again")
+
+    async def _pass(
+        self,
+        contacts: Sequence[NewContact],
+        todo: Sequence[int],
+        results: dict[int, Enqueued],
+    ) -> tuple[list[int], bool]:
+        """Enqueue the contacts `todo` names under the rules in force; fills `results`.
+
+        Every contact is checked against those rules first (InvalidInput names the field).
+        Returns the contacts to try again (rules or customer changed meanwhile) and
+        whether newer rules are in force.
+        """
+        rules, now = self.ctx.rules, self.ctx.clock.now_ms()
+        wanted: dict[int, Wanted] = {}
+        for i in todo:
+            check_new_contact(contacts[i], rules.config)
+            wanted[i] = wanted_customer(contacts[i], rules.config.phone_region)
+        arriving = {i: contacts[i] for i in todo}
+        customer_ids: dict[int, str] = {}
+        for i in todo:
+            if wanted[i].anyone:
+                customer_ids[i], profile = await resolve(self.customers, wanted[i])
+                view = routing_view(profile, arriving[i].customer)
+                arriving[i] = dataclasses.replace(arriving[i], customer=view)
+        if customer_ids:
+            since = now - rules.config.repeat_window_seconds * 1000
+            earlier = await self.customers.latest_contacts(customer_ids, since)
+            for i, repeat_of in earlier.items():
+                arriving[i] = dataclasses.replace(arriving[i], repeat_of=repeat_of)
+        stats = await self.queues.live_stats() if rules.needs_queue_stats else None
+        pending: list[_Pending] = []
+        for i, contact in arriving.items():
+            try:
+                where = classify(contact, rules, now, stats)
+            except Rejection as rejection:
+                results[i] = Enqueued(False, "", rejection)
+                continue
+            for warning in where.warnings:
+                log.warning("rule_condition_failed", error=warning)
+            pending.append(_Pending(i, contact, where, customer_ids.get(i, "")))
+        logged_in = await self.agents.logged_in(
+            {p.where.preferred_agent for p in pending if p.where.preferred_agent}
+        )
+        stale: list[int] = []
+        rules_changed = False
+        for _ in range(len(rules.config.queues) + 1):  # each overflow hop is one more write
+            if not pending:
+                break
+            rows = [self._row(p, rules, now, logged_in) for p in pending]
+            inserted = await self.contacts.insert(rows, rules.version)
+            overflowing: list[_Pending] = []
+            for item, done in zip(pending, inserted, strict=True):
+                if done.status in (InsertStatus.CREATED, InsertStatus.EXISTING):
+                    results[item.index] = Enqueued(
+                        done.status is InsertStatus.CREATED, done.contact_id
+                    )
+                elif done.status in (InsertStatus.RULES_CHANGED, InsertStatus.CUSTOMER_CHANGED):
+                    stale.append(item.index)  # classify (and find the customer) again
+                    rules_changed = rules_changed or done.status is InsertStatus.RULES_CHANGED
+                else:  # full: overflow on, or refuse
+                    try:
+                        item.where = retarget(item.contact, item.where, "full", rules, now, stats)
+                        overflowing.append(item)
+                    except Rejection as rejection:
+                        results[item.index] = Enqueued(False, "", rejection)
+            pending = overflowing
+        for item in pending:  # an overflow chain that never found room
+            results[item.index] = Enqueued(
+                False, "", Rejection("full", item.where.queue, item.where.rule)
+            )
+        return stale, rules_changed
+
+    @staticmethod
+    def _row(item: _Pending, rules: CompiledRules, now: int, logged_in: set[str]) -> NewRow:
+        contact, where = item.contact, item.where
+        fields: dict[str, Any] = {
+            "queue": where.queue,
+            "skills": where.skills,
+            "priority": where.priority,
+            "priority_terms": where.priority_terms,
+            "rule": where.rule,
+            "tags": where.tags,
+            "overflowed": where.overflowed,
+            "customer": contact.customer,
+            "attributes": contact.attributes,
+            "rules_version": rules.version,
+            "repeat_of": contact.repeat_of,
+        }
+        preferred = where.preferred_agent
+        if preferred:
+            held = preferred in logged_in
+            fields["preferred_agent"] = preferred if held else ""
+            fields["preferred_until"] = now + where.hold_ms if held else 0
+            fields["preferred_note"] = (
+                f"held {where.hold_ms // 1000} s for {preferred}"
+                if held
+                else f"{preferred} was not logged in: no hold"
+            )
+        return NewRow(
+            contact_id=new_contact_id(),
+            channel=contact.channel.value,
+            external_id=contact.external_id,
+            queue=where.queue,
+            score=order_score(where.priority, now, rules.config.aging_seconds_per_priority),
+            fields=fields,
+            max_size=rules.config.queues[where.queue].max_size or 0,
+            customer_id=item.customer_id,
+        )
+
+
+def _rules_conflict() -> Conflict:
+    return Conflict(
+        "the routing rules changed while the contact arrived and this process could "
+        "not catch up; send it again",
+        reason="rules_changed",
+    )

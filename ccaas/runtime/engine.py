@@ -1,0 +1,119 @@
+"""The engine's life: connect to Redis, bootstrap the rules, run the supervised duties."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+from redis.asyncio import Redis
+
+from ..domain.clock import Clock
+from ..domain.config import RoutingConfig
+from ..domain.rules import CompiledRules
+from ..router.service import Router
+from ..store.client import connect
+from ..store.context import StoreContext
+from ..supervise import supervise
+from ..web.app import build_app
+from ..web.services import SERVICES, Services
+from .rules_sync import bootstrap, follow, refresh, watch_file
+
+log = structlog.get_logger("ccaas.engine")
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+class Engine:
+    """One process's engine: a store context on Redis and its background duties."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        rules: CompiledRules | RoutingConfig,
+        *,
+        tenant: str = "default",
+        run_router: bool = True,
+        clock: Clock | None = None,
+        rules_file: Path | None = None,
+        watch_rules_file: bool = True,
+    ) -> None:
+        self.redis_url, self.rules, self.tenant, self.clock = redis_url, rules, tenant, clock
+        self.run_router = run_router
+        self.rules_file, self.watch_rules_file = rules_file, watch_rules_file
+        self._tasks: list[asyncio.Task[None]] = []
+        self._redis: Redis | None = None
+
+    async def start(self) -> StoreContext:
+        """Connect, put the rules in force, start the duties; the context to serve with."""
+        redis: Redis = connect(self.redis_url)
+        ctx = StoreContext.create(redis, self.tenant, self.rules, self.clock)
+        ctx.holder.refresh = lambda: refresh(ctx)
+        try:
+            await bootstrap(ctx, self.rules_file)
+        except BaseException:
+            await redis.aclose()
+            raise
+        self._redis = redis
+        self._start("rules_follower", lambda: follow(ctx))
+        if self.rules_file is not None and self.watch_rules_file:
+            watched = self.rules_file
+            self._start("rules_watcher", lambda: watch_file(ctx, watched))
+        if self.run_router:
+            self._tasks.append(asyncio.create_task(Router(ctx).run(), name="router"))
+            log.info("router_started", tenant=self.tenant, rules_version=ctx.rules.version)
+        return ctx
+
+    def _start(self, name: str, duty: Callable[[], Awaitable[object]]) -> None:
+        self._tasks.append(
+            asyncio.create_task(supervise(name, duty, 1.0, tenant=self.tenant), name=name)
+        )
+
+    async def stop(self) -> None:
+        """Cancel the duties, giving them a grace period, then close the connection."""
+        for task in self._tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*self._tasks, return_exceptions=True), SHUTDOWN_GRACE_SECONDS
+            )
+        self._tasks = []
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+
+def create_app(
+    redis_url: str,
+    rules: CompiledRules | RoutingConfig,
+    *,
+    tenant: str = "default",
+    run_router: bool = True,
+    max_body_bytes: int = 64 * 1024,
+    clock: Clock | None = None,
+    rules_file: Path | None = None,
+    watch_rules_file: bool = True,
+) -> web.Application:
+    """The HTTP app on an engine that starts and stops with it. `rules` are used until
+    Redis holds a rules version; with `rules_file`, that file is published at start (when
+    changed) and, if `watch_rules_file`, on each save."""
+    app = build_app(max_body_bytes)
+    engine = Engine(
+        redis_url,
+        rules,
+        tenant=tenant,
+        run_router=run_router,
+        clock=clock,
+        rules_file=rules_file,
+        watch_rules_file=watch_rules_file,
+    )
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        app[SERVICES] = Services.build(await engine.start())
+        yield
+        await engine.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
