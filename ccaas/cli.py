@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from .domain.rules import summary
+from .domain.rules.compiled import summary
 from .errors import CcaasError
 from .runtime.logging import configure_logging
 from .runtime.routing_file import load_rules_file

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
-from ccaas.domain.config import RoutingConfig
+from ccaas.domain.rules.schema import RoutingConfig
 from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.store.client import connect
 from ccaas.store.context import StoreContext

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ccaas.domain.config import RoutingConfig
+from ccaas.domain.rules.schema import RoutingConfig
 
 TEST_CONFIG = RoutingConfig.model_validate(
     {

@@ -16,7 +16,7 @@ from enum import StrEnum
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from .references import did_you_mean
+from .values import did_you_mean
 
 NETWORKS = frozenset(
     {"x", "facebook", "instagram", "whatsapp", "messenger", "linkedin", "tiktok", "telegram"}

@@ -6,12 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
-from .config import RoutingConfig
-from .models import MAX_LEVEL, MIN_LEVEL, Channel
-from .references import did_you_mean
-
-MIN_PRIORITY = -100
-MAX_PRIORITY = 100
+from .models import Channel
+from .rules.schema import RoutingConfig
+from .values import MAX_LEVEL, MAX_PRIORITY, MIN_LEVEL, MIN_PRIORITY, did_you_mean
 
 
 @dataclass(frozen=True, slots=True)

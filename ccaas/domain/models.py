@@ -7,9 +7,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-MIN_LEVEL = 1
-MAX_LEVEL = 10
-
 
 class Channel(StrEnum):
     VOICE = "voice"

@@ -8,9 +8,9 @@ from typing import Any
 import structlog
 
 from ..domain.customer_profile import profile_from_contact
-from ..domain.facts import CUSTOMER_DEFAULTS
 from ..domain.identity import IDENTITY_FIELDS, Identity, InvalidIdentity, identity
 from ..domain.intake import NewContact
+from ..domain.rules.facts import CUSTOMER_DEFAULTS
 from ..errors import InvalidInput
 from ..store.customers import CustomerRepository
 

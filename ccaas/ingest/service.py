@@ -13,10 +13,10 @@ from typing import Any
 
 import structlog
 
-from ..domain.classify import Classified, Rejection, classify, retarget
 from ..domain.intake import NewContact, check_new_contact
 from ..domain.ordering import order_score
-from ..domain.rules import CompiledRules
+from ..domain.rules.classify import Classified, Rejection, classify, retarget
+from ..domain.rules.compiled import CompiledRules
 from ..errors import Conflict, ContactRejected
 from ..store.agents import AgentRepository
 from ..store.contacts import ContactRepository, InsertStatus, NewRow, new_contact_id

@@ -9,10 +9,10 @@ from typing import Any
 import structlog
 
 from ..domain.eligibility import has_skills
-from ..domain.facts import QueueStats, helpers, relaxation_variables
 from ..domain.models import AgentView, Presence, WaitingContact
-from ..domain.relaxation import NO_EFFECT, due_steps, effect_of
-from ..domain.rules import CompiledStep
+from ..domain.rules.compiled import CompiledStep
+from ..domain.rules.facts import QueueStats, helpers, relaxation_variables
+from ..domain.rules.relaxation import NO_EFFECT, due_steps, effect_of
 from ..store.context import StoreContext
 from ..store.queues import QueueRepository
 from ..store.relaxations import RelaxationRepository

@@ -18,7 +18,7 @@ import structlog
 from ..domain.eligibility import has_room
 from ..domain.models import AgentView
 from ..domain.policy import plan_offers
-from ..domain.rules import CompiledRules
+from ..domain.rules.compiled import CompiledRules
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
 from ..store.offers import ClaimResult, OfferRepository

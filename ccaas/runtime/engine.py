@@ -12,8 +12,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from ..domain.clock import Clock
-from ..domain.config import RoutingConfig
-from ..domain.rules import CompiledRules
+from ..domain.rules.compiled import CompiledRules
+from ..domain.rules.schema import RoutingConfig
 from ..router.service import Router
 from ..store.client import connect
 from ..store.context import StoreContext

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from ..domain.config import RoutingConfig
-from ..domain.rules import CompiledRules, RulesInvalid, rules_from_document
+from ..domain.rules.compiled import CompiledRules, RulesInvalid, rules_from_document
+from ..domain.rules.schema import RoutingConfig
 from ..errors import ConfigError
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import structlog
 from watchfiles import watch
 
-from ..domain.rules import CompiledRules
+from ..domain.rules.compiled import CompiledRules
 from ..errors import ConfigError
 from ..store.context import StoreContext
 from ..store.rules_store import RulesStore, checksum

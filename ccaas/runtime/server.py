@@ -12,8 +12,8 @@ import structlog
 from aiohttp import web
 from redis.asyncio import Redis
 
-from ..domain.config import RoutingConfig
-from ..domain.rules import CompiledRules
+from ..domain.rules.compiled import CompiledRules
+from ..domain.rules.schema import RoutingConfig
 from ..errors import ConfigError
 from ..store.client import connect
 from ..store.context import StoreContext

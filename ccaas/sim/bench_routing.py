@@ -23,9 +23,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ..desk.service import Desk
-from ..domain.config import RoutingConfig
 from ..domain.intake import NewContact
 from ..domain.models import Channel, Presence
+from ..domain.rules.schema import RoutingConfig
 from ..errors import InvalidInput
 from ..ingest.service import Ingest
 from ..router.service import Router

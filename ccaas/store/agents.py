@@ -7,8 +7,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..domain.models import MAX_LEVEL, MIN_LEVEL, Channel, Presence
-from ..domain.references import did_you_mean
+from ..domain.models import Channel, Presence
+from ..domain.values import MAX_LEVEL, MIN_LEVEL, did_you_mean
 from ..errors import InvalidInput, NotFound
 from .context import StoreContext
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from ..domain.clock import Clock, SystemClock
-from ..domain.config import RoutingConfig
-from ..domain.rules import CompiledRules, compile_rules
+from ..domain.rules.compiled import CompiledRules, compile_rules
+from ..domain.rules.schema import RoutingConfig
 from .keys import TenantKeys
 from .scripts import Scripts
 

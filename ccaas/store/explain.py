@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..domain import explain
+from ..domain.rules import explain
 from .contacts import read_contact
 from .context import StoreContext
 from .snapshot import CONTACT_FIELDS, SnapshotReader, waiting_contact

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..domain.models import AgentView
 from ..domain.policy import PlannedOffer
-from ..domain.rules import CompiledRules
+from ..domain.rules.compiled import CompiledRules
 from ..errors import Conflict, InvalidInput, NotFound
 from .context import StoreContext
 from .keys import contact_of_offer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..domain.facts import QueueStats, expected_wait_seconds
+from ..domain.rules.facts import QueueStats, expected_wait_seconds
 from ..errors import NotFound
 from .context import StoreContext
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..domain.rules import CompiledRules
+from ..domain.rules.compiled import CompiledRules
 
 _CONTACT_INTS = (
     "priority",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from ..domain.models import WaitingContact
-from ..domain.relaxation import Effect
-from ..domain.rules import CompiledRules
+from ..domain.rules.compiled import CompiledRules
+from ..domain.rules.relaxation import Effect
 from .context import StoreContext
 
 CONTACT_CHANGES_KEPT = 100_000  # a router further behind than this re-reads every contact

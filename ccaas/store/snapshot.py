@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from ..domain.models import AgentView, Channel, Presence, WaitingContact
-from ..domain.rules import CompiledRules
+from ..domain.rules.compiled import CompiledRules
 from .context import StoreContext
 from .offers import ClaimResult
 

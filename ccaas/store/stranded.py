@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..domain.rules import CompiledRules
+from ..domain.rules.compiled import CompiledRules
 from .context import StoreContext
 from .keys import contact_of_offer
 

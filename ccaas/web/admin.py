@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from ..domain.rules import summary
+from ..domain.rules.compiled import summary
 from ..errors import ConfigError, NotFound, RulesRejected
 from ..runtime.routing_file import parse_rules
 from ..runtime.rules_sync import publish_text

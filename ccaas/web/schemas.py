@@ -7,11 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.customer_profile import ProfileFields
-from ..domain.intake import MAX_PRIORITY, MIN_PRIORITY
-from ..domain.models import MAX_LEVEL, MIN_LEVEL, Channel
-
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-Level = Annotated[int, Field(ge=MIN_LEVEL, le=MAX_LEVEL, strict=True)]
+from ..domain.models import Channel
+from ..domain.values import Level, Name, Priority
 
 
 class _Body(BaseModel):
@@ -25,7 +22,7 @@ class ContactIn(_Body):
     external_id: str = Field(min_length=1, max_length=200, description="the channel's own id")
     queue: Name | None = Field(None, description="left out: the classification rules choose")
     skills: dict[Name, Level] = Field(default_factory=dict, max_length=20)
-    priority: int = Field(0, ge=MIN_PRIORITY, le=MAX_PRIORITY, strict=True)
+    priority: Priority = 0
     customer: dict[str, Any] | None = None
     attributes: dict[str, Any] = Field(default_factory=dict, max_length=50)
 

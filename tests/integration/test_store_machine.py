@@ -27,10 +27,10 @@ from redis.asyncio import Redis
 
 from ccaas.desk.service import Desk
 from ccaas.domain.clock import ManualClock
-from ccaas.domain.config import RoutingConfig
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
-from ccaas.domain.rules import compile_rules
+from ccaas.domain.rules.compiled import compile_rules
+from ccaas.domain.rules.schema import RoutingConfig
 from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
 from ccaas.runtime.embedded_redis import EmbeddedRedis

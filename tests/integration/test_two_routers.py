@@ -17,9 +17,9 @@ import yaml
 from redis.asyncio import Redis
 
 from ccaas.desk.service import Desk
-from ccaas.domain.config import RoutingConfig
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
+from ccaas.domain.rules.schema import RoutingConfig
 from ccaas.errors import Conflict
 from ccaas.ingest.service import Ingest
 from ccaas.runtime.embedded_redis import EmbeddedRedis

@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from ccaas.domain.config import RoutingConfig
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel
+from ccaas.domain.rules.schema import RoutingConfig
+from ccaas.domain.values import DAYS
 
 CHANNELS = tuple(ch.value for ch in Channel)
 STRATEGIES = ("longest-idle", "most-skilled", "least-occupied", "round-robin")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIMEZONES = (
     "UTC",
     "Europe/London",

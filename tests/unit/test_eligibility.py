@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccaas.domain.config import RoutingConfig
 from ccaas.domain.eligibility import Ineligible, has_room, ineligibility, is_eligible
 from ccaas.domain.models import Channel, ChannelRule, Presence
+from ccaas.domain.rules.schema import RoutingConfig
 from ccaas.store.scripts import script_source
 from tests.unit.builders import RULES, agent, contact
 

@@ -8,11 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccaas.domain.classify import classify
-from ccaas.domain.intake import MAX_PRIORITY, MIN_PRIORITY, NewContact
+from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, WaitingContact
 from ccaas.domain.ordering import order_key, order_score
-from ccaas.domain.rules import compile_rules
+from ccaas.domain.rules.classify import classify
+from ccaas.domain.rules.compiled import compile_rules
+from ccaas.domain.values import MAX_PRIORITY, MIN_PRIORITY
 from tests.helpers import TEST_CONFIG
 from tests.unit.builders import NOW, SECOND, contact
 

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccaas.domain.config import RoutingConfig
 from ccaas.domain.eligibility import is_eligible
 from ccaas.domain.models import (
     AgentView,
@@ -23,6 +22,7 @@ from ccaas.domain.models import (
 )
 from ccaas.domain.ordering import order_key
 from ccaas.domain.policy import PlannedOffer, plan_offers
+from ccaas.domain.rules.schema import RoutingConfig
 from ccaas.domain.strategies import rank_key
 from tests.helpers import TEST_CONFIG
 from tests.unit.builders import NOW, QUEUES, RULES, SECOND, after_offer, agent, contact, snapshots

@@ -10,7 +10,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccaas.domain.classify import (
+from ccaas.domain.intake import NewContact, check_new_contact
+from ccaas.domain.models import Channel
+from ccaas.domain.rules.classify import (
     EXPLICIT_RULE,
     REASONS,
     Classified,
@@ -18,10 +20,9 @@ from ccaas.domain.classify import (
     classify,
     retarget,
 )
-from ccaas.domain.facts import QueueStats
-from ccaas.domain.intake import MAX_PRIORITY, MIN_PRIORITY, NewContact, check_new_contact
-from ccaas.domain.models import Channel
-from ccaas.domain.rules import CompiledRules, rules_from_document
+from ccaas.domain.rules.compiled import CompiledRules, rules_from_document
+from ccaas.domain.rules.facts import QueueStats
+from ccaas.domain.values import MAX_PRIORITY, MIN_PRIORITY
 from tests.unit.rules_strategies import instants, local_ms, new_contacts, routing_documents
 
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from ccaas.domain.config import RoutingConfig
 from ccaas.domain.ordering import order_score
-from ccaas.domain.rules import OVERFLOW_STEP, CompiledRules, summary
+from ccaas.domain.rules.compiled import OVERFLOW_STEP, CompiledRules, summary
+from ccaas.domain.rules.schema import RoutingConfig
 from ccaas.errors import ConfigError
 from ccaas.runtime.routing_file import parse_rules
 from tests.unit.rules_strategies import routing_documents

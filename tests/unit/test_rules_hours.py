@@ -12,10 +12,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccaas.domain.config import HoursConfig
-from ccaas.domain.hours import Calendar, overlaps
-from ccaas.domain.rules import rules_from_document
-from tests.unit.rules_strategies import DAYS, TIMEZONES, hours_configs, instants, local_ms
+from ccaas.domain.rules.compiled import rules_from_document
+from ccaas.domain.rules.hours import Calendar, overlaps
+from ccaas.domain.rules.schema import HoursConfig
+from ccaas.domain.values import DAYS
+from tests.unit.rules_strategies import TIMEZONES, hours_configs, instants, local_ms
 
 PROPERTY = settings(max_examples=200, deadline=None)
 OFFICE = {"open": {"mon-fri": ["09:00-17:00"]}}

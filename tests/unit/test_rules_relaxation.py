@@ -12,11 +12,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccaas.domain.facts import QueueStats, helpers, relaxation_variables
 from ccaas.domain.models import Channel, WaitingContact
 from ccaas.domain.ordering import order_key, order_score
-from ccaas.domain.relaxation import Effect, apply_effect, due_steps, effect_of
-from ccaas.domain.rules import CompiledRules, rules_from_document
+from ccaas.domain.rules.compiled import CompiledRules, rules_from_document
+from ccaas.domain.rules.facts import QueueStats, helpers, relaxation_variables
+from ccaas.domain.rules.relaxation import Effect, apply_effect, due_steps, effect_of
 from tests.unit.rules_strategies import NOW_MIN, SKILLS, pick, routing_documents, skill_levels
 
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .eligibility import Ineligible, ineligibility
-from .intake import MAX_PRIORITY, MIN_PRIORITY
-from .models import AgentView, WaitingContact
-from .rules import CompiledRules
-from .strategies import rank_key
+from ..eligibility import Ineligible, ineligibility
+from ..models import AgentView, WaitingContact
+from ..strategies import rank_key
+from ..values import MAX_PRIORITY, MIN_PRIORITY, clamp_priority
+from .compiled import CompiledRules
 
 
 def _detail(reason: Ineligible, agent: AgentView, contact: WaitingContact, now_ms: int) -> str:
@@ -88,7 +88,7 @@ def score_terms(
         {"source": str(source), "priority": int(delta)} for source, delta in priority_terms
     ]
     total = sum(int(t["priority"]) for t in terms)
-    before = max(MIN_PRIORITY, min(MAX_PRIORITY, total))
+    before = clamp_priority(total)
     if before != total:
         terms.append(
             {"source": f"clamped to {MIN_PRIORITY}..{MAX_PRIORITY}", "priority": before - total}

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from .config import RoutingConfig
+from .schema import RoutingConfig
 
 
 def _known_keys(loc: Sequence[int | str]) -> list[str]:

@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..intake import NewContact
+from ..models import Channel
+from ..values import clamp_priority
+from .compiled import CompiledRules
 from .conditions import CompiledCondition, EvaluationError, MissingValue
 from .facts import QueueStats, contact_vars, customer_vars, helpers, now_vars
-from .intake import MAX_PRIORITY, MIN_PRIORITY, NewContact
-from .models import Channel
-from .rules import CompiledRules
 
 EXPLICIT_RULE = "(requested queue)"
 PRIORITY_RULE = "priority rule "
@@ -49,7 +50,7 @@ class Classified:
 
     @property
     def priority(self) -> int:
-        return max(MIN_PRIORITY, min(MAX_PRIORITY, sum(delta for _, delta in self.priority_terms)))
+        return clamp_priority(sum(delta for _, delta in self.priority_terms))
 
 
 def _holds(

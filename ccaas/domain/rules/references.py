@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from .config import RelaxationStep, RoutingConfig
+from ..values import did_you_mean
 from .hours import overlaps, zone
+from .schema import RelaxationStep, RoutingConfig
 
 Loc = tuple[str | int, ...]
 
@@ -18,11 +18,6 @@ class Problem:
 
     loc: Loc
     message: str
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    found = difflib.get_close_matches(word, sorted(choices), n=1)
-    return f"; did you mean {found[0]!r}?" if found else ""
 
 
 def _missing(kind: str, name: str, where: str, known: Iterable[str]) -> str:

@@ -10,14 +10,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .models import MAX_LEVEL, MIN_LEVEL, Channel, ChannelRule, QueueSpec, Strategy
+from ..models import Channel, ChannelRule, QueueSpec, Strategy
+from ..values import DAYS, Level, Name, Priority
 
 QueueName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
-Level = Annotated[int, Field(ge=MIN_LEVEL, le=MAX_LEVEL, strict=True)]
 Condition = Annotated[str, Field(min_length=1, max_length=2000, description="a CEL expression")]
-Priority = Annotated[int, Field(ge=-100, le=100, strict=True)]
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -34,10 +31,10 @@ class ChannelConfig(_Strict):
 def day_names(key: str) -> list[str]:
     """'mon-fri' -> ['mon', ..., 'fri']; 'sat' -> ['sat']; anything else -> []."""
     first, _, last = key.partition("-")
-    if first not in _DAYS or (last and last not in _DAYS):
+    if first not in DAYS or (last and last not in DAYS):
         return []
-    start, end = _DAYS.index(first), _DAYS.index(last or first)
-    return list(_DAYS[start : end + 1]) if start <= end else []
+    start, end = DAYS.index(first), DAYS.index(last or first)
+    return list(DAYS[start : end + 1]) if start <= end else []
 
 
 def span_minutes(span: str) -> tuple[int, int]:

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..models import Channel, WaitingContact
+from .compiled import CompiledRules, CompiledStep
 from .conditions import EvaluationError, MissingValue
-from .models import Channel, WaitingContact
-from .rules import CompiledRules, CompiledStep
 
 
 @dataclass(frozen=True, slots=True)

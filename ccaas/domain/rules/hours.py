@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .config import HoursConfig, day_names, span_minutes
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from ..values import DAYS
+from .schema import HoursConfig, day_names, span_minutes
 
 
 def zone(name: str) -> ZoneInfo:

@@ -9,17 +9,18 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from ..models import Channel, ChannelRule, Membership, QueueSpec
+from ..values import did_you_mean
 from .conditions import CompiledCondition, ConditionError, Scope, compile_condition
-from .config import (
+from .hints import suggestion
+from .hours import Calendar, zone
+from .references import Loc, Problem, reference_problems
+from .schema import (
     ClassificationRule,
     PriorityRule,
     RelaxationStep,
     RoutingConfig,
 )
-from .hours import Calendar, zone
-from .models import Channel, ChannelRule, Membership, QueueSpec
-from .references import Loc, Problem, did_you_mean, reference_problems
-from .schema_hints import suggestion
 
 OVERFLOW_STEP = "overflow"
 

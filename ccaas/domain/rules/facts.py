@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..models import WaitingContact
+from .compiled import CompiledRules
 from .hours import local_time
-from .models import WaitingContact
-from .rules import CompiledRules
 
 CUSTOMER_DEFAULTS: dict[str, Any] = {
     "id": "",
