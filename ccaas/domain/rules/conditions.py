@@ -105,12 +105,20 @@ _STANDARD = frozenset(
 
 
 class Scope(Enum):
-    """Where a condition is written; it decides which variables exist."""
+    """Where a condition is written; it decides which variables exist (its `value`).
 
-    CLASSIFICATION = ("contact", "customer", "now", "queues")
-    PRIORITY = ("contact", "customer", "now", "queues")
-    RELAXATION = ("contact", "customer", "now", "queue", "queues")
-    PREFERRED_AGENT = ("contact", "customer", "now")
+    Each member's value starts with its own name, so two scopes that see the same
+    variables stay two members instead of one being an alias of the other.
+    """
+
+    CLASSIFICATION = ("classification", "contact", "customer", "now", "queues")
+    PRIORITY = ("priority", "contact", "customer", "now", "queues")
+    RELAXATION = ("relaxation", "contact", "customer", "now", "queue", "queues")
+    PREFERRED_AGENT = ("preferred_agent", "contact", "customer", "now")
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return self.value[1:]
 
 
 class ConditionError(ValueError):
@@ -201,7 +209,7 @@ def _check_paths(source: str, scope: Scope, queue_names: frozenset[str]) -> None
                 raise ConditionError(f"unknown field 'queues.{parts[0]}.{parts[1]}'{hint}")
             continue
         known = FIELDS.get(root)
-        if known is None or root not in scope.value:
+        if known is None or root not in scope.variables:
             continue  # a root outside the scope is reported from the compiled variables
         if parts[0] not in known:
             raise ConditionError(f"unknown field '{root}.{parts[0]}'{_close(parts[0], known)}")
@@ -263,14 +271,14 @@ def compile_condition(
     program = _compile(source)
     bound = set(_BOUND.findall(_STRING.sub('""', source)))
     for name in program.variables():
-        if name not in scope.value and name not in bound:
+        if name not in scope.variables and name not in bound:
             hint = ""
             if name in FIELDS or name == "queues":
                 hint = f"; {name}.* is not known here"
-            raise ConditionError(f"unknown name {name!r}{hint or _close(name, scope.value)}")
+            raise ConditionError(f"unknown name {name!r}{hint or _close(name, scope.variables)}")
     for name in program.functions():
         if name[0] in "_@!" or name in _STANDARD or name in HELPERS:
             continue
         raise ConditionError(f"unknown function {name!r}{_close(name, _STANDARD | HELPERS)}")
     _check_paths(source, scope, queue_names)
-    return CompiledCondition(source, program, frozenset(program.variables()) & set(scope.value))
+    return CompiledCondition(source, program, frozenset(program.variables()) & set(scope.variables))
