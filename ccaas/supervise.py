@@ -6,20 +6,20 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 log = structlog.get_logger("ccaas.duties")
 
 
-async def supervise(
-    name: str, duty: Callable[[], Awaitable[object]], pause: float = 0.5, **context: str
-) -> None:
-    """Run `duty` forever; a failure is logged with `context` and the duty restarts after
-    `pause` seconds. Cancellation stops it."""
-    while True:
-        try:
-            await duty()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("duty_failed", duty=name, **context)
-            await asyncio.sleep(pause)
+async def supervise(name: str, duty: Callable[[], Awaitable[object]], pause: float = 0.5) -> None:
+    """Run `duty` forever with `duty=name` bound on its log events; a failure is logged and
+    the duty restarts after `pause` seconds. Cancellation stops it."""
+    with bound_contextvars(duty=name):
+        while True:
+            try:
+                await duty()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("duty_failed")
+                await asyncio.sleep(pause)

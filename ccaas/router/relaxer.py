@@ -110,14 +110,12 @@ class Relaxer:
                     applied.append((contact.id, step.key))
                     log.info(
                         "contact_relaxed",
-                        tenant=self.ctx.keys.tenant,
                         contact_id=contact.id,
                         step=step.key,
                     )
             for warning in warnings:
                 log.warning(
                     "rule_condition_failed",
-                    tenant=self.ctx.keys.tenant,
                     contact_id=contact.id,
                     error=warning,
                 )

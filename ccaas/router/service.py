@@ -62,7 +62,6 @@ class Router:
             if result.offer_id:
                 log.debug(
                     "contact_offered",
-                    tenant=self.ctx.keys.tenant,
                     contact_id=result.planned.contact_id,
                     agent_id=result.planned.agent_id,
                     offer_id=result.offer_id,
@@ -70,7 +69,6 @@ class Router:
             else:
                 log.debug(
                     "claim_refused",
-                    tenant=self.ctx.keys.tenant,
                     contact_id=result.planned.contact_id,
                     agent_id=result.planned.agent_id,
                     reason=result.refused,
@@ -101,11 +99,10 @@ class Router:
 
     async def run(self) -> None:
         """Run until cancelled: the wake listener, the matching loop and the timer loop."""
-        tenant = self.ctx.keys.tenant
         async with asyncio.TaskGroup() as group:
-            group.create_task(supervise("wake_listener", self._listen, tenant=tenant))
-            group.create_task(supervise("matcher", self._match_loop, tenant=tenant))
-            group.create_task(supervise("timers", self._timer_loop, tenant=tenant))
+            group.create_task(supervise("wake_listener", self._listen))
+            group.create_task(supervise("matcher", self._match_loop))
+            group.create_task(supervise("timers", self._timer_loop))
 
     async def _listen(self) -> None:
         pubsub = self.ctx.redis.pubsub(ignore_subscribe_messages=True)

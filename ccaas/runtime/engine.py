@@ -10,6 +10,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 from redis.asyncio import Redis
+from structlog.contextvars import bound_contextvars
 
 from ..domain.clock import Clock
 from ..domain.rules.compiled import CompiledRules
@@ -47,7 +48,14 @@ class Engine:
         self._redis: Redis | None = None
 
     async def start(self) -> StoreContext:
-        """Connect, put the rules in force, start the duties; the context to serve with."""
+        """Connect, put the rules in force, start the duties; the context to serve with.
+
+        The duties' log events carry the tenant: the tasks inherit it from here.
+        """
+        with bound_contextvars(tenant=self.tenant):
+            return await self._start_all()
+
+    async def _start_all(self) -> StoreContext:
         redis: Redis = connect(self.redis_url)
         ctx = StoreContext.create(redis, self.tenant, self.rules, self.clock)
         ctx.holder.refresh = lambda: refresh(ctx)
@@ -63,13 +71,11 @@ class Engine:
             self._start("rules_watcher", lambda: watch_file(ctx, watched))
         if self.run_router:
             self._tasks.append(asyncio.create_task(Router(ctx).run(), name="router"))
-            log.info("router_started", tenant=self.tenant, rules_version=ctx.rules.version)
+            log.info("router_started", rules_version=ctx.rules.version)
         return ctx
 
     def _start(self, name: str, duty: Callable[[], Awaitable[object]]) -> None:
-        self._tasks.append(
-            asyncio.create_task(supervise(name, duty, 1.0, tenant=self.tenant), name=name)
-        )
+        self._tasks.append(asyncio.create_task(supervise(name, duty, 1.0), name=name))
 
     async def stop(self) -> None:
         """Cancel the duties, giving them a grace period, then close the connection."""

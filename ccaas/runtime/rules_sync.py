@@ -37,7 +37,7 @@ def swap(ctx: StoreContext, rules: CompiledRules) -> None:
     before = ctx.holder.current.version
     if rules.version > before:
         ctx.holder.current = rules
-        log.info("rules_switched", tenant=ctx.keys.tenant, version=rules.version, before=before)
+        log.info("rules_switched", version=rules.version, before=before)
 
 
 async def publish_text(
@@ -129,7 +129,7 @@ async def bootstrap(ctx: StoreContext, path: Path | None) -> None:
             except ConfigError as exc:
                 if not await store.active_version():
                     raise
-                log.error("rules_file_rejected", tenant=ctx.keys.tenant, errors=exc.detail)
+                log.error("rules_file_rejected", errors=exc.detail)
     version = await store.active_version()
     if version:
         swap(ctx, await load_version(ctx, version))
@@ -149,7 +149,6 @@ async def follow(ctx: StoreContext) -> None:
                 except ConfigError as exc:
                     log.error(
                         "rules_version_unusable",
-                        tenant=ctx.keys.tenant,
                         version=version,
                         errors=exc.detail,
                     )
@@ -202,6 +201,6 @@ async def _publish_saved(ctx: StoreContext, path: Path) -> None:
         if await RulesStore(ctx).file_checksum() == checksum(text):
             return
         rules = await publish_file(ctx, text, path)
-        log.info("rules_file_loaded", tenant=ctx.keys.tenant, version=rules.version)
+        log.info("rules_file_loaded", version=rules.version)
     except ConfigError as exc:
-        log.error("rules_file_rejected", tenant=ctx.keys.tenant, errors=exc.detail)
+        log.error("rules_file_rejected", errors=exc.detail)

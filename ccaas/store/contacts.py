@@ -241,8 +241,6 @@ class ContactRepository:
                 ended += await self.end_wrap_up(contact_id, only_if_due=True)
             except NotFound:
                 # a deadline whose contact is gone would block every later one: drop it
-                log.warning(
-                    "wrap_up_deadline_dropped", tenant=self.ctx.keys.tenant, contact_id=contact_id
-                )
+                log.warning("wrap_up_deadline_dropped", contact_id=contact_id)
                 await self.ctx.redis.zrem(self.ctx.keys.wrap_up_deadlines, contact_id)
         return ended

@@ -67,7 +67,7 @@ async def put_rules(request: web.Request) -> web.Response:
         rules = await publish_text(ctx, text, "api", note, dedupe=True)
     except ConfigError as exc:
         raise _rejected(exc, "api") from exc
-    log.info("rules_published", tenant=ctx.keys.tenant, version=rules.version, source="api")
+    log.info("rules_published", version=rules.version, source="api")
     info = await _version_info(request, rules.version)
     return web.json_response({**info, "summary": summary(rules)}, status=201)
 
@@ -99,6 +99,6 @@ async def rollback(request: web.Request) -> web.Response:
         rules = await publish_text(ctx, text, "rollback", f"rollback to version {raw}")
     except ConfigError as exc:
         raise _rejected(exc, "rollback") from exc
-    log.info("rules_rolled_back", tenant=ctx.keys.tenant, version=rules.version, to=int(raw))
+    log.info("rules_rolled_back", version=rules.version, to=int(raw))
     info = await _version_info(request, rules.version)
     return web.json_response({**info, "rolled_back_to": int(raw)}, status=201)
