@@ -1,11 +1,16 @@
-"""Fixtures: a real redis-server for the session, a clean database and a store per test."""
+"""Fixtures: a real redis-server for the session, a clean database and a store per test.
+
+Also the hypothesis profiles, chosen here once from the CI variable.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
@@ -14,6 +19,20 @@ from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.store.client import connect
 from ccaas.store.context import StoreContext
 from tests.helpers import TEST_CONFIG
+
+# `ci` searches harder and reproducibly; `dev` keeps a local run quick. max_examples is the count
+# for a test that sets none (tests with their own count keep it); `--hypothesis-profile` overrides.
+# Both start from hypothesis's built-in profiles; like hypothesis, CI set to anything means CI.
+settings.register_profile(
+    "ci",
+    settings.get_profile("ci"),
+    max_examples=500,
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+)
+settings.register_profile("dev", settings.get_profile("default"), max_examples=150)
+settings.load_profile("ci" if "CI" in os.environ else "dev")
 
 
 @pytest.fixture(scope="session")
