@@ -14,7 +14,7 @@ from ccaas.router.service import Router
 from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.store.context import StoreContext
 from ccaas.web.app import create_app
-from tests.helpers import TEST_CONFIG
+from tests.helpers import TEST_CONFIG, dump
 
 TENANT = "t1"
 
@@ -38,24 +38,6 @@ async def api(
 @pytest.fixture
 def router(redis: Redis, clock: ManualClock) -> Router:
     return Router(StoreContext.create(redis, TENANT, TEST_CONFIG, clock))
-
-
-async def dump(redis: Redis) -> dict[str, Any]:
-    """Every key with its type and value: to prove a refused request changed nothing."""
-    state: dict[str, Any] = {}
-    for key in sorted(await redis.keys("*")):
-        kind = await redis.type(key)
-        if kind == "hash":
-            state[key] = await redis.hgetall(key)
-        elif kind == "zset":
-            state[key] = await redis.zrange(key, 0, -1, withscores=True)
-        elif kind == "set":
-            state[key] = sorted(await redis.smembers(key))
-        elif kind == "stream":
-            state[key] = await redis.xrange(key)
-        else:
-            state[key] = await redis.get(key)
-    return state
 
 
 CHAT = {"channel": "chat", "external_id": "chat-1", "queue": "billing", "skills": {"billing": 3}}

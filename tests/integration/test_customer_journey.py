@@ -16,7 +16,7 @@ from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.customers import CustomerRepository, timeline
 from ccaas.store.offers import OfferRepository
-from tests.integration.test_api import dump
+from tests.helpers import dump
 
 
 async def arrive(ctx: StoreContext, channel: Channel, queue: str, **customer: str) -> str:

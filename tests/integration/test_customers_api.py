@@ -14,8 +14,7 @@ from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.store.context import StoreContext
 from ccaas.store.customers import CustomerRepository
 from ccaas.web.app import create_app
-from tests.helpers import TEST_CONFIG
-from tests.integration.test_api import dump
+from tests.helpers import TEST_CONFIG, dump
 
 
 @pytest.fixture

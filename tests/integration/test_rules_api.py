@@ -12,8 +12,7 @@ from ccaas.domain.clock import ManualClock
 from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.runtime.routing_file import parse_rules
 from ccaas.web.app import create_app
-from tests.integration.test_api import dump
-from tests.integration.test_rules_live import MONDAY_10AM, RULES
+from tests.helpers import MONDAY_10AM, RULES, dump
 
 
 @pytest.fixture
