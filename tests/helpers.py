@@ -3,13 +3,17 @@ run on, and steps on a real store (arrivals, agents, router rounds, a dump of Re
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from ccaas.domain.clock import Clock
 from ccaas.domain.config import RoutingConfig
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
+from ccaas.domain.rules import CompiledRules
 from ccaas.router.service import Router
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
@@ -122,3 +126,21 @@ async def dump(redis: Redis) -> dict[str, Any]:
         else:
             state[key] = await redis.get(key)
     return state
+
+
+class MakeApi(Protocol):
+    """The `make_api` fixture (tests/conftest.py): the API app on the test Redis, started.
+
+    Unless told otherwise: TEST_CONFIG, tenant t1, the `clock` fixture and no router;
+    other keywords (max_body_bytes, watch_rules_file) go to create_app as they are."""
+
+    async def __call__(
+        self,
+        rules: CompiledRules | RoutingConfig = ...,
+        *,
+        clock: Clock | None = None,
+        run_router: bool = False,
+        rules_file: Path | None = None,
+        tenant: str = "t1",
+        **options: Any,
+    ) -> TestClient: ...

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
 from ccaas.router.service import Router
-from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.store.context import StoreContext
-from ccaas.web.app import create_app
-from tests.helpers import TEST_CONFIG, dump
+from tests.helpers import TEST_CONFIG, MakeApi, dump
 
 TENANT = "t1"
 
 
 @pytest.fixture
-async def api(
-    redis_server: EmbeddedRedis, redis: Redis, clock: ManualClock
-) -> AsyncIterator[TestClient]:
-    app = create_app(
-        redis_server.url,
-        TEST_CONFIG,
-        tenant=TENANT,
-        run_router=False,
-        clock=clock,
-        max_body_bytes=16 * 1024,
-    )
-    async with TestClient(TestServer(app)) as client:
-        yield client
+async def api(make_api: MakeApi) -> TestClient:
+    return await make_api(TEST_CONFIG, tenant=TENANT, max_body_bytes=16 * 1024)
 
 
 @pytest.fixture
