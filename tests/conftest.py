@@ -1,19 +1,42 @@
-"""Fixtures: a real redis-server for the session, a clean database and a store per test."""
+"""Fixtures: a real redis-server for the session, a clean database and a store per test.
+
+Also the hypothesis profiles, chosen here once from the CI variable.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import settings
 from redis.asyncio import Redis
 
-from ccaas.domain.clock import ManualClock
+from ccaas.domain.clock import Clock, ManualClock
+from ccaas.domain.rules.compiled import CompiledRules
 from ccaas.domain.rules.schema import RoutingConfig
 from ccaas.runtime.embedded_redis import EmbeddedRedis
+from ccaas.runtime.engine import create_app
 from ccaas.store.client import connect
 from ccaas.store.context import StoreContext
-from tests.helpers import TEST_CONFIG
+from tests.helpers import TEST_CONFIG, MakeApi
+
+# `ci` searches harder and reproducibly; `dev` keeps a local run quick. max_examples is the count
+# for a test that sets none (tests with their own count keep it); `--hypothesis-profile` overrides.
+# Both start from hypothesis's built-in profiles; like hypothesis, CI set to anything means CI.
+settings.register_profile(
+    "ci",
+    settings.get_profile("ci"),
+    max_examples=500,
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+)
+settings.register_profile("dev", settings.get_profile("default"), max_examples=150)
+settings.load_profile("ci" if "CI" in os.environ else "dev")
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +70,43 @@ def config() -> RoutingConfig:
 @pytest.fixture
 def ctx(redis: Redis, config: RoutingConfig, clock: ManualClock) -> StoreContext:
     return StoreContext.create(redis, "t1", config, clock)
+
+
+@pytest.fixture
+async def make_api(
+    redis_server: EmbeddedRedis, redis: Redis, clock: ManualClock
+) -> AsyncIterator[MakeApi]:
+    """Builds the API app (on Redis flushed by `redis`) and returns its started test client;
+    each client it made is closed at teardown. Arguments: see tests.helpers.MakeApi."""
+    clients: list[TestClient] = []
+    test_clock = clock
+
+    async def make(
+        rules: CompiledRules | RoutingConfig = TEST_CONFIG,
+        *,
+        clock: Clock | None = None,
+        run_router: bool = False,
+        rules_file: Path | None = None,
+        tenant: str = "t1",
+        **options: Any,
+    ) -> TestClient:
+        app = create_app(
+            redis_server.url,
+            rules,
+            tenant=tenant,
+            run_router=run_router,
+            clock=test_clock if clock is None else clock,
+            rules_file=rules_file,
+            **options,
+        )
+        client = TestClient(TestServer(app))
+        clients.append(client)  # closed even when its start fails
+        await client.start_server()
+        return client
+
+    yield make
+    for client in reversed(clients):
+        await client.close()
 
 
 @pytest.fixture

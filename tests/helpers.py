@@ -1,8 +1,24 @@
-"""Shared test values: a small routing configuration and builders."""
+"""Shared test values and helpers: a small routing configuration, the rules the rules tests
+run on, and steps on a real store (arrivals, agents, router rounds, a dump of Redis)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from ccaas.desk.service import Desk
+from ccaas.domain.clock import Clock
+from ccaas.domain.intake import NewContact
+from ccaas.domain.models import Channel, Presence
+from ccaas.domain.rules.compiled import CompiledRules
 from ccaas.domain.rules.schema import RoutingConfig
+from ccaas.ingest.service import Ingest
+from ccaas.router.service import Router
+from ccaas.store.agents import AgentProfile, AgentRepository
+from ccaas.store.context import StoreContext
 
 TEST_CONFIG = RoutingConfig.model_validate(
     {
@@ -19,3 +35,113 @@ TEST_CONFIG = RoutingConfig.model_validate(
         },
     }
 )
+
+# The routing file of the rules tests: on a live store, over HTTP, under bad admin bodies.
+RULES = """
+timezone: Europe/London
+skills: [billing, spanish, english, retention]
+hours:
+  office:
+    open: {mon-fri: ["08:00-20:00"]}
+    holidays: ["2026-12-25"]
+queues:
+  billing:
+    channels: [voice, chat]
+    relaxation:
+      - name: widen
+        after_seconds: 60
+        require: {billing: 3}
+      - name: any-language
+        when: queue.eligible_agents == 0
+        drop: [spanish]
+  sales:
+    channels: [voice, chat]
+    hours: office
+    overflow: {closed: billing}
+  callbacks:
+    channels: [voice]
+    max_size: 1
+    overflow: {full: billing}
+profiles:
+  billing_team:
+    queues: {billing: {priority: 1}}
+  sales_team:
+    queues:
+      sales: {priority: 1}
+      billing: {priority: 2, delay_seconds: 30}
+classification:
+  - name: returning
+    when: has(contact.attributes.agent)
+    queue: billing
+    preferred_agent: {agent: contact.attributes.agent, hold_seconds: 20}
+  - name: spanish-billing
+    when: contact.attributes.language == "es"
+    queue: billing
+    skills: {billing: 7, spanish: 5}
+  - name: sales
+    when: contact.attributes.intent == "buy"
+    queue: sales
+  - name: default
+    queue: billing
+    skills: {billing: 7}
+priority_rules:
+  - name: gold
+    when: customer.tier == "gold"
+    add: 20
+"""
+# Monday 2026-11-23 10:00 London (= UTC in winter)
+MONDAY_10AM = 1_795_428_000_000
+
+
+async def add_agent(
+    ctx: StoreContext, agent_id: str, skills: dict[str, int], profile: str = "billing_team"
+) -> None:
+    agents = AgentRepository(ctx)
+    await agents.upsert(agent_id, AgentProfile(agent_id, skills, profile=profile))
+    await Desk(ctx).set_presence(agent_id, Presence.AVAILABLE)
+
+
+async def arrive(ctx: StoreContext, external_id: str, **kw: Any) -> str:
+    contact = NewContact(channel=kw.pop("channel", Channel.CHAT), external_id=external_id, **kw)
+    return (await Ingest(ctx).enqueue(contact)).contact_id
+
+
+async def offered_to(router: Router) -> dict[str, str]:
+    results = await router.route_once()
+    return {r.planned.contact_id: r.planned.agent_id for r in results if r.offer_id}
+
+
+async def dump(redis: Redis) -> dict[str, Any]:
+    """Every key with its type and value: to prove a refused request changed nothing."""
+    state: dict[str, Any] = {}
+    for key in sorted(await redis.keys("*")):
+        kind = await redis.type(key)
+        if kind == "hash":
+            state[key] = await redis.hgetall(key)
+        elif kind == "zset":
+            state[key] = await redis.zrange(key, 0, -1, withscores=True)
+        elif kind == "set":
+            state[key] = sorted(await redis.smembers(key))
+        elif kind == "stream":
+            state[key] = await redis.xrange(key)
+        else:
+            state[key] = await redis.get(key)
+    return state
+
+
+class MakeApi(Protocol):
+    """The `make_api` fixture (tests/conftest.py): the API app on the test Redis, started.
+
+    Unless told otherwise: TEST_CONFIG, tenant t1, the `clock` fixture and no router;
+    other keywords (max_body_bytes, watch_rules_file) go to create_app as they are."""
+
+    async def __call__(
+        self,
+        rules: CompiledRules | RoutingConfig = ...,
+        *,
+        clock: Clock | None = None,
+        run_router: bool = False,
+        rules_file: Path | None = None,
+        tenant: str = "t1",
+        **options: Any,
+    ) -> TestClient: ...

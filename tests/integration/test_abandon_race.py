@@ -11,7 +11,7 @@ from ccaas.router.service import Router
 from ccaas.runtime.routing_file import parse_rules
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
-from tests.integration.test_rules_live import MONDAY_10AM, add_agent, arrive, offered_to
+from tests.helpers import MONDAY_10AM, add_agent, arrive, offered_to
 
 RULES = """
 queues:

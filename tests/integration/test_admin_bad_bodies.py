@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from redis.asyncio import Redis
+from aiohttp.test_utils import TestClient
 
 from ccaas.domain.clock import ManualClock
-from ccaas.runtime.embedded_redis import EmbeddedRedis
-from ccaas.runtime.engine import create_app
 from ccaas.runtime.routing_file import parse_rules
-from tests.integration.test_rules_live import MONDAY_10AM, RULES
+from tests.helpers import MONDAY_10AM, RULES, MakeApi
 
 
 @pytest.fixture
-async def api(redis_server: EmbeddedRedis, redis: Redis) -> AsyncIterator[TestClient]:
-    app = create_app(
-        redis_server.url,
-        parse_rules(RULES, "r"),
-        tenant="t1",
-        run_router=False,
-        clock=ManualClock(MONDAY_10AM),
-    )
-    async with TestClient(TestServer(app)) as client:
-        yield client
+async def api(make_api: MakeApi) -> TestClient:
+    return await make_api(parse_rules(RULES, "r"), clock=ManualClock(MONDAY_10AM))
 
 
 BASE = "queues:\n  billing: {channels: [voice, chat]}\n"

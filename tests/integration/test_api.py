@@ -2,60 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
 from ccaas.router.service import Router
-from ccaas.runtime.embedded_redis import EmbeddedRedis
-from ccaas.runtime.engine import create_app
 from ccaas.store.context import StoreContext
-from tests.helpers import TEST_CONFIG
+from tests.helpers import TEST_CONFIG, MakeApi, dump
 
 TENANT = "t1"
 
 
 @pytest.fixture
-async def api(
-    redis_server: EmbeddedRedis, redis: Redis, clock: ManualClock
-) -> AsyncIterator[TestClient]:
-    app = create_app(
-        redis_server.url,
-        TEST_CONFIG,
-        tenant=TENANT,
-        run_router=False,
-        clock=clock,
-        max_body_bytes=16 * 1024,
-    )
-    async with TestClient(TestServer(app)) as client:
-        yield client
+async def api(make_api: MakeApi) -> TestClient:
+    return await make_api(TEST_CONFIG, tenant=TENANT, max_body_bytes=16 * 1024)
 
 
 @pytest.fixture
 def router(redis: Redis, clock: ManualClock) -> Router:
     return Router(StoreContext.create(redis, TENANT, TEST_CONFIG, clock))
-
-
-async def dump(redis: Redis) -> dict[str, Any]:
-    """Every key with its type and value: to prove a refused request changed nothing."""
-    state: dict[str, Any] = {}
-    for key in sorted(await redis.keys("*")):
-        kind = await redis.type(key)
-        if kind == "hash":
-            state[key] = await redis.hgetall(key)
-        elif kind == "zset":
-            state[key] = await redis.zrange(key, 0, -1, withscores=True)
-        elif kind == "set":
-            state[key] = sorted(await redis.smembers(key))
-        elif kind == "stream":
-            state[key] = await redis.xrange(key)
-        else:
-            state[key] = await redis.get(key)
-    return state
 
 
 CHAT = {"channel": "chat", "external_id": "chat-1", "queue": "billing", "skills": {"billing": 3}}

@@ -17,7 +17,7 @@ from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.customers import CustomerRepository
-from tests.integration.test_api import dump
+from tests.helpers import dump
 
 
 async def arrive(ctx: StoreContext, channel: Channel, queue: str, **customer: str) -> str:

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from ccaas.domain.clock import ManualClock
 from ccaas.domain.identity import identity
-from ccaas.runtime.embedded_redis import EmbeddedRedis
-from ccaas.runtime.engine import create_app
 from ccaas.store.context import StoreContext
 from ccaas.store.customers import CustomerRepository
-from tests.helpers import TEST_CONFIG
-from tests.integration.test_api import dump
+from tests.helpers import TEST_CONFIG, MakeApi, dump
 
 
 @pytest.fixture
-async def api(
-    redis_server: EmbeddedRedis, redis: Redis, clock: ManualClock
-) -> AsyncIterator[TestClient]:
-    app = create_app(redis_server.url, TEST_CONFIG, tenant="t1", run_router=False, clock=clock)
-    async with TestClient(TestServer(app)) as client:
-        yield client
+async def api(make_api: MakeApi) -> TestClient:
+    return await make_api(TEST_CONFIG)
 
 
 @pytest.fixture

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
-from ccaas.runtime.embedded_redis import EmbeddedRedis
-from ccaas.runtime.engine import create_app
 from ccaas.runtime.routing_file import parse_rules
-from tests.integration.test_api import dump
-from tests.integration.test_rules_live import MONDAY_10AM, RULES
+from tests.helpers import MONDAY_10AM, RULES, MakeApi, dump
 
 
 @pytest.fixture
@@ -22,18 +17,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def api(
-    redis_server: EmbeddedRedis, redis: Redis, clock: ManualClock
-) -> AsyncIterator[TestClient]:
-    app = create_app(
-        redis_server.url,
-        parse_rules(RULES, "routing.yaml"),
-        tenant="t1",
-        run_router=False,
-        clock=clock,
-    )
-    async with TestClient(TestServer(app)) as client:
-        yield client
+async def api(make_api: MakeApi) -> TestClient:
+    return await make_api(parse_rules(RULES, "routing.yaml"))  # on the clock above
 
 
 async def test_an_arrival_without_a_queue_is_classified_and_explained(api: TestClient) -> None:

@@ -5,80 +5,21 @@ No sleeps: the clock is moved by hand and the router's rounds are run one at a t
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from redis.asyncio import Redis
 
 from ccaas.desk.service import Desk
 from ccaas.domain.clock import ManualClock
-from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.errors import ConfigError, ContactRejected
-from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
 from ccaas.runtime.routing_file import parse_rules
 from ccaas.runtime.rules_sync import bootstrap, publish_text
-from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.explain import ExplainRepository
 from ccaas.store.rules_store import RulesStore
-
-RULES = """
-timezone: Europe/London
-skills: [billing, spanish, english, retention]
-hours:
-  office:
-    open: {mon-fri: ["08:00-20:00"]}
-    holidays: ["2026-12-25"]
-queues:
-  billing:
-    channels: [voice, chat]
-    relaxation:
-      - name: widen
-        after_seconds: 60
-        require: {billing: 3}
-      - name: any-language
-        when: queue.eligible_agents == 0
-        drop: [spanish]
-  sales:
-    channels: [voice, chat]
-    hours: office
-    overflow: {closed: billing}
-  callbacks:
-    channels: [voice]
-    max_size: 1
-    overflow: {full: billing}
-profiles:
-  billing_team:
-    queues: {billing: {priority: 1}}
-  sales_team:
-    queues:
-      sales: {priority: 1}
-      billing: {priority: 2, delay_seconds: 30}
-classification:
-  - name: returning
-    when: has(contact.attributes.agent)
-    queue: billing
-    preferred_agent: {agent: contact.attributes.agent, hold_seconds: 20}
-  - name: spanish-billing
-    when: contact.attributes.language == "es"
-    queue: billing
-    skills: {billing: 7, spanish: 5}
-  - name: sales
-    when: contact.attributes.intent == "buy"
-    queue: sales
-  - name: default
-    queue: billing
-    skills: {billing: 7}
-priority_rules:
-  - name: gold
-    when: customer.tier == "gold"
-    add: 20
-"""
-# Monday 2026-11-23 10:00 London (= UTC in winter)
-MONDAY_10AM = 1_795_428_000_000
+from tests.helpers import MONDAY_10AM, RULES, add_agent, arrive, offered_to
 
 
 @pytest.fixture
@@ -89,24 +30,6 @@ def clock() -> ManualClock:
 @pytest.fixture
 def rules_ctx(redis: Redis, clock: ManualClock) -> StoreContext:
     return StoreContext.create(redis, "t1", parse_rules(RULES, "routing.yaml"), clock)
-
-
-async def add_agent(
-    ctx: StoreContext, agent_id: str, skills: dict[str, int], profile: str = "billing_team"
-) -> None:
-    agents = AgentRepository(ctx)
-    await agents.upsert(agent_id, AgentProfile(agent_id, skills, profile=profile))
-    await Desk(ctx).set_presence(agent_id, Presence.AVAILABLE)
-
-
-async def arrive(ctx: StoreContext, external_id: str, **kw: Any) -> str:
-    contact = NewContact(channel=kw.pop("channel", Channel.CHAT), external_id=external_id, **kw)
-    return (await Ingest(ctx).enqueue(contact)).contact_id
-
-
-async def offered_to(router: Router) -> dict[str, str]:
-    results = await router.route_once()
-    return {r.planned.contact_id: r.planned.agent_id for r in results if r.offer_id}
 
 
 async def test_classification_picks_the_first_matching_rule(rules_ctx: StoreContext) -> None:

@@ -15,7 +15,7 @@ from ccaas.runtime.routing_file import parse_rules
 from ccaas.runtime.rules_sync import bootstrap, join, publish_text, watch_file
 from ccaas.store.context import StoreContext
 from ccaas.store.rules_store import RulesStore
-from tests.integration.test_rules_live import MONDAY_10AM, arrive
+from tests.helpers import MONDAY_10AM, arrive
 
 V1 = """
 queues:

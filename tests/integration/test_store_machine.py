@@ -10,7 +10,6 @@ clock moves, so the router's cache must notice contacts that changed under it.
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass, field
 
 import pytest
@@ -387,11 +386,9 @@ class StoreMachine(RuleBasedStateMachine):
 @pytest.mark.slow
 def test_store_never_loses_or_double_assigns(redis_server: EmbeddedRedis) -> None:
     StoreMachine.redis_url = redis_server.url
-    examples = 500 if os.environ.get("CI") else 150
     run_state_machine_as_test(
         StoreMachine,
-        settings=settings(
-            max_examples=examples,
+        settings=settings(  # max_examples from the profile (tests/conftest.py): 150, in CI 500
             stateful_step_count=30,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],

@@ -118,7 +118,8 @@ class Scope(Enum):
 
     @property
     def variables(self) -> tuple[str, ...]:
-        return self.value[1:]
+        names: tuple[str, ...] = self.value[1:]
+        return names
 
 
 class ConditionError(ValueError):
