@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from ccaas.domain.classify import (
     EXPLICIT_RULE,
@@ -215,7 +215,7 @@ VOICE, CHAT, EMAIL, SOCIAL = Channel.VOICE, Channel.CHAT, Channel.EMAIL, Channel
 
 
 def table_rules() -> CompiledRules:
-    return rules_from_document(yaml.safe_load(TABLE))
+    return rules_from_document(YAML(typ="safe", pure=True).load(TABLE))
 
 
 def new(channel: Channel, **fields: Any) -> NewContact:

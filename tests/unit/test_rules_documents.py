@@ -3,12 +3,13 @@ with the file, the line and a message that names the bad thing."""
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
+from ruamel.yaml import YAML
 
 from ccaas.domain.config import RoutingConfig
 from ccaas.domain.ordering import order_score
@@ -22,9 +23,12 @@ SOURCE = "routing.yaml"
 
 
 def dump(document: dict[str, Any]) -> str:
-    """yaml.safe_dump, with libyaml's emitter when there is one (the same text, faster)."""
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(document, Dumper=dumper, sort_keys=False)
+    """The document as YAML text, its keys in their order."""
+    yaml = YAML(typ="safe", pure=True)
+    yaml.sort_base_mapping_type_on_output = False
+    text = io.StringIO()
+    yaml.dump(document, text)
+    return text.getvalue()
 
 
 def refused(text: str) -> ConfigError:
