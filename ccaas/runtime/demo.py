@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from ..desk.service import Desk
 from ..domain.intake import NewContact
@@ -21,8 +22,8 @@ log = structlog.get_logger("ccaas.demo")
 
 def _read(path: Path, section: str) -> list[dict[str, Any]]:
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        document = YAML(typ="safe", pure=True).load(path.read_text()) or {}
+    except (OSError, YAMLError) as exc:
         raise ConfigError(f"cannot load demo data {path}: {exc}") from exc
     items = document.get(section, [])
     if not isinstance(items, list):

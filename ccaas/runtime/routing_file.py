@@ -2,44 +2,107 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.composer import MaxDepthExceededError
+from ruamel.yaml.constructor import DuplicateKeyError, SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
 
 from ..domain.rules.compiled import CompiledRules, RulesInvalid, rules_from_document
 from ..domain.rules.schema import RoutingConfig
 from ..errors import ConfigError
 
-
-class RulesLoader(yaml.SafeLoader):
-    """YAML with only true/false as booleans (as in YAML 1.2): a queue named `no` stays a name."""
-
-
-RulesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-RulesLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
+# Far deeper than the schema goes: a deeper document is refused before anything recurses into it.
+MAX_DEPTH = 100
+# Values that aliases may add to a document: a few lines of nested aliases can stand for
+# billions of values ("billion laughs"), which the schema checks would then walk one by one.
+MAX_ALIAS_VALUES = 100_000
 
 
-def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+class _Yaml12(VersionedResolver):
+    """YAML 1.2 even under a `%YAML 1.1` line: only true/false are booleans (a queue `no`)."""
+
+    @property
+    def processing_version(self) -> tuple[int, int]:
+        return (1, 2)
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str, first: int, second: int) -> None:
+        super().__init__(key)
+        self.key, self.first, self.second = key, first, second
+
+
+class _Constructor(SafeConstructor):
+    """ruamel.yaml's safe constructor, which refuses a repeated key; this says where both are."""
+
+    def check_mapping_key(
+        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+    ) -> bool:
+        try:
+            return bool(super().check_mapping_key(node, key_node, mapping, key, value))
+        except DuplicateKeyError:
+            first = next(
+                k for k, _ in node.value if k is key_node or self.construct_object(k) == key
+            )
+            name = key_node.value if isinstance(key_node, ScalarNode) else key
+            line = key_node.start_mark.line + 1
+            raise _RepeatedKey(str(name), first.start_mark.line + 1, line) from None
+
+
+def _yaml() -> YAML:
+    """A loader for one document (a YAML object keeps state: one per parse)."""
+    yaml = YAML(typ="safe", pure=True)  # the C parser would read some scalars as YAML 1.1
+    yaml.Resolver = _Yaml12
+    yaml.Constructor = _Constructor
+    yaml.max_depth = MAX_DEPTH
+    yaml.composer.warn_double_anchors = False  # YAML allows an anchor to be defined again
+    return yaml
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _alias_values(root: Node) -> int:
+    """How many values the aliases add when expanded (each alias counts its whole subtree).
+
+    Visits each node once, without recursion; an alias to its own ancestor (a loop) adds 0.
+    """
+    size: dict[Node, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            size[node] = 1 + sum(size.get(child, 0) for child in _children(node))
+        elif node not in size:
+            size[node] = 0  # entered: a child that refers back here finds 0
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+    return size[root] - len(size)
+
+
+def _line_of(root: Node | None, loc: Sequence[int | str]) -> int | None:
     """1-based line of the YAML node at `loc` (or of its nearest parent that exists)."""
     node, line = root, root.start_mark.line + 1 if root is not None else None
     for part in loc:
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, MappingNode):
             pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
             if pair is None:
                 return line
             line = pair[0].start_mark.line + 1
             node = pair[1]
-        elif isinstance(node, yaml.SequenceNode):
+        elif isinstance(node, SequenceNode):
             if isinstance(part, int) and part < len(node.value):
                 node = node.value[part]
             else:  # a name in a list, e.g. a profile's queues: [billing, genral]
@@ -50,38 +113,6 @@ def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
         else:
             return line
     return line
-
-
-def _duplicate_keys(root: yaml.Node | None) -> list[dict[str, Any]]:
-    """Keys written twice in one mapping (YAML would quietly keep only the last).
-
-    Walks without recursion and visits each node once: aliases may make the graph cyclic.
-    """
-    found: list[dict[str, Any]] = []
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            first_line: dict[str, int] = {}
-            for key, value in node.value:
-                line = key.start_mark.line + 1
-                if key.value in first_line:
-                    found.append(
-                        {
-                            "line": line,
-                            "field": None,
-                            "message": f"key {key.value!r} appears twice (lines "
-                            f"{first_line[key.value]} and {line}): keep one",
-                        }
-                    )
-                first_line.setdefault(key.value, line)
-                stack.append(value)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return sorted(found, key=lambda problem: problem["line"])
 
 
 def _refused(source: str, problems: list[dict[str, Any]]) -> ConfigError:
@@ -99,24 +130,39 @@ def _problem(message: str, line: int | None = None, field: str | None = None) ->
     return {"line": line, "field": field, "message": message}
 
 
+def _read_yaml(text: str, source: str) -> tuple[Node | None, Any]:
+    """The document's node tree (for line numbers) and its plain values (dict, list, str...)."""
+    yaml = _yaml()
+    try:
+        root = yaml.compose(text)
+        if root is not None and _alias_values(root) > MAX_ALIAS_VALUES:
+            message = f"not usable YAML: its aliases stand for over {MAX_ALIAS_VALUES:,} values"
+            raise _refused(source, [_problem(message)])
+        return root, yaml.constructor.construct_document(root) if root is not None else None
+    except (RecursionError, MaxDepthExceededError) as exc:
+        message = "not usable YAML: it nests too deeply or refers to itself"
+        raise _refused(source, [_problem(message)]) from exc
+    except _RepeatedKey as exc:
+        message = f"key {exc.key!r} appears twice (lines {exc.first} and {exc.second}): keep one"
+        raise _refused(source, [_problem(message, exc.second)]) from exc
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
+        raise _refused(source, [_problem(f"not valid YAML: {exc.problem}", line)]) from exc
+    except ReaderError as exc:  # a character YAML does not allow, e.g. a NUL
+        line = text.count("\n", 0, exc.position) + 1
+        message = f"not valid YAML: {str(exc).splitlines()[0]}"
+        raise _refused(source, [_problem(message, line)]) from exc
+    except YAMLError as exc:
+        raise _refused(source, [_problem(f"not valid YAML: {exc}")]) from exc
+
+
 def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
     """Validate and compile routing YAML; a ConfigError lists each problem with its line.
 
     The error's `problems` field holds {line, field, message} for each, for the admin API.
     """
-    try:
-        root = yaml.compose(text, Loader=RulesLoader)
-        document = yaml.load(text, Loader=RulesLoader)
-    except RecursionError as exc:
-        message = "not usable YAML: it nests too deeply or refers to itself"
-        raise _refused(source, [_problem(message)]) from exc
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else None
-        raise _refused(source, [_problem(f"not valid YAML: {exc.problem}", line)]) from exc
-    duplicates = _duplicate_keys(root)
-    if duplicates:
-        raise _refused(source, duplicates)
+    root, document = _read_yaml(text, source)
     if not isinstance(document, dict):
         message = "the document must be a mapping of keys (queues:, classification:, ...)"
         raise _refused(source, [_problem(message, 1)])

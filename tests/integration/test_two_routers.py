@@ -13,8 +13,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import yaml
 from redis.asyncio import Redis
+from ruamel.yaml import YAML
 
 from ccaas.desk.service import Desk
 from ccaas.domain.intake import NewContact
@@ -46,7 +46,7 @@ CONTACTS = 600
 @pytest.fixture
 def two_routers(redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[list[int]]:
     routing = tmp_path / "routing.yaml"
-    routing.write_text(yaml.safe_dump(CONFIG.model_dump(mode="json")))
+    YAML(typ="safe", pure=True).dump(CONFIG.model_dump(mode="json"), routing)
     ports = distinct_ports(2)
     processes = [start_serve(serve_env(redis_server.url, TENANT, port, routing)) for port in ports]
     yield ports

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from ccaas.domain.intake import NewContact, check_new_contact
 from ccaas.domain.models import Channel
@@ -216,7 +216,7 @@ VOICE, CHAT, EMAIL, SOCIAL = Channel.VOICE, Channel.CHAT, Channel.EMAIL, Channel
 
 
 def table_rules() -> CompiledRules:
-    return rules_from_document(yaml.safe_load(TABLE))
+    return rules_from_document(YAML(typ="safe", pure=True).load(TABLE))
 
 
 def new(channel: Channel, **fields: Any) -> NewContact:

@@ -3,12 +3,14 @@ with the file, the line and a message that names the bad thing."""
 
 from __future__ import annotations
 
+import io
 import math
+import time
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
+from ruamel.yaml import YAML
 
 from ccaas.domain.ordering import order_score
 from ccaas.domain.rules.compiled import OVERFLOW_STEP, CompiledRules, summary
@@ -22,9 +24,12 @@ SOURCE = "routing.yaml"
 
 
 def dump(document: dict[str, Any]) -> str:
-    """yaml.safe_dump, with libyaml's emitter when there is one (the same text, faster)."""
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(document, Dumper=dumper, sort_keys=False)
+    """The document as YAML text, its keys in their order."""
+    yaml = YAML(typ="safe", pure=True)
+    yaml.sort_base_mapping_type_on_output = False
+    text = io.StringIO()
+    yaml.dump(document, text)
+    return text.getvalue()
 
 
 def refused(text: str) -> ConfigError:
@@ -506,6 +511,35 @@ queues:
 def test_rules_a_queue_named_like_a_yaml_1_1_boolean_is_a_name() -> None:
     """`no:` (Norway) is not a boolean: only true and false are, as in YAML 1.2."""
     assert set(parse_rules(NORDIC, SOURCE).config.queues) == {"se", "no", "dk"}
+
+
+def test_rules_a_queue_named_no_is_a_name_even_in_a_yaml_1_1_document() -> None:
+    text = "%YAML 1.1\n---\n" + NORDIC
+    assert set(parse_rules(text, SOURCE).config.queues) == {"se", "no", "dk"}
+
+
+def test_rules_an_alias_shares_a_value() -> None:
+    text = edit("    channels: [voice, chat]\n", "    channels: &both [voice, chat]\n")
+    text = edit("    channels: [voice, chat, email]\n", "    channels: *both\n", text)
+    queues = parse_rules(text, SOURCE).config.queues
+    assert queues["general"].channels == queues["billing"].channels
+
+
+def test_rules_a_billion_laughs_is_refused_at_once() -> None:
+    """Nine lines of aliases, each listing the one before ten times, stand for 10**9 values."""
+    laughs = ["  l0: &l0 [" + ", ".join(["lol"] * 10) + "]"]
+    laughs += [f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    text = "x:\n" + "\n".join(laughs) + "\n" + edit("timezone: Europe/London", "timezone: *l8")
+    started = time.monotonic()
+    error = refused(text)
+    assert time.monotonic() - started < 5
+    assert "not usable YAML: its aliases stand for over 100,000 values" in error.detail
+
+
+def test_rules_a_character_yaml_does_not_allow_is_refused_with_its_line() -> None:
+    error = refused(edit("sla_seconds: 20", "sla_seconds: 20\x00"))
+    assert [p["line"] for p in problems(error)] == [12], error.detail
+    assert "not valid YAML: unacceptable character #x0000" in error.detail
 
 
 def test_rules_an_infinite_aging_is_refused_or_still_orders_contacts() -> None:

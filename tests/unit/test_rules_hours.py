@@ -8,9 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from ccaas.domain.rules.compiled import rules_from_document
 from ccaas.domain.rules.hours import Calendar, overlaps
@@ -63,7 +63,7 @@ def test_rules_hours_follow_their_own_timezone(instant: int, london: bool, new_y
 
 def test_rules_a_queue_uses_its_hours_and_the_document_timezone() -> None:
     rules = rules_from_document(
-        yaml.safe_load(
+        YAML(typ="safe", pure=True).load(
             """
             timezone: America/New_York
             hours:

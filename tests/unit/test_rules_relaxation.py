@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from ccaas.domain.models import Channel, WaitingContact
 from ccaas.domain.ordering import order_key, order_score
@@ -25,7 +25,7 @@ SECOND = 1000
 
 
 def load(text: str) -> CompiledRules:
-    return rules_from_document(yaml.safe_load(text))
+    return rules_from_document(YAML(typ="safe", pure=True).load(text))
 
 
 def waiting(
