@@ -10,7 +10,7 @@ from pathlib import Path
 from .domain.rules.compiled import summary
 from .errors import CcaasError
 from .runtime.logging import configure_logging
-from .runtime.routing_file import load_rules_file
+from .runtime.rules_sync import load_rules_file
 from .runtime.settings import Settings, load_settings
 
 

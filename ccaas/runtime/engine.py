@@ -18,10 +18,11 @@ from ..domain.rules.schema import RoutingConfig
 from ..router.service import Router
 from ..store.client import connect
 from ..store.context import StoreContext
+from ..store.rules_store import refresh
 from ..supervise import supervise
 from ..web.app import build_app
 from ..web.services import SERVICES, Services
-from .rules_sync import bootstrap, follow, refresh, watch_file
+from .rules_sync import bootstrap, follow, watch_file
 
 log = structlog.get_logger("ccaas.engine")
 SHUTDOWN_GRACE_SECONDS = 5.0

@@ -17,13 +17,12 @@ from ..domain.rules.schema import RoutingConfig
 from ..errors import ConfigError
 from ..store.client import connect
 from ..store.context import StoreContext
-from ..store.rules_store import RulesStore
+from ..store.rules_store import RulesStore, load_version
 from ..web.services import SERVICES
 from .demo import load_demo
 from .embedded_redis import EmbeddedRedis
 from .engine import create_app
-from .routing_file import load_rules_file
-from .rules_sync import load_version
+from .rules_sync import load_rules_file
 from .settings import Settings
 
 log = structlog.get_logger("ccaas.serve")

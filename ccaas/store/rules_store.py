@@ -1,13 +1,23 @@
-"""Versions of the routing rules in Redis: store, put in force, list, and read back."""
+"""Versions of the routing rules in Redis: publish (validated, refusing to strand contacts),
+put in force here and everywhere, list, and read back."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
+from ..domain.rules.compiled import CompiledRules
+from ..domain.rules.text import parse_rules
+from ..errors import ConfigError
 from .context import StoreContext
+from .stranded import StrandedCounter, stranded_channels
+
+log = structlog.get_logger("ccaas.rules")
 
 
 def checksum(text: str) -> str:
@@ -65,3 +75,79 @@ class RulesStore:
 
     async def note_file(self, text: str) -> None:
         await self.ctx.redis.set(self.ctx.keys.rules_file, checksum(text))
+
+
+async def load_version(ctx: StoreContext, version: int) -> CompiledRules:
+    """Compile a stored version (ConfigError if it is missing or no longer valid)."""
+    text = await RulesStore(ctx).text(version)
+    if text is None:
+        raise ConfigError(f"rules version {version} is not stored", version=version)
+    return parse_rules(text, f"rules v{version}", version)
+
+
+def swap(ctx: StoreContext, rules: CompiledRules) -> None:
+    """Put `rules` in force here, unless this process already runs a newer version."""
+    before = ctx.holder.current.version
+    if rules.version > before:
+        ctx.holder.current = rules
+        log.info("rules_switched", version=rules.version, before=before)
+
+
+async def publish_text(
+    ctx: StoreContext, text: str, source: str, note: str = "", *, dedupe: bool = False
+) -> CompiledRules:
+    """Validate `text`, store it as the next version, put it in force here and everywhere.
+
+    ConfigError (with each problem's line) when it is not valid, or when it removes a queue
+    that still holds waiting or ringing contacts (they would be stranded): nothing changes.
+    """
+    candidate = parse_rules(text, source)
+    await _refuse_stranding(ctx, candidate, source)
+    activated = await RulesStore(ctx).activate(text, source, note, dedupe=dedupe)
+    rules = await load_version(ctx, activated.version)
+    swap(ctx, rules)
+    return rules
+
+
+async def _baseline(ctx: StoreContext) -> CompiledRules:
+    """The rules in force in Redis (this process may lag behind), else this process's own."""
+    version = await RulesStore(ctx).active_version()
+    if version and version != ctx.rules.version:
+        with contextlib.suppress(ConfigError):
+            return await load_version(ctx, version)
+    return ctx.rules
+
+
+async def _refuse_stranding(ctx: StoreContext, candidate: CompiledRules, source: str) -> None:
+    """ConfigError when `candidate` would leave contacts where no router looks for them:
+    in a queue it removes, or on a channel it takes away from their queue."""
+    lost = stranded_channels(await _baseline(ctx), candidate)
+    if not lost:
+        return
+    held = await StrandedCounter(ctx).count(lost)
+    problems = []
+    for (queue, channel), n in sorted(held.items()):
+        if not n:
+            continue
+        if channel is None:
+            message = (
+                f"queue {queue!r} is removed but {n} contact(s) still wait in it; keep it "
+                "until it is empty (take it out of the profiles and rules meanwhile)"
+            )
+        else:
+            message = (
+                f"queue {queue!r} would no longer take {channel} but {n} {channel} "
+                "contact(s) still wait in it; keep the channel until they are answered"
+            )
+        problems.append({"line": None, "field": f"queues.{queue}", "message": message})
+    if problems:
+        raise ConfigError(
+            "\n".join(f"{source}: {p['message']}" for p in problems), problems=problems
+        )
+
+
+async def refresh(ctx: StoreContext) -> None:
+    """Catch up with the version in force now (a script said this process is behind)."""
+    version = await RulesStore(ctx).active_version()
+    if version and version != ctx.rules.version:
+        swap(ctx, await load_version(ctx, version))

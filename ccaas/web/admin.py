@@ -9,10 +9,9 @@ import structlog
 from aiohttp import web
 
 from ..domain.rules.compiled import summary
+from ..domain.rules.text import parse_rules
 from ..errors import ConfigError, NotFound, RulesRejected
-from ..runtime.routing_file import parse_rules
-from ..runtime.rules_sync import publish_text
-from ..store.rules_store import RulesStore
+from ..store.rules_store import RulesStore, publish_text
 from .problems import BadRequest, read_text
 from .services import services
 

@@ -7,8 +7,8 @@ from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.models import Channel
+from ccaas.domain.rules.text import parse_rules
 from ccaas.router.service import Router
-from ccaas.runtime.routing_file import parse_rules
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from tests.helpers import MONDAY_10AM, add_agent, arrive, offered_to

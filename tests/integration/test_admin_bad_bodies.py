@@ -6,7 +6,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from ccaas.domain.clock import ManualClock
-from ccaas.runtime.routing_file import parse_rules
+from ccaas.domain.rules.text import parse_rules
 from tests.helpers import MONDAY_10AM, RULES, MakeApi
 
 

@@ -9,10 +9,10 @@ from ccaas.desk.service import Desk
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
+from ccaas.domain.rules.text import parse_rules
 from ccaas.errors import InvalidInput, NotFound
 from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
-from ccaas.runtime.routing_file import parse_rules
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext

@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
-from ccaas.runtime.routing_file import parse_rules
+from ccaas.domain.rules.text import parse_rules
 from tests.helpers import MONDAY_10AM, RULES, MakeApi, dump
 
 

@@ -11,14 +11,14 @@ from redis.asyncio import Redis
 from ccaas.desk.service import Desk
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.models import Channel, Presence
+from ccaas.domain.rules.text import parse_rules
 from ccaas.errors import ConfigError, ContactRejected
 from ccaas.router.service import Router
-from ccaas.runtime.routing_file import parse_rules
-from ccaas.runtime.rules_sync import bootstrap, publish_text
+from ccaas.runtime.rules_sync import bootstrap
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.explain import ExplainRepository
-from ccaas.store.rules_store import RulesStore
+from ccaas.store.rules_store import RulesStore, publish_text
 from tests.helpers import MONDAY_10AM, RULES, add_agent, arrive, offered_to
 
 

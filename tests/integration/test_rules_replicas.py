@@ -10,10 +10,10 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from ccaas.domain.rules.text import parse_rules
 from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
-from ccaas.runtime.routing_file import parse_rules
-from ccaas.runtime.rules_sync import publish_text
 from ccaas.store.context import StoreContext
+from ccaas.store.rules_store import publish_text
 from tests.serve_processes import distinct_ports, serve_env, start_serve, stop
 
 TENANT = "replicas"

@@ -10,11 +10,11 @@ from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.models import Channel
+from ccaas.domain.rules.text import parse_rules
 from ccaas.errors import ConfigError, InvalidInput
-from ccaas.runtime.routing_file import parse_rules
-from ccaas.runtime.rules_sync import bootstrap, join, publish_text, watch_file
+from ccaas.runtime.rules_sync import bootstrap, join, watch_file
 from ccaas.store.context import StoreContext
-from ccaas.store.rules_store import RulesStore
+from ccaas.store.rules_store import RulesStore, publish_text
 from tests.helpers import MONDAY_10AM, arrive
 
 V1 = """

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ccaas.domain.rules.text import parse_routing
 from ccaas.errors import ConfigError
-from ccaas.runtime.routing_file import parse_routing
 
 GOOD = """\
 aging_seconds_per_priority: 10

@@ -15,8 +15,8 @@ from ruamel.yaml import YAML
 from ccaas.domain.ordering import order_score
 from ccaas.domain.rules.compiled import OVERFLOW_STEP, CompiledRules, summary
 from ccaas.domain.rules.schema import RoutingConfig
+from ccaas.domain.rules.text import parse_rules
 from ccaas.errors import ConfigError
-from ccaas.runtime.routing_file import parse_rules
 from tests.unit.rules_strategies import routing_documents
 
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

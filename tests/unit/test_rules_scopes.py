@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ccaas.domain.rules.conditions import Scope, compile_condition
+from ccaas.domain.rules.text import parse_rules
 from ccaas.errors import ConfigError
-from ccaas.runtime.routing_file import parse_rules
 
 BASE = """
 queues:

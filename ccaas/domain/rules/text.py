@@ -1,9 +1,8 @@
-"""Reads routing YAML and turns every problem into a sentence with its file and line number."""
+"""Routing rules from YAML text; every problem becomes a sentence with its source and line."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -14,9 +13,9 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
-from ..domain.rules.compiled import CompiledRules, RulesInvalid, rules_from_document
-from ..domain.rules.schema import RoutingConfig
-from ..errors import ConfigError
+from ...errors import ConfigError
+from .compiled import CompiledRules, RulesInvalid, rules_from_document
+from .schema import RoutingConfig
 
 # Far deeper than the schema goes: a deeper document is refused before anything recurses into it.
 MAX_DEPTH = 100
@@ -184,16 +183,3 @@ def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
 
 def parse_routing(text: str, source: str) -> RoutingConfig:
     return parse_rules(text, source).config
-
-
-def read_rules_text(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read routing file {path}: {exc.strerror}", file=str(path)
-        ) from exc
-
-
-def load_rules_file(path: Path, version: int = 0) -> CompiledRules:
-    return parse_rules(read_rules_text(path), str(path), version)
