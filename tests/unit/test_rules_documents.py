@@ -158,6 +158,12 @@ def test_rules_the_base_document_of_the_table_is_valid() -> None:
 
 BROKEN = [
     pytest.param(
+        edit("skills: [en, fr, tech]", "skills: [en, [fr], tech]"),
+        2,
+        ["skills", "item 1 of the skills list must be a skill name"],
+        id="skill-list-of-lists",
+    ),
+    pytest.param(
         edit("sla_seconds: 20", "sla_seconds: 20: 30"), 12, ["not valid YAML"], id="yaml-syntax"
     ),
     pytest.param(

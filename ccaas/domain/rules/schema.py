@@ -211,7 +211,12 @@ class RoutingConfig(_Strict):
     @field_validator("skills", mode="before")
     @classmethod
     def _skill_list(cls, value: object) -> object:
-        return {name: "" for name in value} if isinstance(value, list) else value
+        if not isinstance(value, list):
+            return value
+        for i, name in enumerate(value):
+            if not isinstance(name, str):
+                raise ValueError(f"item {i} of the skills list must be a skill name, not a list")
+        return dict.fromkeys(value, "")
 
     @model_validator(mode="after")
     def _all_channels(self) -> RoutingConfig:
