@@ -52,7 +52,7 @@ class RelaxationRepository:
                         "move_to": effect.move_to or "",
                     }
                 ),
-                rules.config.aging_seconds_per_priority * 1000,
+                rules.config.aging_seconds_per_priority,
                 keys.wake_channel,
                 trigger,
                 CONTACT_CHANGES_KEPT,

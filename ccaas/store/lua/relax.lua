@@ -5,7 +5,7 @@
 -- KEYS[6] contact changes zset  KEYS[7] events  KEYS[8] wake flag
 -- ARGV[1] contact id  ARGV[2] step key  ARGV[3] now (ms)  ARGV[4] expected queue
 -- ARGV[5] effect JSON {require: {skill: level}, drop: [skill], add_priority: n, move_to: q|""}
--- ARGV[6] ms of waiting one priority point is worth  ARGV[7] wake channel
+-- ARGV[6] seconds of waiting one priority point is worth (aging_seconds_per_priority)  ARGV[7] wake channel
 -- ARGV[8] trigger, in words  ARGV[9] most contact changes kept
 -- KEYS[9] rules active version  ARGV[10] the rules version the step comes from
 -- Returns {"ok", new queue, new priority} or {"refused", reason}.
@@ -24,8 +24,9 @@ local skills = cjson.decode(c[3] or '{}')
 for _, skill in ipairs(effect['drop']) do skills[skill] = nil end
 for skill, level in pairs(effect['require']) do skills[skill] = level end
 local priority = tonumber(c[4]) + tonumber(effect['add_priority'])
-priority = math.max(-100, math.min(100, priority))
-local score = tonumber(c[5]) - priority * tonumber(ARGV[6])
+priority = math.max(-100, math.min(100, priority))  -- as ccaas.domain.relaxation.apply_effect
+-- ccaas.domain.ordering.order_score, the same operations in the same order
+local score = tonumber(c[5]) - priority * tonumber(ARGV[6]) * 1000
 local queue = c[2]
 local moved = effect['move_to'] ~= ''
 if moved then queue = effect['move_to'] end
