@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..domain.eligibility import capacity_limit
 from ..domain.models import AgentView
 from ..domain.policy import PlannedOffer
 from ..domain.rules import CompiledRules
@@ -15,6 +16,10 @@ from .customers import CustomerRepository
 from .keys import contact_of_offer
 
 CLAIMS_PER_CALL = 100  # keeps each script short, so Redis never blocks long
+
+
+def _compact(value: Mapping[str, int]) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +35,7 @@ class ClaimResult:
 class OfferRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
-        self._capacities: dict[tuple[str, int, int], str] = {}
+        self._profiles: dict[tuple[str, int, int], tuple[str, str]] = {}
 
     async def claim_many(
         self,
@@ -70,13 +75,13 @@ class OfferRepository:
                     ]
                     timeout_ms = int(queues[offer.queue].offer_timeout_seconds * 1000)
                     agent = agents[offer.agent_id]
-                    capacity = self._capacity_json(agent, rules)
+                    delays, capacity = self._profile_json(agent, rules)
                     call_args += [
                         offer.contact_id,
                         offer.agent_id,
                         timeout_ms,
                         agent.revision,
-                        agent.membership(offer.queue).delay_ms,
+                        delays,
                         capacity,
                         agent.max_total,
                     ]
@@ -99,15 +104,21 @@ class OfferRepository:
                 )
         return results
 
-    def _capacity_json(self, agent: AgentView, rules: CompiledRules) -> str:
-        """The agent's capacity as the claim script reads it, encoded once per profile."""
+    def _profile_json(self, agent: AgentView, rules: CompiledRules) -> tuple[str, str]:
+        """What the claim script checks the agent against, encoded once per profile: the
+        delay (ms) of each queue it serves, and its limit on every channel (capacity_limit)."""
         key = (agent.id, agent.revision, rules.version)
-        cached = self._capacities.get(key)
+        cached = self._profiles.get(key)
         if cached is None:
-            if len(self._capacities) > 100_000:
-                self._capacities.clear()
-            cached = json.dumps(dict(agent.capacity), separators=(",", ":"), sort_keys=True)
-            self._capacities[key] = cached
+            if len(self._profiles) > 100_000:
+                self._profiles.clear()
+            delays = {queue: agent.membership(queue).delay_ms for queue in agent.queues}
+            limits = {
+                ch.value: capacity_limit(agent, ch, rules.channel_rules)
+                for ch in rules.channel_rules
+            }
+            cached = (_compact(delays), _compact(limits))
+            self._profiles[key] = cached
         return cached
 
     async def _pending(self, offer_id: str) -> tuple[str, dict[str, str]]:
