@@ -12,45 +12,49 @@
 -- Returns a flat list, two entries per contact: 1 and the new contact id (created), 0 and
 -- the existing id (known), or -1 and "" (the queue is full: nothing was written); or just
 -- {-2, "rules_changed"} when other rules are in force now (nothing was written).
-if (redis.call('GET', KEYS[4]) or '0') ~= ARGV[3] then return {-2, 'rules_changed'} end
-local now = ARGV[1]
+local external_ids_key, events_key, wake_key, rules_key = unpack(KEYS, 1, 4)
+local now, wake_channel, rules_version = unpack(ARGV, 1, 3)
+if (redis.call('GET', rules_key) or '0') ~= rules_version then return {-2, 'rules_changed'} end
+local HEAD_KEYS, HEAD_ARGS, CONTACT_KEYS, CONTACT_ARGS = 4, 3, 5, 5
+
+-- The contact whose KEYS start at `k` and whose ARGV start at `a`: status, contact id.
+local function enqueue(k, a)
+  local contact_key, waiting_key, arrivals_key, timeline_key, customer_key =
+    unpack(KEYS, k, k + 4)
+  local contact_id, external, score, fields_json, max_size = unpack(ARGV, a, a + 4)
+  local existing = redis.call('HGET', external_ids_key, external)
+  if existing then return 0, existing end
+  max_size = tonumber(max_size)
+  if max_size > 0 and redis.call('ZCARD', waiting_key) >= max_size then return -1, '' end
+  if string.find(fields_json, '"customer_id"', 1, true) then
+    local customer = customer_status(customer_key)
+    if customer == 'erased' or customer == 'merged' then return -3, '' end
+  end
+  local fields = cjson.decode(fields_json)
+  local args = {'id', contact_id, 'state', 'queued', 'score', score, 'first_enqueued_at', now,
+    'enqueued_at', now, 'queue_since', now, 'created_at', now, 'offer_count', 0}
+  for name, value in pairs(fields) do
+    args[#args + 1] = name
+    args[#args + 1] = value
+  end
+  redis.call('HSET', contact_key, unpack(args))
+  redis.call('HSET', external_ids_key, external, contact_id)
+  redis.call('ZADD', waiting_key, score, contact_id)
+  redis.call('ZADD', arrivals_key, now, contact_id)
+  if fields['customer_id'] then redis.call('ZADD', timeline_key, now, contact_id) end
+  emit(events_key, 'contact_queued', now, 'contact', contact_id, 'queue', fields['queue'],
+    'channel', fields['channel'], 'rule', fields['rule'] or '')
+  return 1, contact_id
+end
+
 local out = {}
 local created = false
-for i = 0, (#ARGV - 3) / 5 - 1 do
-  local k, a = 5 + 5 * i, 4 + 5 * i
-  local id, external, score = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local max_size = tonumber(ARGV[a + 4])
-  local existing = redis.call('HGET', KEYS[1], external)
-  if existing then
-    out[#out + 1] = 0
-    out[#out + 1] = existing
-  elseif max_size > 0 and redis.call('ZCARD', KEYS[k + 1]) >= max_size then
-    out[#out + 1] = -1
-    out[#out + 1] = ''
-  elseif string.find(ARGV[a + 3], '"customer_id"', 1, true)
-      and (redis.call('HEXISTS', KEYS[k + 4], 'erased_at') == 1
-        or redis.call('HEXISTS', KEYS[k + 4], 'merged_into') == 1) then
-    out[#out + 1] = -3
-    out[#out + 1] = ''
-  else
-    local fields = cjson.decode(ARGV[a + 3])
-    local args = {'id', id, 'state', 'queued', 'score', score, 'first_enqueued_at', now,
-      'enqueued_at', now, 'queue_since', now, 'created_at', now, 'offer_count', 0}
-    for name, value in pairs(fields) do
-      args[#args + 1] = name
-      args[#args + 1] = value
-    end
-    redis.call('HSET', KEYS[k], unpack(args))
-    redis.call('HSET', KEYS[1], external, id)
-    redis.call('ZADD', KEYS[k + 1], score, id)
-    redis.call('ZADD', KEYS[k + 2], now, id)
-    if fields['customer_id'] then redis.call('ZADD', KEYS[k + 3], now, id) end
-    emit(KEYS[2], 'contact_queued', now, 'contact', id, 'queue', fields['queue'],
-      'channel', fields['channel'], 'rule', fields['rule'] or '')
-    created = true
-    out[#out + 1] = 1
-    out[#out + 1] = id
-  end
+for i = 0, (#ARGV - HEAD_ARGS) / CONTACT_ARGS - 1 do
+  local status, contact_id = enqueue(HEAD_KEYS + 1 + CONTACT_KEYS * i,
+    HEAD_ARGS + 1 + CONTACT_ARGS * i)
+  created = created or status == 1
+  out[#out + 1] = status
+  out[#out + 1] = contact_id
 end
-if created then wake(KEYS[3], ARGV[2]) end
+if created then wake(wake_key, wake_channel) end
 return out
