@@ -15,6 +15,7 @@ from .context import StoreContext
 from .customers import CustomerRepository, timeline
 from .offers import OfferRepository
 from .records import agent_record
+from .scripts import Reply
 
 AGENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 HISTORY = 5  # earlier contacts of the customer shown with each offer
@@ -67,7 +68,7 @@ class AgentRepository:
         """Create or replace the agent's profile; True when it was created."""
         self._check(agent_id, profile)
         keys = self.ctx.keys
-        (created,) = await self.ctx.scripts.upsert_agent(
+        answer = await self.ctx.scripts.upsert_agent(
             keys=[keys.agent(agent_id), keys.agents, keys.agent_changes, keys.events],
             args=[
                 agent_id,
@@ -79,6 +80,7 @@ class AgentRepository:
                 profile.profile,
             ],
         )
+        (created,) = Reply.decode(answer).values
         return bool(created)
 
     async def get(self, agent_id: str) -> dict[str, Any]:
@@ -129,7 +131,7 @@ class AgentRepository:
         if presence is Presence.WRAP_UP:
             raise InvalidInput("wrap_up is set by the system, not by the agent", field="presence")
         keys, now = self.ctx.keys, self.ctx.clock.now_ms()
-        result = await self.ctx.scripts.set_presence(
+        answer = await self.ctx.scripts.set_presence(
             keys=[
                 keys.agent(agent_id),
                 keys.agent_work(agent_id),
@@ -140,9 +142,10 @@ class AgentRepository:
             ],
             args=[agent_id, presence.value, reason, now, keys.wake_channel],
         )
-        if result[0] != "ok":
+        result = Reply.decode(answer)
+        if not result.ok:
             raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
-        _, before, ringing, wrapping = result
+        before, ringing, wrapping = result.values
         if presence is not Presence.AVAILABLE:
             offers = OfferRepository(self.ctx)
             for contact_id in ringing:

@@ -22,6 +22,7 @@ from .context import StoreContext
 from .customers import CustomerRepository
 from .queues import QueueRepository
 from .records import contact_record
+from .scripts import Reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,8 @@ class Enqueued:
 
 log = structlog.get_logger("ccaas.store")
 PER_CALL = 100  # contacts per script call: keeps each call short
-RULES_CHANGED = -2  # enqueue.lua: classified under rules no longer in force
-CUSTOMER_CHANGED = -3  # enqueue.lua: the customer was erased or merged since it was resolved
+RULES_CHANGED = "rules_changed"  # enqueue.lua: classified under rules no longer in force
+CUSTOMER_CHANGED = "customer_changed"  # enqueue.lua: customer erased or merged since resolved
 
 
 def new_contact_id() -> str:
@@ -175,13 +176,14 @@ class ContactRepository:
                 break
             replies = await self._write(pending, holds, now, customer_ids)
             retry: list[tuple[int, NewContact, Classified]] = []
-            for (i, contact, where), (status, contact_id) in zip(pending, replies, strict=True):
-                if status >= 0:
-                    results[i] = Enqueued(bool(status), contact_id)
+            for (i, contact, where), reply in zip(pending, replies, strict=True):
+                if reply.ok:
+                    contact_id, created = reply.values
+                    results[i] = Enqueued(bool(created), contact_id)
                     continue
-                if status in (RULES_CHANGED, CUSTOMER_CHANGED):
+                if reply.reason in (RULES_CHANGED, CUSTOMER_CHANGED):
                     stale.append(i)  # classify (and find the customer) again
-                    rules_changed = rules_changed or status == RULES_CHANGED
+                    rules_changed = rules_changed or reply.reason == RULES_CHANGED
                     continue
                 try:
                     retry.append((i, contact, retarget(contact, where, "full", rules, now, stats)))
@@ -255,7 +257,7 @@ class ContactRepository:
         holds: dict[str, bool],
         now: int,
         customer_ids: dict[int, str],
-    ) -> list[tuple[int, str]]:
+    ) -> list[Reply]:
         keys, rules = self.ctx.keys, self.ctx.rules
         chunks = [pending[i : i + PER_CALL] for i in range(0, len(pending), PER_CALL)]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
@@ -298,22 +300,16 @@ class ContactRepository:
                     ]
                 await self.ctx.scripts.enqueue(keys=call_keys, args=call_args, client=pipe)
             replies = await pipe.execute()
-        statuses: list[tuple[int, str]] = []
-        for chunk, reply in zip(chunks, replies, strict=True):
-            if int(reply[0]) == RULES_CHANGED:  # the whole call was refused
-                statuses += [(RULES_CHANGED, "")] * len(chunk)
-            else:
-                statuses += [(int(reply[i]), str(reply[i + 1])) for i in range(0, len(reply), 2)]
-        return statuses
+        return [reply for answer in replies for reply in Reply.batch(answer)]
 
     async def attach_body(self, contact_id: str, body: str, kind: str) -> None:
         """Keep the contact's long body (transcript, email) beside it; NotFound if unknown."""
         keys = self.ctx.keys
-        result = await self.ctx.scripts.attach_body(
+        answer = await self.ctx.scripts.attach_body(
             keys=[keys.contact(contact_id), keys.contact_body(contact_id), keys.events],
             args=[contact_id, body, self.ctx.clock.now_ms(), kind],
         )
-        if result[0] != "ok":
+        if not Reply.decode(answer).ok:
             raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
 
     async def body(self, contact_id: str) -> str:
@@ -341,7 +337,7 @@ class ContactRepository:
         """The customer left; returns the state the contact was in."""
         raw = await self.raw(contact_id)
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
-        result = await self.ctx.scripts.abandon(
+        answer = await self.ctx.scripts.abandon(
             keys=[
                 keys.contact(contact_id),
                 keys.queue_waiting(raw["queue"]),
@@ -355,15 +351,16 @@ class ContactRepository:
             ],
             args=[contact_id, agent_id, self.ctx.clock.now_ms(), keys.wake_channel, raw["queue"]],
         )
-        if result[0] != "ok":
-            if result[1] in ("stale_agent", "stale_queue"):  # it moved meanwhile: read again
+        result = Reply.decode(answer)
+        if not result.ok:
+            if result.reason in ("stale_agent", "stale_queue"):  # it moved meanwhile: read again
                 return await self.abandon(contact_id)
             raise Conflict(
                 f"contact {contact_id!r} is {raw['state']}, not waiting; it cannot be abandoned",
                 contact_id=contact_id,
                 state=raw["state"],
             )
-        return str(result[1])
+        return str(result.values[0])
 
     def _handling_keys(self, contact_id: str, agent_id: str) -> list[str]:
         """KEYS of complete.lua and end_wrap_up.lua (the same layout)."""
@@ -385,7 +382,7 @@ class ContactRepository:
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
         queue = self.ctx.config.queues.get(raw["queue"])
         wrap_up = queue.wrap_up_seconds if queue else 0.0  # a queue since removed: no wrap-up
-        result = await self.ctx.scripts.complete(
+        answer = await self.ctx.scripts.complete(
             keys=self._handling_keys(contact_id, agent_id),
             args=[
                 contact_id,
@@ -397,20 +394,21 @@ class ContactRepository:
                 agent_id,
             ],
         )
-        if result[0] != "ok" and result[1] == "stale_agent":
+        result = Reply.decode(answer)
+        if result.reason == "stale_agent":
             return await self.complete(contact_id, disposition, notes)  # it moved: read again
-        if result[0] != "ok":
+        if not result.ok:
             raise Conflict(
                 f"contact {contact_id!r} is {raw['state']}, not connected; it cannot be completed",
                 contact_id=contact_id,
                 state=raw["state"],
             )
-        return str(result[1])
+        return str(result.values[0])
 
     async def end_wrap_up(self, contact_id: str, *, only_if_due: bool) -> bool:
         raw = await self.raw(contact_id)
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
-        result = await self.ctx.scripts.end_wrap_up(
+        answer = await self.ctx.scripts.end_wrap_up(
             keys=self._handling_keys(contact_id, agent_id),
             args=[
                 contact_id,
@@ -420,9 +418,10 @@ class ContactRepository:
                 agent_id,
             ],
         )
-        if result[0] != "ok" and result[1] == "stale_agent":
+        result = Reply.decode(answer)
+        if result.reason == "stale_agent":
             return await self.end_wrap_up(contact_id, only_if_due=only_if_due)
-        return bool(result[0] == "ok")
+        return result.ok
 
     async def end_due_wrap_ups(self, limit: int = 500) -> int:
         due = await self.ctx.redis.zrangebyscore(

@@ -14,6 +14,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from .context import StoreContext
 from .customers import CustomerRepository
 from .keys import contact_of_offer
+from .scripts import Reply
 
 CLAIMS_PER_CALL = 100  # keeps each script short, so Redis never blocks long
 
@@ -88,19 +89,11 @@ class OfferRepository:
                 await self.ctx.scripts.claim(keys=call_keys, args=call_args, client=pipe)
             replies = await pipe.execute()
         results: list[ClaimResult] = []
-        for chunk, reply in zip(chunks, replies, strict=True):
-            for i, offer in enumerate(chunk):
-                status, detail, before, after = reply[4 * i : 4 * i + 4]
-                ok = status == "ok"
+        for chunk, answer in zip(chunks, replies, strict=True):
+            for offer, reply in zip(chunk, Reply.batch(answer), strict=True):
+                offer_id, before, after = reply.values if reply.ok else (None, 0, 0)
                 results.append(
-                    ClaimResult(
-                        offer,
-                        detail if ok else None,
-                        None if ok else detail,
-                        int(before),
-                        int(after),
-                        now,
-                    )
+                    ClaimResult(offer, offer_id, reply.reason, int(before), int(after), now)
                 )
         return results
 
@@ -136,7 +129,7 @@ class OfferRepository:
         contact_id, raw = await self._pending(offer_id)
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
         customer_id = await self._customer_now(raw.get("customer_id") or "")
-        result = await self.ctx.scripts.accept(
+        answer = await self.ctx.scripts.accept(
             keys=[
                 keys.contact(contact_id),
                 keys.agent(agent_id),
@@ -148,7 +141,7 @@ class OfferRepository:
             ],
             args=[offer_id, contact_id, agent_id, self.ctx.clock.now_ms()],
         )
-        if result[0] != "ok":
+        if not Reply.decode(answer).ok:
             raise Conflict(
                 f"offer {offer_id!r} is no longer pending (contact is {raw['state']})",
                 offer_id=offer_id,
@@ -164,10 +157,10 @@ class OfferRepository:
         except NotFound:
             return ""
 
-    async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> list[str]:
+    async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> Reply:
         keys = self.ctx.keys
         queue = await self.ctx.redis.hget(keys.contact(contact_id), "queue") or ""
-        result: list[str] = await self.ctx.scripts.requeue_offer(
+        answer = await self.ctx.scripts.requeue_offer(
             keys=[
                 keys.contact(contact_id),
                 keys.queue_waiting(queue),
@@ -190,13 +183,13 @@ class OfferRepository:
                 keys.wake_channel,
             ],
         )
-        return result
+        return Reply.decode(answer)
 
     async def reject(self, offer_id: str) -> str:
         """The agent declines; the contact waits again in its old place. Returns the contact id."""
         contact_id, raw = await self._pending(offer_id)
         result = await self._requeue(offer_id, contact_id, raw.get("agent_id", ""), "rejected")
-        if result[0] != "ok":
+        if not result.ok:
             raise Conflict(
                 f"offer {offer_id!r} is no longer pending (contact is {raw['state']})",
                 offer_id=offer_id,
@@ -208,7 +201,7 @@ class OfferRepository:
         if not offer_id:
             return False
         result = await self._requeue(offer_id, contact_id, agent_id, "withdrawn")
-        return result[0] == "ok"
+        return result.ok
 
     async def expire_due(self, limit: int = 500) -> int:
         """Requeue every offer that rang out; returns how many did."""
@@ -224,11 +217,11 @@ class OfferRepository:
                 contact_id = ""
             agent_id = await self.ctx.redis.hget(keys.contact(contact_id), "agent_id") or ""
             result = await self._requeue(offer_id, contact_id, agent_id, "timed_out")
-            if result[0] == "ok":
+            if result.ok:
                 expired += 1
-                if result[1] == "away":  # that ring-out made the agent "no answer"
+                if result.values[0] == "away":  # that ring-out made the agent "no answer"
                     await self._withdraw_all(agent_id)
-            elif result[1] != "offer_not_due":
+            elif result.reason != "offer_not_due":
                 # accepted, abandoned, requeued meanwhile, or corrupt: the deadline is stale
                 await self.ctx.redis.zrem(keys.offer_deadlines, offer_id)
         return expired

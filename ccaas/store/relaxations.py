@@ -8,6 +8,7 @@ from ..domain.models import WaitingContact
 from ..domain.relaxation import Effect
 from ..domain.rules import CompiledRules
 from .context import StoreContext
+from .scripts import Reply
 
 CONTACT_CHANGES_KEPT = 100_000  # a router further behind than this re-reads every contact
 
@@ -27,7 +28,7 @@ class RelaxationRepository:
         """Apply the step unless the contact moved on or already had it; True when applied."""
         keys = self.ctx.keys
         target = effect.move_to or contact.queue
-        result = await self.ctx.scripts.relax(
+        answer = await self.ctx.scripts.relax(
             keys=[
                 keys.contact(contact.id),
                 keys.queue_waiting(contact.queue),
@@ -59,4 +60,4 @@ class RelaxationRepository:
                 rules.version,
             ],
         )
-        return bool(result[0] == "ok")
+        return Reply.decode(answer).ok

@@ -1,10 +1,17 @@
-"""Loads the transition scripts from ccaas/store/lua once and registers them with a client."""
+"""Loads the transition scripts from ccaas/store/lua once and registers them with a client.
+
+Every transition script answers in one shape: {"ok", values...} when it committed, or
+{"refused", reason, details...} when it changed nothing; a batch script (claim, enqueue)
+answers with a list of those, one per item. `Reply` decodes that shape, here only. The two
+read-only scripts (read_fields, read_agents) return plain rows.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -29,6 +36,29 @@ SCRIPT_NAMES = (
     "erase_customer",
     "attach_body",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A transition script's answer: ok with its values, or refused with a reason and details."""
+
+    ok: bool
+    reason: str | None  # the refusal's word; None when ok
+    values: tuple[Any, ...]  # what follows "ok", or what follows the reason
+
+    @classmethod
+    def decode(cls, raw: Any) -> Reply:
+        match raw:
+            case ["ok", *values]:
+                return cls(True, None, tuple(values))
+            case ["refused", str(reason), *details]:
+                return cls(False, reason, tuple(details))
+        raise ValueError(f"a script answered {raw!r}, neither ok nor refused")
+
+    @classmethod
+    def batch(cls, raw: Any) -> list[Reply]:
+        """The answers of a batch script, one per item in the order given."""
+        return [cls.decode(item) for item in raw]
 
 
 @cache

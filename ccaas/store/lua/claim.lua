@@ -14,8 +14,8 @@
 -- then for offer i, ARGV[5+7i .. 11+7i]: contact id, agent id, offer timeout (ms),
 --   agent profile revision, JSON {queue: delay ms} of the queues the agent serves,
 --   JSON {channel: limit} for every channel, max total (0: none)
--- Returns a flat list, four entries per offer: "ok", offer id, the agent's change sequence
--- before and after; or "refused", reason, 0, 0.
+-- Returns one reply per offer: {"ok", offer id, the agent's change sequence before, after}
+-- or {"refused", reason}.
 local deadlines_key, agent_changes_key, events_key, rules_key = unpack(KEYS, 1, 4)
 local now, exclusive_csv, router, planned_version = unpack(ARGV, 1, 4)
 now = tonumber(now)
@@ -28,33 +28,33 @@ local function claim(k, a)
   local contact_key, waiting_key, arrivals_key, agent_key, work_key = unpack(KEYS, k, k + 4)
   local contact_id, agent_id, timeout, revision, delays_json, capacity_json, max_total =
     unpack(ARGV, a, a + 6)
-  if not rules_ok then return 'refused', 'rules_changed' end
+  if not rules_ok then return {'refused', 'rules_changed'} end
   local state, queue, channel, skills, offer_count, queue_since, preferred, preferred_until =
     unpack(redis.call('HMGET', contact_key, 'state', 'queue', 'channel', 'skills',
       'offer_count', 'queue_since', 'preferred_agent', 'preferred_until'))
   if state ~= 'queued' or not redis.call('ZSCORE', waiting_key, contact_id) then
-    return 'refused', 'contact_not_waiting'
+    return {'refused', 'contact_not_waiting'}
   end
   local presence, agent_revision, agent_skills =
     unpack(redis.call('HMGET', agent_key, 'presence', 'rev', 'skills'))
-  if presence ~= 'available' then return 'refused', 'agent_not_available' end
-  if (agent_revision or '0') ~= revision then return 'refused', 'agent_changed' end
+  if presence ~= 'available' then return {'refused', 'agent_not_available'} end
+  if (agent_revision or '0') ~= revision then return {'refused', 'agent_changed'} end
   local delay = cjson.decode(delays_json)[queue]
-  if delay == nil then return 'refused', 'agent_not_in_queue' end
+  if delay == nil then return {'refused', 'agent_not_in_queue'} end
   preferred = preferred or ''
   if preferred ~= '' and preferred ~= agent_id and now < (tonumber(preferred_until) or 0) then
-    return 'refused', 'held_for_preferred_agent'
+    return {'refused', 'held_for_preferred_agent'}
   end
   if delay > 0 and now - (tonumber(queue_since) or 0) < delay then
-    return 'refused', 'queue_delay_not_reached'
+    return {'refused', 'queue_delay_not_reached'}
   end
   if not has_skills(cjson.decode(agent_skills), cjson.decode(skills or '{}')) then
-    return 'refused', 'missing_skill'
+    return {'refused', 'missing_skill'}
   end
   local counts, total = work_counts(work_key)
   if not has_room(counts, total, channel, cjson.decode(capacity_json), exclusive,
       tonumber(max_total)) then
-    return 'refused', 'no_capacity'
+    return {'refused', 'no_capacity'}
   end
   local attempt = tonumber(offer_count) + 1
   local offer_id = contact_id .. '.' .. attempt
@@ -66,20 +66,14 @@ local function claim(k, a)
   redis.call('HSET', work_key, contact_id, work_entry('offered', channel))
   redis.call('HSET', agent_key, 'idle_since', now, 'last_offer:' .. queue, now)
   redis.call('ZADD', deadlines_key, expires, offer_id)
-  local sequence = touch(agent_changes_key, agent_id)
+  local before, after = unpack(touch(agent_changes_key, agent_id))
   emit(events_key, 'contact_offered', now, 'contact', contact_id, 'agent', agent_id,
     'queue', queue, 'channel', channel, 'offer', offer_id, 'router', router)
-  return 'ok', offer_id, sequence
+  return {'ok', offer_id, before, after}
 end
 
 local out = {}
 for i = 0, (#ARGV - HEAD_ARGS) / OFFER_ARGS - 1 do
-  local status, detail, sequence = claim(HEAD_KEYS + 1 + OFFER_KEYS * i,
-    HEAD_ARGS + 1 + OFFER_ARGS * i)
-  sequence = sequence or {0, 0}
-  out[#out + 1] = status
-  out[#out + 1] = detail
-  out[#out + 1] = sequence[1]
-  out[#out + 1] = sequence[2]
+  out[#out + 1] = claim(HEAD_KEYS + 1 + OFFER_KEYS * i, HEAD_ARGS + 1 + OFFER_ARGS * i)
 end
 return out

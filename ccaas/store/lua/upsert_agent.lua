@@ -4,7 +4,7 @@
 -- KEYS[1] agent hash  KEYS[2] agents set  KEYS[3] agent changes  KEYS[4] events
 -- ARGV[1] agent id  ARGV[2] name  ARGV[3] skills JSON  ARGV[4] extra queues JSON
 -- ARGV[5] capacity overrides JSON  ARGV[6] now (ms)  ARGV[7] routing profile name ("" none)
--- Returns {1 if created else 0}.
+-- Returns {"ok", 1 if created else 0}.
 local agent_key, agents_key, agent_changes_key, events_key = unpack(KEYS, 1, 4)
 local agent_id, name, skills_json, queues_json, capacity_json, now, profile =
   unpack(ARGV, 1, 7)
@@ -20,4 +20,4 @@ redis.call('HSET', agent_key, 'name', name, 'skills', skills_json, 'queues', que
 redis.call('HINCRBY', agent_key, 'rev', 1)
 touch(agent_changes_key, agent_id)
 emit(events_key, created == 1 and 'agent_created' or 'agent_updated', now, 'agent', agent_id)
-return {created}
+return {'ok', created}
