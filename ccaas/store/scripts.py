@@ -8,34 +8,13 @@ read-only scripts (read_fields, read_agents) return plain rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-
-SCRIPT_NAMES = (
-    "enqueue",
-    "claim",
-    "accept",
-    "requeue_offer",
-    "complete",
-    "end_wrap_up",
-    "abandon",
-    "upsert_agent",
-    "set_presence",
-    "read_fields",
-    "read_agents",
-    "relax",
-    "activate_rules",
-    "link_identities",
-    "update_customer",
-    "merge_customers",
-    "erase_customer",
-    "attach_body",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +49,12 @@ def script_source(name: str) -> str:
 
 @dataclass(frozen=True)
 class Scripts:
+    """Every script, registered once: a field per ccaas/store/lua/<field name>.lua.
+
+    The fields are the one list of script names (SCRIPT_NAMES is read from them), so a new
+    script is one new field and its .lua file; attribute access stays typed.
+    """
+
     enqueue: AsyncScript
     claim: AsyncScript
     accept: AsyncScript
@@ -91,4 +76,7 @@ class Scripts:
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:
-        return cls(**{name: redis.register_script(script_source(name)) for name in SCRIPT_NAMES})
+        return cls(**{f.name: redis.register_script(script_source(f.name)) for f in fields(cls)})
+
+
+SCRIPT_NAMES = tuple(f.name for f in fields(Scripts))

@@ -1,4 +1,4 @@
-"""Every transition script answers in one shape, decoded in one place (scripts.Reply)."""
+"""The scripts: one registry of every .lua file, and one reply shape decoded by scripts.Reply."""
 
 from __future__ import annotations
 
@@ -6,10 +6,26 @@ import re
 from importlib import resources
 
 import pytest
+from redis.asyncio import Redis
 
-from ccaas.store.scripts import SCRIPT_NAMES, Reply
+from ccaas.store.scripts import SCRIPT_NAMES, Reply, Scripts, script_source
 
 READ_ONLY = ("read_fields", "read_agents")  # return rows, not a transition's reply
+
+
+def test_every_lua_file_is_registered_once() -> None:
+    files = {p.name for p in (resources.files("ccaas.store") / "lua").iterdir()}
+    assert sorted(files - {"_lib.lua"}) == sorted(f"{name}.lua" for name in SCRIPT_NAMES)
+    assert len(set(SCRIPT_NAMES)) == len(SCRIPT_NAMES)
+
+
+async def test_register_gives_each_field_its_script() -> None:
+    client = Redis()  # registering only hashes the text: no server is needed
+    scripts = Scripts.register(client)
+    await client.aclose()
+    assert [getattr(scripts, name).script for name in SCRIPT_NAMES] == [
+        script_source(name) for name in SCRIPT_NAMES
+    ]
 
 
 @pytest.mark.parametrize(
