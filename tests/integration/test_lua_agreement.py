@@ -31,13 +31,9 @@ from tests.helpers import TEST_CONFIG
 NOW = 1_700_000_000_000
 SECOND = 1000
 VOICE, CHAT, EMAIL = Channel.VOICE, Channel.CHAT, Channel.EMAIL
-NOT_AVAILABLE, NOT_IN_QUEUE, HELD = (
-    Ineligible.NOT_AVAILABLE,
-    Ineligible.NOT_IN_QUEUE,
-    Ineligible.HELD,
-)
-DELAYED, MISSING_SKILL = Ineligible.DELAYED, Ineligible.MISSING_SKILL
-NO_CAPACITY = Ineligible.NO_CAPACITY
+NOT_AVAILABLE, NOT_IN_QUEUE = Ineligible.NOT_AVAILABLE, Ineligible.NOT_IN_QUEUE
+HELD, DELAYED = Ineligible.HELD, Ineligible.DELAYED
+MISSING_SKILL, NO_CAPACITY = Ineligible.MISSING_SKILL, Ineligible.NO_CAPACITY
 
 
 def config_with(**changes: Any) -> RoutingConfig:
@@ -97,6 +93,13 @@ def case(
     return pytest.param(an_agent(**agent), a_contact(**contact), config, expected, id=id)
 
 
+def own(
+    agent: dict[str, Any], contact: dict[str, Any], expected: Ineligible | None, *, id: str
+) -> Any:
+    """A row under OWN_CHANNELS, the rules with channel defaults of their own."""
+    return case(agent, contact, expected, id=id, config=OWN_CHANNELS)
+
+
 ELIGIBILITY = [
     # skills and levels
     case({}, {}, None, id="no skills needed"),
@@ -144,38 +147,19 @@ ELIGIBILITY = [
         None,
         id="own capacity on every channel",
     ),
-    case({"work": {"chat": 0}}, {}, None, config=OWN_CHANNELS, id="rules' chat default 1: first"),
-    case(
-        {"work": {"chat": 1}},
-        {},
-        NO_CAPACITY,
-        config=OWN_CHANNELS,
-        id="rules' chat default 1 reached",
+    own({"work": {"chat": 0}}, {}, None, id="rules' chat default 1: first"),
+    own({"work": {"chat": 1}}, {}, NO_CAPACITY, id="rules' chat default 1 reached"),
+    own(
+        {"capacity": {"chat": 2}, "work": {"chat": 1}}, {}, None, id="own chat 2 over the rules' 1"
     ),
-    case(
-        {"capacity": {"chat": 2}, "work": {"chat": 1}},
-        {},
-        None,
-        config=OWN_CHANNELS,
-        id="own chat 2 over the rules' 1",
-    ),
-    case(
-        {"work": {"email": 1}},
-        {},
-        NO_CAPACITY,
-        config=OWN_CHANNELS,
-        id="rules' exclusive email held blocks chat",
-    ),
-    case(
+    own({"work": {"email": 1}}, {}, NO_CAPACITY, id="rules' exclusive email held blocks chat"),
+    own(
         {"work": {"email": 3}},
         {"queue": "support", "channel": EMAIL},
         NO_CAPACITY,
-        config=OWN_CHANNELS,
         id="rules' exclusive email: a second email",
     ),
-    case(
-        {}, {"queue": "support", "channel": EMAIL}, None, config=OWN_CHANNELS, id="exclusive idle"
-    ),
+    own({}, {"queue": "support", "channel": EMAIL}, None, id="exclusive idle"),
     # exclusive voice, held or requested
     case({}, {"channel": VOICE}, None, id="call to an idle agent"),
     case({"work": {"chat": 1}}, {"channel": VOICE}, NO_CAPACITY, id="call needs no chat"),
@@ -400,8 +384,11 @@ async def test_relax_agrees_with_apply_effect(
     skills, priority, queue = apply_effect(contact.skills, contact.priority, contact.queue, effect)
     python = (skills, priority, queue, order_score(priority, contact.first_enqueued_ms, aging))
     raw = await redis.hgetall(ctx.keys.contact(contact.id))
-    in_queue = await redis.zscore(ctx.keys.queue_waiting(raw["queue"]), contact.id)
     lua = (json.loads(raw["skills"]), int(raw["priority"]), raw["queue"], float(raw["score"]))
+    record = json.loads(raw["relaxed"])[-1]  # what explain shows of the step
     assert applied
     assert lua == python
-    assert in_queue == python[3]
+    assert (record["skills"], record["priority"], record["to_queue"]) == python[:3]
+    assert await redis.zscore(ctx.keys.queue_waiting(queue), contact.id) == python[3]
+    if queue != contact.queue:
+        assert await redis.zscore(ctx.keys.queue_waiting(contact.queue), contact.id) is None
