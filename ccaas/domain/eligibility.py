@@ -23,16 +23,24 @@ def has_skills(agent_skills: Mapping[str, int], required: Mapping[str, int]) -> 
     return all(agent_skills.get(skill, 0) >= level for skill, level in required.items())
 
 
+def capacity_limit(agent: AgentView, channel: Channel, rules: Mapping[Channel, ChannelRule]) -> int:
+    """Contacts of `channel` the agent may hold: its own capacity, else the channel default.
+
+    The one capacity rule: the policy, the claim script (which is given this limit for every
+    channel) and the relaxation facts all read it here; 0 means never offered the channel.
+    """
+    return agent.capacity.get(channel, rules[channel].capacity)
+
+
 def has_room(agent: AgentView, channel: Channel, rules: Mapping[Channel, ChannelRule]) -> bool:
     """Free capacity for one more contact on `channel`, under the cross-channel rules.
 
     An exclusive channel (voice by default) needs an agent with no other work and, while
     held, blocks all new work. A profile's max_total caps the contacts across channels.
+    claim.lua's has_room checks the same, in the same order.
     """
-    rule = rules[channel]
-    limit = agent.capacity.get(channel, rule.capacity)
     held = agent.work
-    if rule.exclusive and any(held.values()):
+    if rules[channel].exclusive and any(held.values()):
         return False
     for other, count in held.items():
         # a Channel is a str, so the channel name held in `work` finds its rule directly
@@ -40,7 +48,7 @@ def has_room(agent: AgentView, channel: Channel, rules: Mapping[Channel, Channel
             return False
     if agent.max_total and sum(held.values()) >= agent.max_total:
         return False
-    return held.get(channel, 0) < limit
+    return held.get(channel, 0) < capacity_limit(agent, channel, rules)
 
 
 def is_held_from(agent_id: str, contact: WaitingContact, now_ms: int) -> bool:

@@ -8,8 +8,8 @@ from typing import Any
 
 import structlog
 
-from ..domain.eligibility import has_skills
-from ..domain.models import AgentView, Presence, WaitingContact
+from ..domain.eligibility import capacity_limit, has_skills
+from ..domain.models import AgentView, Channel, ChannelRule, Presence, WaitingContact
 from ..domain.rules.compiled import CompiledStep
 from ..domain.rules.facts import QueueStats, helpers, relaxation_variables
 from ..domain.rules.relaxation import NO_EFFECT, due_steps, effect_of
@@ -32,7 +32,11 @@ def trigger_words(step: CompiledStep) -> str:
     return " and ".join(parts)
 
 
-def eligible_agents(contact: WaitingContact, agents: Mapping[str, AgentView]) -> int:
+def eligible_agents(
+    contact: WaitingContact,
+    agents: Mapping[str, AgentView],
+    rules: Mapping[Channel, ChannelRule],
+) -> int:
     """Logged-in agents who serve the contact's queue, have its skills and take its channel."""
     return sum(
         1
@@ -40,7 +44,7 @@ def eligible_agents(contact: WaitingContact, agents: Mapping[str, AgentView]) ->
         if agent.presence is not Presence.OFFLINE
         and contact.queue in agent.queues
         and has_skills(agent.skills, contact.skills)
-        and agent.capacity.get(contact.channel, 0) > 0
+        and capacity_limit(agent, contact.channel, rules) > 0
     )
 
 
@@ -93,7 +97,7 @@ class Relaxer:
                     contact,
                     facts.get(contact.id, {}),
                     stats,
-                    eligible_agents(contact, agents),
+                    eligible_agents(contact, agents, rules.channel_rules),
                     rules,
                     now,
                 )

@@ -11,6 +11,7 @@ from ..domain.models import Channel, Presence
 from ..domain.values import MAX_LEVEL, MIN_LEVEL, did_you_mean
 from ..errors import InvalidInput, NotFound
 from .context import StoreContext
+from .scripts import Reply
 
 AGENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -71,7 +72,7 @@ class AgentRepository:
         """Create or replace the agent's profile; True when it was created."""
         self._check(agent_id, profile)
         keys = self.ctx.keys
-        (created,) = await self.ctx.scripts.upsert_agent(
+        answer = await self.ctx.scripts.upsert_agent(
             keys=[keys.agent(agent_id), keys.agents, keys.agent_changes, keys.events],
             args=[
                 agent_id,
@@ -83,6 +84,7 @@ class AgentRepository:
                 profile.profile,
             ],
         )
+        (created,) = Reply.decode(answer).values
         return bool(created)
 
     async def read_many(
@@ -121,7 +123,7 @@ class AgentRepository:
     ) -> PresenceSet:
         """Set what the agent says it is (the caller follows up on ringing and wrap-ups)."""
         keys, now = self.ctx.keys, self.ctx.clock.now_ms()
-        result = await self.ctx.scripts.set_presence(
+        answer = await self.ctx.scripts.set_presence(
             keys=[
                 keys.agent(agent_id),
                 keys.agent_work(agent_id),
@@ -132,7 +134,8 @@ class AgentRepository:
             ],
             args=[agent_id, presence.value, reason, now, keys.wake_channel],
         )
-        if result[0] != "ok":
+        result = Reply.decode(answer)
+        if not result.ok:
             raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
-        _, before, ringing, wrapping = result
+        before, ringing, wrapping = result.values
         return PresenceSet(str(before), tuple(ringing), tuple(wrapping))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import StrEnum
 from typing import Any
 
 import structlog
@@ -13,16 +13,17 @@ import structlog
 from ..errors import Conflict, NotFound
 from .context import StoreContext
 from .records import contact_record, encode_fields
+from .scripts import Reply
 
 
-class InsertStatus(IntEnum):
-    """What enqueue.lua did with one new contact."""
+class InsertStatus(StrEnum):
+    """What enqueue.lua did with one new contact (a refusal is named by its reason)."""
 
-    CREATED = 1
-    EXISTING = 0  # known by its channel + external id: returned unchanged
-    FULL = -1  # the queue is at its max size: nothing written
-    RULES_CHANGED = -2  # classified under rules no longer in force: nothing written
-    CUSTOMER_CHANGED = -3  # the customer was erased or merged since it was resolved
+    CREATED = "created"
+    EXISTING = "existing"  # known by its channel + external id: returned unchanged
+    FULL = "queue_full"  # the queue is at its max size: nothing written
+    RULES_CHANGED = "rules_changed"  # classified under rules no longer in force
+    CUSTOMER_CHANGED = "customer_changed"  # the customer was erased or merged since resolved
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,13 @@ class Inserted:
 
 log = structlog.get_logger("ccaas.store")
 PER_CALL = 100  # contacts per script call: keeps each call short
+
+
+def _inserted(reply: Reply) -> Inserted:
+    if not reply.ok:
+        return Inserted(InsertStatus(str(reply.reason)), "")
+    contact_id, created = reply.values
+    return Inserted(InsertStatus.CREATED if created else InsertStatus.EXISTING, str(contact_id))
 
 
 def new_contact_id() -> str:
@@ -95,25 +103,16 @@ class ContactRepository:
                     ]
                 await self.ctx.scripts.enqueue(keys=call_keys, args=call_args, client=pipe)
             replies = await pipe.execute()
-        statuses: list[Inserted] = []
-        for chunk, reply in zip(chunks, replies, strict=True):
-            if int(reply[0]) == InsertStatus.RULES_CHANGED:  # the whole call was refused
-                statuses += [Inserted(InsertStatus.RULES_CHANGED, "")] * len(chunk)
-            else:
-                statuses += [
-                    Inserted(InsertStatus(int(reply[i])), str(reply[i + 1]))
-                    for i in range(0, len(reply), 2)
-                ]
-        return statuses
+        return [_inserted(reply) for answer in replies for reply in Reply.batch(answer)]
 
     async def attach_body(self, contact_id: str, body: str, kind: str) -> None:
         """Keep the contact's long body (transcript, email) beside it; NotFound if unknown."""
         keys = self.ctx.keys
-        result = await self.ctx.scripts.attach_body(
+        answer = await self.ctx.scripts.attach_body(
             keys=[keys.contact(contact_id), keys.contact_body(contact_id), keys.events],
             args=[contact_id, body, self.ctx.clock.now_ms(), kind],
         )
-        if result[0] != "ok":
+        if not Reply.decode(answer).ok:
             raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
 
     async def body(self, contact_id: str) -> str:
@@ -148,7 +147,7 @@ class ContactRepository:
         """The customer left; returns the state the contact was in."""
         raw = await self.raw(contact_id)
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
-        result = await self.ctx.scripts.abandon(
+        answer = await self.ctx.scripts.abandon(
             keys=[
                 keys.contact(contact_id),
                 keys.queue_waiting(raw["queue"]),
@@ -162,15 +161,16 @@ class ContactRepository:
             ],
             args=[contact_id, agent_id, self.ctx.clock.now_ms(), keys.wake_channel, raw["queue"]],
         )
-        if result[0] != "ok":
-            if result[1] in ("stale_agent", "stale_queue"):  # it moved meanwhile: read again
+        result = Reply.decode(answer)
+        if not result.ok:
+            if result.reason in ("stale_agent", "stale_queue"):  # it moved meanwhile: read again
                 return await self.abandon(contact_id)
             raise Conflict(
                 f"contact {contact_id!r} is {raw['state']}, not waiting; it cannot be abandoned",
                 contact_id=contact_id,
                 state=raw["state"],
             )
-        return str(result[1])
+        return str(result.values[0])
 
     def _handling_keys(self, contact_id: str, agent_id: str) -> list[str]:
         """KEYS of complete.lua and end_wrap_up.lua (the same layout)."""
@@ -192,7 +192,7 @@ class ContactRepository:
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
         queue = self.ctx.config.queues.get(raw["queue"])
         wrap_up = queue.wrap_up_seconds if queue else 0.0  # a queue since removed: no wrap-up
-        result = await self.ctx.scripts.complete(
+        answer = await self.ctx.scripts.complete(
             keys=self._handling_keys(contact_id, agent_id),
             args=[
                 contact_id,
@@ -204,20 +204,21 @@ class ContactRepository:
                 agent_id,
             ],
         )
-        if result[0] != "ok" and result[1] == "stale_agent":
+        result = Reply.decode(answer)
+        if result.reason == "stale_agent":
             return await self.complete(contact_id, disposition, notes)  # it moved: read again
-        if result[0] != "ok":
+        if not result.ok:
             raise Conflict(
                 f"contact {contact_id!r} is {raw['state']}, not connected; it cannot be completed",
                 contact_id=contact_id,
                 state=raw["state"],
             )
-        return str(result[1])
+        return str(result.values[0])
 
     async def end_wrap_up(self, contact_id: str, *, only_if_due: bool) -> bool:
         raw = await self.raw(contact_id)
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
-        result = await self.ctx.scripts.end_wrap_up(
+        answer = await self.ctx.scripts.end_wrap_up(
             keys=self._handling_keys(contact_id, agent_id),
             args=[
                 contact_id,
@@ -227,9 +228,10 @@ class ContactRepository:
                 agent_id,
             ],
         )
-        if result[0] != "ok" and result[1] == "stale_agent":
+        result = Reply.decode(answer)
+        if result.reason == "stale_agent":
             return await self.end_wrap_up(contact_id, only_if_due=only_if_due)
-        return bool(result[0] == "ok")
+        return result.ok
 
     async def end_due_wrap_ups(self, limit: int = 500) -> int:
         due = await self.ctx.redis.zrangebyscore(

@@ -11,6 +11,7 @@ from typing import Any
 from ..domain.identity import Identity, IdentityKind, identity
 from ..errors import Conflict, NotFound
 from .context import StoreContext
+from .scripts import Reply
 
 MERGE_HOPS = 10  # a merged customer is followed this far to the one it joined
 PROFILE_TEXT = ("name", "tier", "language", "segment", "last_agent")
@@ -80,9 +81,9 @@ class CustomerRepository:
                 if owner is not None and owner != target
             )
             result = await self._link(target, free, create=customer_id is None)
-            if result[0] == "ok":
-                return Resolved(target, bool(int(result[1])), conflicts)
-            if result[1] == "no_customer":
+            if result.ok:
+                return Resolved(target, bool(int(result.values[0])), conflicts)
+            if result.reason == "no_customer":
                 customer_id = await self.current_id(target)
         raise Conflict("the customer's identities kept changing; try again")
 
@@ -99,9 +100,9 @@ class CustomerRepository:
             customer_id = merged_into
         raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
 
-    async def _link(self, customer_id: str, identity_keys: list[str], create: bool) -> list[str]:
+    async def _link(self, customer_id: str, identity_keys: list[str], create: bool) -> Reply:
         keys = self.ctx.keys
-        result: list[str] = await self.ctx.scripts.link_identities(
+        answer = await self.ctx.scripts.link_identities(
             keys=[
                 keys.identities,
                 keys.customer(customer_id),
@@ -110,7 +111,7 @@ class CustomerRepository:
             ],
             args=[customer_id, self.ctx.clock.now_ms(), "create" if create else "", *identity_keys],
         )
-        return result
+        return Reply.decode(answer)
 
     async def add_identities(self, customer_id: str, identities: Sequence[Identity]) -> None:
         """Link identities to an existing customer; Conflict names one owned by another."""
@@ -211,7 +212,7 @@ class CustomerRepository:
     async def merge(self, into: str, source: str) -> dict[str, Any]:
         """Join customer `source` into `into`; returns the merged customer."""
         keys = self.ctx.keys
-        result = await self.ctx.scripts.merge_customers(
+        answer = await self.ctx.scripts.merge_customers(
             keys=[
                 keys.identities,
                 keys.customer(source),
@@ -224,8 +225,9 @@ class CustomerRepository:
             ],
             args=[source, into, self.ctx.clock.now_ms()],
         )
-        if result[0] != "ok":
-            reason = result[1]
+        result = Reply.decode(answer)
+        if not result.ok:
+            reason = str(result.reason)
             if reason in ("no_from", "no_to"):
                 missing = source if reason == "no_from" else into
                 raise NotFound(f"no customer {missing!r}", customer_id=missing)
@@ -242,7 +244,7 @@ class CustomerRepository:
         keys = self.ctx.keys
         for _ in range(5):
             contact_ids = await self.ctx.redis.zrange(keys.customer_timeline(customer_id), 0, -1)
-            result = await self.ctx.scripts.erase_customer(
+            answer = await self.ctx.scripts.erase_customer(
                 keys=[
                     keys.identities,
                     keys.external_ids,
@@ -258,11 +260,12 @@ class CustomerRepository:
                 ],
                 args=[customer_id, self.ctx.clock.now_ms()],
             )
-            if result[0] == "ok":
-                return int(result[1])
-            if result[1] in ("no_customer", "erased"):
+            result = Reply.decode(answer)
+            if result.ok:
+                return int(result.values[0])
+            if result.reason in ("no_customer", "erased"):
                 raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
-            if result[1] == "merged":
+            if result.reason == "merged":
                 raise Conflict(
                     f"customer {customer_id!r} was merged; erase the customer it joined",
                     reason="merged",
@@ -279,11 +282,11 @@ class CustomerRepository:
                 encoded[name] = json.dumps(value, sort_keys=True)
             else:
                 encoded[name] = str(value)
-        result = await self.ctx.scripts.update_customer(
+        answer = await self.ctx.scripts.update_customer(
             keys=[self.ctx.keys.customer(customer_id), self.ctx.keys.events],
             args=[customer_id, self.ctx.clock.now_ms(), json.dumps(encoded)],
         )
-        if result[0] != "ok":
+        if not Reply.decode(answer).ok:
             raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
         return await self.get(customer_id)
 

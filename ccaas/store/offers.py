@@ -6,14 +6,20 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..domain.eligibility import capacity_limit
 from ..domain.models import AgentView
 from ..domain.policy import PlannedOffer
 from ..domain.rules.compiled import CompiledRules
 from ..errors import Conflict, InvalidInput, NotFound
 from .context import StoreContext
 from .keys import contact_of_offer
+from .scripts import Reply
 
 CLAIMS_PER_CALL = 100  # keeps each script short, so Redis never blocks long
+
+
+def _compact(value: Mapping[str, int]) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +35,7 @@ class ClaimResult:
 class OfferRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
-        self._capacities: dict[tuple[str, int, int], str] = {}
+        self._profiles: dict[tuple[str, int, int], tuple[str, str]] = {}
 
     async def claim_many(
         self,
@@ -69,44 +75,42 @@ class OfferRepository:
                     ]
                     timeout_ms = int(queues[offer.queue].offer_timeout_seconds * 1000)
                     agent = agents[offer.agent_id]
-                    capacity = self._capacity_json(agent, rules)
+                    delays, capacity = self._profile_json(agent, rules)
                     call_args += [
                         offer.contact_id,
                         offer.agent_id,
                         timeout_ms,
                         agent.revision,
-                        agent.membership(offer.queue).delay_ms,
+                        delays,
                         capacity,
                         agent.max_total,
                     ]
                 await self.ctx.scripts.claim(keys=call_keys, args=call_args, client=pipe)
             replies = await pipe.execute()
         results: list[ClaimResult] = []
-        for chunk, reply in zip(chunks, replies, strict=True):
-            for i, offer in enumerate(chunk):
-                status, detail, before, after = reply[4 * i : 4 * i + 4]
-                ok = status == "ok"
+        for chunk, answer in zip(chunks, replies, strict=True):
+            for offer, reply in zip(chunk, Reply.batch(answer), strict=True):
+                offer_id, before, after = reply.values if reply.ok else (None, 0, 0)
                 results.append(
-                    ClaimResult(
-                        offer,
-                        detail if ok else None,
-                        None if ok else detail,
-                        int(before),
-                        int(after),
-                        now,
-                    )
+                    ClaimResult(offer, offer_id, reply.reason, int(before), int(after), now)
                 )
         return results
 
-    def _capacity_json(self, agent: AgentView, rules: CompiledRules) -> str:
-        """The agent's capacity as the claim script reads it, encoded once per profile."""
+    def _profile_json(self, agent: AgentView, rules: CompiledRules) -> tuple[str, str]:
+        """What the claim script checks the agent against, encoded once per profile: the
+        delay (ms) of each queue it serves, and its limit on every channel (capacity_limit)."""
         key = (agent.id, agent.revision, rules.version)
-        cached = self._capacities.get(key)
+        cached = self._profiles.get(key)
         if cached is None:
-            if len(self._capacities) > 100_000:
-                self._capacities.clear()
-            cached = json.dumps(dict(agent.capacity), separators=(",", ":"), sort_keys=True)
-            self._capacities[key] = cached
+            if len(self._profiles) > 100_000:
+                self._profiles.clear()
+            delays = {queue: agent.membership(queue).delay_ms for queue in agent.queues}
+            limits = {
+                ch.value: capacity_limit(agent, ch, rules.channel_rules)
+                for ch in rules.channel_rules
+            }
+            cached = (_compact(delays), _compact(limits))
+            self._profiles[key] = cached
         return cached
 
     async def pending(self, offer_id: str) -> tuple[str, dict[str, str]]:
@@ -126,7 +130,7 @@ class OfferRepository:
         """The agent the contact `raw` names takes the offer; `customer_id` (the contact's
         customer now, "" if none) gets that agent as its last agent."""
         keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
-        result = await self.ctx.scripts.accept(
+        answer = await self.ctx.scripts.accept(
             keys=[
                 keys.contact(contact_id),
                 keys.agent(agent_id),
@@ -138,16 +142,16 @@ class OfferRepository:
             ],
             args=[offer_id, contact_id, agent_id, self.ctx.clock.now_ms()],
         )
-        if result[0] != "ok":
+        if not Reply.decode(answer).ok:
             raise Conflict(
                 f"offer {offer_id!r} is no longer pending (contact is {raw['state']})",
                 offer_id=offer_id,
             )
 
-    async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> list[str]:
+    async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> Reply:
         keys = self.ctx.keys
         queue = await self.ctx.redis.hget(keys.contact(contact_id), "queue") or ""
-        result: list[str] = await self.ctx.scripts.requeue_offer(
+        answer = await self.ctx.scripts.requeue_offer(
             keys=[
                 keys.contact(contact_id),
                 keys.queue_waiting(queue),
@@ -170,13 +174,13 @@ class OfferRepository:
                 keys.wake_channel,
             ],
         )
-        return result
+        return Reply.decode(answer)
 
     async def reject(self, offer_id: str) -> str:
         """The agent declines; the contact waits again in its old place. Returns the contact id."""
         contact_id, raw = await self.pending(offer_id)
         result = await self._requeue(offer_id, contact_id, raw.get("agent_id", ""), "rejected")
-        if result[0] != "ok":
+        if not result.ok:
             raise Conflict(
                 f"offer {offer_id!r} is no longer pending (contact is {raw['state']})",
                 offer_id=offer_id,
@@ -188,7 +192,7 @@ class OfferRepository:
         if not offer_id:
             return False
         result = await self._requeue(offer_id, contact_id, agent_id, "withdrawn")
-        return result[0] == "ok"
+        return result.ok
 
     async def expire_due(self, limit: int = 500) -> int:
         """Requeue every offer that rang out; returns how many did."""
@@ -204,11 +208,11 @@ class OfferRepository:
                 contact_id = ""
             agent_id = await self.ctx.redis.hget(keys.contact(contact_id), "agent_id") or ""
             result = await self._requeue(offer_id, contact_id, agent_id, "timed_out")
-            if result[0] == "ok":
+            if result.ok:
                 expired += 1
-                if result[1] == "away":  # that ring-out made the agent "no answer"
+                if result.values[0] == "away":  # that ring-out made the agent "no answer"
                     await self._withdraw_all(agent_id)
-            elif result[1] != "offer_not_due":
+            elif result.reason != "offer_not_due":
                 # accepted, abandoned, requeued meanwhile, or corrupt: the deadline is stale
                 await self.ctx.redis.zrem(keys.offer_deadlines, offer_id)
         return expired

@@ -8,6 +8,7 @@ from ..domain.models import WaitingContact
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.relaxation import Effect
 from .context import StoreContext
+from .scripts import Reply
 
 CONTACT_CHANGES_KEPT = 100_000  # a router further behind than this re-reads every contact
 
@@ -27,7 +28,7 @@ class RelaxationRepository:
         """Apply the step unless the contact moved on or already had it; True when applied."""
         keys = self.ctx.keys
         target = effect.move_to or contact.queue
-        result = await self.ctx.scripts.relax(
+        answer = await self.ctx.scripts.relax(
             keys=[
                 keys.contact(contact.id),
                 keys.queue_waiting(contact.queue),
@@ -52,11 +53,11 @@ class RelaxationRepository:
                         "move_to": effect.move_to or "",
                     }
                 ),
-                rules.config.aging_seconds_per_priority * 1000,
+                rules.config.aging_seconds_per_priority,
                 keys.wake_channel,
                 trigger,
                 CONTACT_CHANGES_KEPT,
                 rules.version,
             ],
         )
-        return bool(result[0] == "ok")
+        return Reply.decode(answer).ok

@@ -15,6 +15,7 @@ from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.text import parse_rules
 from ..errors import ConfigError
 from .context import StoreContext
+from .scripts import Reply
 from .stranded import StrandedCounter, stranded_channels
 
 log = structlog.get_logger("ccaas.rules")
@@ -40,7 +41,7 @@ class RulesStore:
         """Store already-validated rules as the next version and put them in force everywhere."""
         keys, now = self.ctx.keys, self.ctx.clock.now_ms()
         meta = {"created_at": now, "source": source, "checksum": checksum(text), "note": note}
-        version, created = await self.ctx.scripts.activate_rules(
+        answer = await self.ctx.scripts.activate_rules(
             keys=[
                 keys.rules_seq,
                 keys.rules_active,
@@ -50,6 +51,7 @@ class RulesStore:
             ],
             args=[text, json.dumps(meta), now, keys.rules_channel, "dedupe" if dedupe else ""],
         )
+        version, created = Reply.decode(answer).values
         return Activated(int(version), bool(created))
 
     async def active_version(self) -> int:

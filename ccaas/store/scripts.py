@@ -1,34 +1,43 @@
-"""Loads the transition scripts from ccaas/store/lua once and registers them with a client."""
+"""Loads the transition scripts from ccaas/store/lua once and registers them with a client.
+
+Every transition script answers in one shape: {"ok", values...} when it committed, or
+{"refused", reason, details...} when it changed nothing; a batch script (claim, enqueue)
+answers with a list of those, one per item. `Reply` decodes that shape, here only. The two
+read-only scripts (read_fields, read_agents) return plain rows.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-SCRIPT_NAMES = (
-    "enqueue",
-    "claim",
-    "accept",
-    "requeue_offer",
-    "complete",
-    "end_wrap_up",
-    "abandon",
-    "upsert_agent",
-    "set_presence",
-    "read_fields",
-    "read_agents",
-    "relax",
-    "activate_rules",
-    "link_identities",
-    "update_customer",
-    "merge_customers",
-    "erase_customer",
-    "attach_body",
-)
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A transition script's answer: ok with its values, or refused with a reason and details."""
+
+    ok: bool
+    reason: str | None  # the refusal's word; None when ok
+    values: tuple[Any, ...]  # what follows "ok", or what follows the reason
+
+    @classmethod
+    def decode(cls, raw: Any) -> Reply:
+        match raw:
+            case ["ok", *values]:
+                return cls(True, None, tuple(values))
+            case ["refused", str(reason), *details]:
+                return cls(False, reason, tuple(details))
+        raise ValueError(f"a script answered {raw!r}, neither ok nor refused")
+
+    @classmethod
+    def batch(cls, raw: Any) -> list[Reply]:
+        """The answers of a batch script, one per item in the order given."""
+        return [cls.decode(item) for item in raw]
 
 
 @cache
@@ -40,6 +49,12 @@ def script_source(name: str) -> str:
 
 @dataclass(frozen=True)
 class Scripts:
+    """Every script, registered once: a field per ccaas/store/lua/<field name>.lua.
+
+    The fields are the one list of script names (SCRIPT_NAMES is read from them), so a new
+    script is one new field and its .lua file; attribute access stays typed.
+    """
+
     enqueue: AsyncScript
     claim: AsyncScript
     accept: AsyncScript
@@ -61,4 +76,7 @@ class Scripts:
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:
-        return cls(**{name: redis.register_script(script_source(name)) for name in SCRIPT_NAMES})
+        return cls(**{f.name: redis.register_script(script_source(f.name)) for f in fields(cls)})
+
+
+SCRIPT_NAMES = tuple(f.name for f in fields(Scripts))

@@ -1,5 +1,4 @@
 -- Shared helpers, prepended to every transition script when it is loaded (see scripts.py).
--- Work entries in an agent's work hash are "state:channel", e.g. "offered:chat".
 
 local function emit(stream, kind, now, ...)
   return redis.call('XADD', stream, '*', 'type', kind, 'ts', now, ...)
@@ -12,10 +11,21 @@ local function wake(flag_key, channel)
   end
 end
 
+-- Work entries in an agent's work hash (contact id -> entry) are "state:channel", e.g.
+-- "offered:chat"; state is offered, connected or wrap_up.
+local function work_entry(state, channel)
+  return state .. ':' .. channel
+end
+
+-- The state and the channel of a work entry.
+local function parse_work(entry)
+  return string.match(entry, '^([^:]*):(.*)$')
+end
+
 local function work_counts(work_key)
   local counts, total = {}, 0
   for _, entry in ipairs(redis.call('HVALS', work_key)) do
-    local channel = string.match(entry, ':(.+)$')
+    local _, channel = parse_work(entry)
     counts[channel] = (counts[channel] or 0) + 1
     total = total + 1
   end
@@ -28,27 +38,24 @@ local function split_set(csv)
   return set
 end
 
--- Mirror of ccaas.domain.eligibility.has_room.
-local function has_room(counts, total, channel, capacity, exclusive)
+-- Mirror of ccaas.domain.eligibility.has_room, in its order. `capacity` holds the limit of
+-- every channel as ccaas.domain.eligibility.capacity_limit gives it (the agent's own, else
+-- the channel default), so a channel it does not name is never taken.
+local function has_room(counts, total, channel, capacity, exclusive, max_total)
   if exclusive[channel] and total > 0 then return false end
   for held, n in pairs(counts) do
     if n > 0 and exclusive[held] then return false end
   end
+  if max_total > 0 and total >= max_total then return false end
   return (counts[channel] or 0) < (tonumber(capacity[channel]) or 0)
 end
 
+-- Mirror of ccaas.domain.eligibility.has_skills.
 local function has_skills(agent_skills, required)
   for skill, level in pairs(required) do
     if (tonumber(agent_skills[skill]) or 0) < tonumber(level) then return false end
   end
   return true
-end
-
-local function contains(list, item)
-  for _, value in ipairs(list) do
-    if value == item then return true end
-  end
-  return false
 end
 
 -- The contact leaves the agent for good: its slot is freed and idleness restarts when empty.
@@ -59,14 +66,33 @@ local function release(work_key, agent_key, contact_id, now)
   end
 end
 
--- Record that an agent changed: its score in the changes zset becomes the next sequence
--- number, so a router can read only the agents changed since the last number it saw.
--- Returns {sequence before (0 if never), sequence now}.
-local function touch(changes_key, agent_id)
-  local before = tonumber(redis.call('ZSCORE', changes_key, agent_id)) or 0
+-- Record that a member (an agent in agents:changes, a contact in contacts:changes) changed:
+-- its score in the changes zset becomes the next sequence number, so a router can read only
+-- what changed since the last number it saw. With `most_kept`, the oldest entries beyond
+-- that many are trimmed. Returns {sequence before (0 if never), sequence now}.
+local function touch(changes_key, member, most_kept)
+  local before = tonumber(redis.call('ZSCORE', changes_key, member)) or 0
   local top = redis.call('ZRANGE', changes_key, -1, -1, 'WITHSCORES')
   local now = (tonumber(top[2]) or 0) + 1
-  redis.call('ZADD', changes_key, now, agent_id)
+  redis.call('ZADD', changes_key, now, member)
+  if most_kept then
+    local excess = redis.call('ZCARD', changes_key) - most_kept
+    if excess > 0 then redis.call('ZREMRANGEBYRANK', changes_key, 0, excess - 1) end
+  end
   return {before, now}
+end
+
+-- What a customer hash holds: 'live', 'missing', 'merged' (a tombstone pointing at the
+-- customer it joined) or 'erased' (a tombstone with anonymous counts).
+local function customer_status(customer_key)
+  if redis.call('EXISTS', customer_key) == 0 then return 'missing' end
+  if redis.call('HEXISTS', customer_key, 'merged_into') == 1 then return 'merged' end
+  if redis.call('HEXISTS', customer_key, 'erased_at') == 1 then return 'erased' end
+  return 'live'
+end
+
+-- The customer exists and was neither erased nor merged into another.
+local function customer_is_live(customer_key)
+  return customer_status(customer_key) == 'live'
 end
 

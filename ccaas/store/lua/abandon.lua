@@ -6,20 +6,23 @@
 -- ARGV[4] wake channel  ARGV[5] the queue the caller read (its zsets are KEYS[2], KEYS[3])
 -- Returns {"ok", state before} or {"refused", reason}; "stale_agent" and "stale_queue" mean
 -- the contact moved since the caller read it (read again and retry).
-local contact = redis.call('HMGET', KEYS[1], 'state', 'agent_id', 'offer_id', 'queue', 'channel')
-local state = contact[1]
+local contact_key, waiting_key, arrivals_key, agent_key, work_key, deadlines_key,
+  agent_changes_key, events_key, wake_key = unpack(KEYS, 1, 9)
+local contact_id, caller_agent, now, wake_channel, caller_queue = unpack(ARGV, 1, 5)
+local state, agent_id, offer_id, queue, channel = unpack(redis.call('HMGET', contact_key,
+  'state', 'agent_id', 'offer_id', 'queue', 'channel'))
 if state ~= 'queued' and state ~= 'offered' then return {'refused', 'not_waiting'} end
-if contact[4] ~= ARGV[5] then return {'refused', 'stale_queue'} end
+if queue ~= caller_queue then return {'refused', 'stale_queue'} end
 if state == 'offered' then
-  if contact[2] ~= ARGV[2] then return {'refused', 'stale_agent'} end
-  redis.call('ZREM', KEYS[6], contact[3])
-  release(KEYS[5], KEYS[4], ARGV[1], ARGV[3])
-  touch(KEYS[7], ARGV[2])
-  wake(KEYS[9], ARGV[4])
+  if agent_id ~= caller_agent then return {'refused', 'stale_agent'} end
+  redis.call('ZREM', deadlines_key, offer_id)
+  release(work_key, agent_key, contact_id, now)
+  touch(agent_changes_key, caller_agent)
+  wake(wake_key, wake_channel)
 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('HSET', KEYS[1], 'state', 'abandoned', 'abandoned_at', ARGV[3], 'offer_id', '')
-emit(KEYS[8], 'contact_abandoned', ARGV[3], 'contact', ARGV[1], 'agent', contact[2] or '',
-  'queue', contact[4], 'channel', contact[5], 'was', state)
+redis.call('ZREM', waiting_key, contact_id)
+redis.call('ZREM', arrivals_key, contact_id)
+redis.call('HSET', contact_key, 'state', 'abandoned', 'abandoned_at', now, 'offer_id', '')
+emit(events_key, 'contact_abandoned', now, 'contact', contact_id, 'agent', agent_id or '',
+  'queue', queue, 'channel', channel, 'was', state)
 return {'ok', state}

@@ -4,18 +4,22 @@
 -- KEYS[7] the contact's customer hash (its last_agent becomes this agent; "-" if none)
 -- ARGV[1] offer id  ARGV[2] contact id  ARGV[3] agent id  ARGV[4] now (ms)
 -- Returns {"ok"} or {"refused", reason}.
-local contact = redis.call('HMGET', KEYS[1], 'state', 'offer_id', 'agent_id', 'channel', 'queue')
-if contact[1] ~= 'offered' or contact[2] ~= ARGV[1] then return {'refused', 'offer_not_pending'} end
-if contact[3] ~= ARGV[3] then return {'refused', 'offer_not_pending'} end
-redis.call('HSET', KEYS[1], 'state', 'connected', 'connected_at', ARGV[4])
-redis.call('HSET', KEYS[3], ARGV[2], 'connected:' .. contact[4])
-redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('HSET', KEYS[2], 'missed', 0)
-if redis.call('EXISTS', KEYS[7]) == 1 and redis.call('HEXISTS', KEYS[7], 'erased_at') == 0
-    and redis.call('HEXISTS', KEYS[7], 'merged_into') == 0 then
-  redis.call('HSET', KEYS[7], 'last_agent', ARGV[3])
+local contact_key, agent_key, work_key, deadlines_key, agent_changes_key, events_key,
+  customer_key = unpack(KEYS, 1, 7)
+local offer_id, contact_id, agent_id, now = unpack(ARGV, 1, 4)
+local state, pending_offer, offered_to, channel, queue = unpack(redis.call('HMGET',
+  contact_key, 'state', 'offer_id', 'agent_id', 'channel', 'queue'))
+if state ~= 'offered' or pending_offer ~= offer_id or offered_to ~= agent_id then
+  return {'refused', 'offer_not_pending'}
 end
-touch(KEYS[5], ARGV[3])
-emit(KEYS[6], 'contact_connected', ARGV[4], 'contact', ARGV[2], 'agent', ARGV[3],
-  'queue', contact[5], 'channel', contact[4], 'offer', ARGV[1])
+redis.call('HSET', contact_key, 'state', 'connected', 'connected_at', now)
+redis.call('HSET', work_key, contact_id, work_entry('connected', channel))
+redis.call('ZREM', deadlines_key, offer_id)
+redis.call('HSET', agent_key, 'missed', 0)
+if customer_is_live(customer_key) then
+  redis.call('HSET', customer_key, 'last_agent', agent_id)
+end
+touch(agent_changes_key, agent_id)
+emit(events_key, 'contact_connected', now, 'contact', contact_id, 'agent', agent_id,
+  'queue', queue, 'channel', channel, 'offer', offer_id)
 return {'ok'}

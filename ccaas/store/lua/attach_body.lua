@@ -3,8 +3,10 @@
 -- KEYS[1] contact hash  KEYS[2] body string  KEYS[3] events
 -- ARGV[1] contact id  ARGV[2] body  ARGV[3] now (ms)  ARGV[4] kind ("transcript", "email")
 -- Returns {"ok"} or {"refused", "no_contact"}.
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'refused', 'no_contact'} end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('HSET', KEYS[1], 'body_bytes', string.len(ARGV[2]), 'body_kind', ARGV[4])
-emit(KEYS[3], 'contact_body_attached', ARGV[3], 'contact', ARGV[1], 'bytes', string.len(ARGV[2]))
+local contact_key, body_key, events_key = unpack(KEYS, 1, 3)
+local contact_id, body, now, kind = unpack(ARGV, 1, 4)
+if redis.call('EXISTS', contact_key) == 0 then return {'refused', 'no_contact'} end
+redis.call('SET', body_key, body)
+redis.call('HSET', contact_key, 'body_bytes', string.len(body), 'body_kind', kind)
+emit(events_key, 'contact_body_attached', now, 'contact', contact_id, 'bytes', string.len(body))
 return {'ok'}

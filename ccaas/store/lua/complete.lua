@@ -5,31 +5,35 @@
 -- ARGV[1] contact id  ARGV[2] now (ms)  ARGV[3] wrap-up (ms)  ARGV[4] disposition
 -- ARGV[5] notes  ARGV[6] wake channel  ARGV[7] agent id the caller read (KEYS are its)
 -- Returns {"ok", contact state after} or {"refused", reason}.
-local contact = redis.call('HMGET', KEYS[1], 'state', 'agent_id', 'channel', 'queue')
-if contact[1] ~= 'connected' then return {'refused', 'not_connected'} end
-if contact[2] ~= ARGV[7] then return {'refused', 'stale_agent'} end
-local agent_id = contact[2]
-redis.call('HSET', KEYS[1], 'disposition', ARGV[4], 'notes', ARGV[5], 'handled_at', ARGV[2])
-emit(KEYS[7], 'contact_handled', ARGV[2], 'contact', ARGV[1], 'agent', agent_id,
-  'queue', contact[4], 'channel', contact[3], 'disposition', ARGV[4])
-local wrap_up = tonumber(ARGV[3])
+local contact_key, agent_key, work_key, wrap_up_deadlines_key, available_key,
+  agent_changes_key, events_key, wake_key = unpack(KEYS, 1, 8)
+local contact_id, now, wrap_up_ms, disposition, notes, wake_channel, caller_agent =
+  unpack(ARGV, 1, 7)
+local state, agent_id, channel, queue = unpack(redis.call('HMGET', contact_key, 'state',
+  'agent_id', 'channel', 'queue'))
+if state ~= 'connected' then return {'refused', 'not_connected'} end
+if agent_id ~= caller_agent then return {'refused', 'stale_agent'} end
+redis.call('HSET', contact_key, 'disposition', disposition, 'notes', notes, 'handled_at', now)
+emit(events_key, 'contact_handled', now, 'contact', contact_id, 'agent', agent_id,
+  'queue', queue, 'channel', channel, 'disposition', disposition)
+local wrap_up = tonumber(wrap_up_ms)
 if wrap_up > 0 then
-  local until_ms = tonumber(ARGV[2]) + wrap_up
-  redis.call('HSET', KEYS[1], 'state', 'wrap_up', 'wrap_up_until', until_ms)
-  redis.call('HSET', KEYS[3], ARGV[1], 'wrap_up:' .. contact[3])
-  redis.call('ZADD', KEYS[4], until_ms, ARGV[1])
-  if redis.call('HGET', KEYS[2], 'presence') == 'available' then
-    redis.call('HSET', KEYS[2], 'presence', 'wrap_up')
-    redis.call('SREM', KEYS[5], agent_id)
-    emit(KEYS[7], 'agent_presence', ARGV[2], 'agent', agent_id, 'presence', 'wrap_up')
+  local until_ms = tonumber(now) + wrap_up
+  redis.call('HSET', contact_key, 'state', 'wrap_up', 'wrap_up_until', until_ms)
+  redis.call('HSET', work_key, contact_id, work_entry('wrap_up', channel))
+  redis.call('ZADD', wrap_up_deadlines_key, until_ms, contact_id)
+  if redis.call('HGET', agent_key, 'presence') == 'available' then
+    redis.call('HSET', agent_key, 'presence', 'wrap_up')
+    redis.call('SREM', available_key, agent_id)
+    emit(events_key, 'agent_presence', now, 'agent', agent_id, 'presence', 'wrap_up')
   end
-  touch(KEYS[6], agent_id)
+  touch(agent_changes_key, agent_id)
   return {'ok', 'wrap_up'}
 end
-redis.call('HSET', KEYS[1], 'state', 'completed', 'completed_at', ARGV[2])
-release(KEYS[3], KEYS[2], ARGV[1], ARGV[2])
-emit(KEYS[7], 'contact_completed', ARGV[2], 'contact', ARGV[1], 'agent', agent_id,
-  'queue', contact[4], 'channel', contact[3])
-touch(KEYS[6], agent_id)
-wake(KEYS[8], ARGV[6])
+redis.call('HSET', contact_key, 'state', 'completed', 'completed_at', now)
+release(work_key, agent_key, contact_id, now)
+emit(events_key, 'contact_completed', now, 'contact', contact_id, 'agent', agent_id,
+  'queue', queue, 'channel', channel)
+touch(agent_changes_key, agent_id)
+wake(wake_key, wake_channel)
 return {'ok', 'completed'}

@@ -5,32 +5,34 @@
 -- ARGV[1] contact id  ARGV[2] now (ms)  ARGV[3] "due" (only if its time is up) | "done"
 -- ARGV[4] wake channel  ARGV[5] agent id the caller read (KEYS are its)
 -- Returns {"ok", agent presence after} or {"refused", reason}.
-local contact = redis.call('HMGET', KEYS[1], 'state', 'agent_id', 'channel', 'queue',
-  'wrap_up_until')
-if contact[1] ~= 'wrap_up' then return {'refused', 'not_in_wrap_up'} end
-if contact[2] ~= ARGV[5] then return {'refused', 'stale_agent'} end
-if ARGV[3] == 'due' and tonumber(ARGV[2]) < tonumber(contact[5]) then
+local contact_key, agent_key, work_key, wrap_up_deadlines_key, available_key,
+  agent_changes_key, events_key, wake_key = unpack(KEYS, 1, 8)
+local contact_id, now, mode, wake_channel, caller_agent = unpack(ARGV, 1, 5)
+local state, agent_id, channel, queue, wrap_up_until = unpack(redis.call('HMGET', contact_key,
+  'state', 'agent_id', 'channel', 'queue', 'wrap_up_until'))
+if state ~= 'wrap_up' then return {'refused', 'not_in_wrap_up'} end
+if agent_id ~= caller_agent then return {'refused', 'stale_agent'} end
+if mode == 'due' and tonumber(now) < tonumber(wrap_up_until) then
   return {'refused', 'wrap_up_not_due'}
 end
-local agent_id = contact[2]
-redis.call('HSET', KEYS[1], 'state', 'completed', 'completed_at', ARGV[2])
-redis.call('ZREM', KEYS[4], ARGV[1])
-release(KEYS[3], KEYS[2], ARGV[1], ARGV[2])
-emit(KEYS[7], 'contact_completed', ARGV[2], 'contact', ARGV[1], 'agent', agent_id,
-  'queue', contact[4], 'channel', contact[3])
-local presence = redis.call('HGET', KEYS[2], 'presence')
+redis.call('HSET', contact_key, 'state', 'completed', 'completed_at', now)
+redis.call('ZREM', wrap_up_deadlines_key, contact_id)
+release(work_key, agent_key, contact_id, now)
+emit(events_key, 'contact_completed', now, 'contact', contact_id, 'agent', agent_id,
+  'queue', queue, 'channel', channel)
+local presence = redis.call('HGET', agent_key, 'presence')
 if presence == 'wrap_up' then
   local still = false
-  for _, entry in ipairs(redis.call('HVALS', KEYS[3])) do
-    if string.sub(entry, 1, 8) == 'wrap_up:' then still = true end
+  for _, entry in ipairs(redis.call('HVALS', work_key)) do
+    if parse_work(entry) == 'wrap_up' then still = true end
   end
   if not still then
     presence = 'available'
-    redis.call('HSET', KEYS[2], 'presence', 'available', 'idle_since', ARGV[2])
-    redis.call('SADD', KEYS[5], agent_id)
-    emit(KEYS[7], 'agent_presence', ARGV[2], 'agent', agent_id, 'presence', 'available')
+    redis.call('HSET', agent_key, 'presence', 'available', 'idle_since', now)
+    redis.call('SADD', available_key, agent_id)
+    emit(events_key, 'agent_presence', now, 'agent', agent_id, 'presence', 'available')
   end
 end
-touch(KEYS[6], agent_id)
-wake(KEYS[8], ARGV[4])
+touch(agent_changes_key, agent_id)
+wake(wake_key, wake_channel)
 return {'ok', presence}

@@ -5,52 +5,60 @@
 -- KEYS[4] rules active version
 -- then for contact i = 0..n-1, KEYS[5+5i .. 9+5i]: contact hash, queue waiting zset,
 --   queue arrivals zset, the customer's timeline zset and hash (used when the fields name a
---   customer_id: a customer erased or merged meanwhile refuses the contact with -3, "")
+--   customer_id: a customer erased or merged meanwhile refuses the contact)
 -- ARGV[1] now (ms)  ARGV[2] wake channel  ARGV[3] rules version the contacts were classified by
 -- then for contact i, ARGV[4+5i .. 8+5i]: contact id, "channel:external_id", order score,
 --   JSON object of the contact's other fields, the queue's max size (0: no limit)
--- Returns a flat list, two entries per contact: 1 and the new contact id (created), 0 and
--- the existing id (known), or -1 and "" (the queue is full: nothing was written); or just
--- {-2, "rules_changed"} when other rules are in force now (nothing was written).
-if (redis.call('GET', KEYS[4]) or '0') ~= ARGV[3] then return {-2, 'rules_changed'} end
-local now = ARGV[1]
+-- Returns one reply per contact: {"ok", contact id, 1 if created else 0 (known already)} or
+-- {"refused", reason}: "queue_full", "customer_changed" (erased or merged meanwhile) or, for
+-- every contact, "rules_changed" when other rules are in force now. A refused contact
+-- leaves nothing written.
+local external_ids_key, events_key, wake_key, rules_key = unpack(KEYS, 1, 4)
+local now, wake_channel, rules_version = unpack(ARGV, 1, 3)
+local rules_ok = (redis.call('GET', rules_key) or '0') == rules_version
+local HEAD_KEYS, HEAD_ARGS, CONTACT_KEYS, CONTACT_ARGS = 4, 3, 5, 5
+
+-- The contact whose KEYS start at `k` and whose ARGV start at `a`.
+local function enqueue(k, a)
+  local contact_key, waiting_key, arrivals_key, timeline_key, customer_key =
+    unpack(KEYS, k, k + 4)
+  local contact_id, external, score, fields_json, max_size = unpack(ARGV, a, a + 4)
+  if not rules_ok then return {'refused', 'rules_changed'} end
+  local existing = redis.call('HGET', external_ids_key, external)
+  if existing then return {'ok', existing, 0} end
+  max_size = tonumber(max_size)
+  if max_size > 0 and redis.call('ZCARD', waiting_key) >= max_size then
+    return {'refused', 'queue_full'}
+  end
+  if string.find(fields_json, '"customer_id"', 1, true) then
+    local customer = customer_status(customer_key)
+    if customer == 'erased' or customer == 'merged' then
+      return {'refused', 'customer_changed'}
+    end
+  end
+  local fields = cjson.decode(fields_json)
+  local args = {'id', contact_id, 'state', 'queued', 'score', score, 'first_enqueued_at', now,
+    'enqueued_at', now, 'queue_since', now, 'created_at', now, 'offer_count', 0}
+  for name, value in pairs(fields) do
+    args[#args + 1] = name
+    args[#args + 1] = value
+  end
+  redis.call('HSET', contact_key, unpack(args))
+  redis.call('HSET', external_ids_key, external, contact_id)
+  redis.call('ZADD', waiting_key, score, contact_id)
+  redis.call('ZADD', arrivals_key, now, contact_id)
+  if fields['customer_id'] then redis.call('ZADD', timeline_key, now, contact_id) end
+  emit(events_key, 'contact_queued', now, 'contact', contact_id, 'queue', fields['queue'],
+    'channel', fields['channel'], 'rule', fields['rule'] or '')
+  return {'ok', contact_id, 1}
+end
+
 local out = {}
 local created = false
-for i = 0, (#ARGV - 3) / 5 - 1 do
-  local k, a = 5 + 5 * i, 4 + 5 * i
-  local id, external, score = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local max_size = tonumber(ARGV[a + 4])
-  local existing = redis.call('HGET', KEYS[1], external)
-  if existing then
-    out[#out + 1] = 0
-    out[#out + 1] = existing
-  elseif max_size > 0 and redis.call('ZCARD', KEYS[k + 1]) >= max_size then
-    out[#out + 1] = -1
-    out[#out + 1] = ''
-  elseif string.find(ARGV[a + 3], '"customer_id"', 1, true)
-      and (redis.call('HEXISTS', KEYS[k + 4], 'erased_at') == 1
-        or redis.call('HEXISTS', KEYS[k + 4], 'merged_into') == 1) then
-    out[#out + 1] = -3
-    out[#out + 1] = ''
-  else
-    local fields = cjson.decode(ARGV[a + 3])
-    local args = {'id', id, 'state', 'queued', 'score', score, 'first_enqueued_at', now,
-      'enqueued_at', now, 'queue_since', now, 'created_at', now, 'offer_count', 0}
-    for name, value in pairs(fields) do
-      args[#args + 1] = name
-      args[#args + 1] = value
-    end
-    redis.call('HSET', KEYS[k], unpack(args))
-    redis.call('HSET', KEYS[1], external, id)
-    redis.call('ZADD', KEYS[k + 1], score, id)
-    redis.call('ZADD', KEYS[k + 2], now, id)
-    if fields['customer_id'] then redis.call('ZADD', KEYS[k + 3], now, id) end
-    emit(KEYS[2], 'contact_queued', now, 'contact', id, 'queue', fields['queue'],
-      'channel', fields['channel'], 'rule', fields['rule'] or '')
-    created = true
-    out[#out + 1] = 1
-    out[#out + 1] = id
-  end
+for i = 0, (#ARGV - HEAD_ARGS) / CONTACT_ARGS - 1 do
+  local reply = enqueue(HEAD_KEYS + 1 + CONTACT_KEYS * i, HEAD_ARGS + 1 + CONTACT_ARGS * i)
+  created = created or reply[3] == 1
+  out[#out + 1] = reply
 end
-if created then wake(KEYS[3], ARGV[2]) end
+if created then wake(wake_key, wake_channel) end
 return out

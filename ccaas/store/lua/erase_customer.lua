@@ -7,22 +7,33 @@
 --   its body key, in pairs
 -- ARGV[1] customer id  ARGV[2] now (ms)
 -- Returns {"ok", contacts scrubbed} or {"refused", reason} ("changed": read again).
-if redis.call('EXISTS', KEYS[3]) == 0 then return {'refused', 'no_customer'} end
-if redis.call('HEXISTS', KEYS[3], 'erased_at') == 1 then return {'refused', 'erased'} end
-if redis.call('HEXISTS', KEYS[3], 'merged_into') == 1 then return {'refused', 'merged'} end
-if redis.call('ZCARD', KEYS[5]) ~= (#KEYS - 6) / 2 then return {'refused', 'changed'} end
-for _, identity in ipairs(redis.call('SMEMBERS', KEYS[4])) do
-  redis.call('HDEL', KEYS[1], identity)
+local index_key, external_ids_key, customer_key, identities_key, timeline_key, events_key =
+  unpack(KEYS, 1, 6)
+local HEAD_KEYS = 6
+local customer_id, now = unpack(ARGV, 1, 2)
+local status = customer_status(customer_key)
+if status == 'missing' then return {'refused', 'no_customer'} end
+if status == 'erased' then return {'refused', 'erased'} end
+if status == 'merged' then return {'refused', 'merged'} end
+if redis.call('ZCARD', timeline_key) ~= (#KEYS - HEAD_KEYS) / 2 then
+  return {'refused', 'changed'}
 end
-for i = 7, #KEYS, 2 do
-  local c = redis.call('HMGET', KEYS[i], 'channel', 'external_id')
-  if c[1] and c[2] then redis.call('HDEL', KEYS[2], c[1] .. ':' .. c[2]) end
-  redis.call('HDEL', KEYS[i], 'customer', 'attributes', 'notes', 'external_id', 'preferred_note',
-    'body_bytes', 'body_kind')
-  redis.call('DEL', KEYS[i + 1])
+for _, identity in ipairs(redis.call('SMEMBERS', identities_key)) do
+  redis.call('HDEL', index_key, identity)
 end
-local contacts = redis.call('ZCARD', KEYS[5])
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
-redis.call('HSET', KEYS[3], 'id', ARGV[1], 'erased_at', ARGV[2], 'contacts', contacts)
-emit(KEYS[6], 'customer_erased', ARGV[2], 'customer', ARGV[1], 'contacts', contacts)
+for i = HEAD_KEYS + 1, #KEYS, 2 do
+  local contact_key, body_key = KEYS[i], KEYS[i + 1]
+  local channel, external_id = unpack(redis.call('HMGET', contact_key, 'channel',
+    'external_id'))
+  if channel and external_id then
+    redis.call('HDEL', external_ids_key, channel .. ':' .. external_id)
+  end
+  redis.call('HDEL', contact_key, 'customer', 'attributes', 'notes', 'external_id',
+    'preferred_note', 'body_bytes', 'body_kind')
+  redis.call('DEL', body_key)
+end
+local contacts = redis.call('ZCARD', timeline_key)
+redis.call('DEL', customer_key, identities_key, timeline_key)
+redis.call('HSET', customer_key, 'id', customer_id, 'erased_at', now, 'contacts', contacts)
+emit(events_key, 'customer_erased', now, 'customer', customer_id, 'contacts', contacts)
 return {'ok', contacts}

@@ -6,29 +6,31 @@
 -- ARGV[1] customer id  ARGV[2] now (ms)  ARGV[3] "create" to create the customer if missing
 -- ARGV[4..] identities as "kind:value"
 -- Returns {"ok", 1 if created else 0, identities newly linked} or {"refused", reason, key}.
-local customer_id, now = ARGV[1], ARGV[2]
-for i = 4, #ARGV do
-  local owner = redis.call('HGET', KEYS[1], ARGV[i])
-  if owner and owner ~= customer_id then return {'refused', 'owned_by_other', ARGV[i]} end
+local index_key, customer_key, identities_key, events_key = unpack(KEYS, 1, 4)
+local customer_id, now, mode = unpack(ARGV, 1, 3)
+local identities = {unpack(ARGV, 4)}
+for _, identity in ipairs(identities) do
+  local owner = redis.call('HGET', index_key, identity)
+  if owner and owner ~= customer_id then return {'refused', 'owned_by_other', identity} end
 end
-if redis.call('HEXISTS', KEYS[2], 'erased_at') == 1
-    or redis.call('HEXISTS', KEYS[2], 'merged_into') == 1 then
+local status = customer_status(customer_key)
+if status == 'erased' or status == 'merged' then
   return {'refused', 'no_customer', customer_id}
 end
 local created = 0
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  if ARGV[3] ~= 'create' then return {'refused', 'no_customer', customer_id} end
-  redis.call('HSET', KEYS[2], 'id', customer_id, 'created_at', now, 'updated_at', now)
-  emit(KEYS[4], 'customer_created', now, 'customer', customer_id)
+if status == 'missing' then
+  if mode ~= 'create' then return {'refused', 'no_customer', customer_id} end
+  redis.call('HSET', customer_key, 'id', customer_id, 'created_at', now, 'updated_at', now)
+  emit(events_key, 'customer_created', now, 'customer', customer_id)
   created = 1
 end
 local linked = 0
-for i = 4, #ARGV do
-  if redis.call('HSETNX', KEYS[1], ARGV[i], customer_id) == 1 then
-    redis.call('SADD', KEYS[3], ARGV[i])
+for _, identity in ipairs(identities) do
+  if redis.call('HSETNX', index_key, identity, customer_id) == 1 then
+    redis.call('SADD', identities_key, identity)
     linked = linked + 1
-    emit(KEYS[4], 'identity_linked', now, 'customer', customer_id, 'identity_kind',
-      string.match(ARGV[i], '^[^:]+'))
+    emit(events_key, 'identity_linked', now, 'customer', customer_id, 'identity_kind',
+      string.match(identity, '^[^:]+'))
   end
 end
 return {'ok', created, linked}

@@ -6,43 +6,44 @@
 -- KEYS[5] TO hash  KEYS[6] TO identities  KEYS[7] TO timeline  KEYS[8] events
 -- ARGV[1] FROM id  ARGV[2] TO id  ARGV[3] now (ms)
 -- Returns {"ok", identities moved, contacts joined} or {"refused", reason}.
-if ARGV[1] == ARGV[2] then return {'refused', 'same_customer'} end
-if redis.call('HEXISTS', KEYS[2], 'merged_into') == 1 then return {'refused', 'from_merged'} end
-if redis.call('HEXISTS', KEYS[5], 'merged_into') == 1 then return {'refused', 'to_merged'} end
-if redis.call('EXISTS', KEYS[2]) == 0 or redis.call('HEXISTS', KEYS[2], 'erased_at') == 1 then
-  return {'refused', 'no_from'}
-end
-if redis.call('EXISTS', KEYS[5]) == 0 or redis.call('HEXISTS', KEYS[5], 'erased_at') == 1 then
-  return {'refused', 'no_to'}
-end
-local from_updated = tonumber(redis.call('HGET', KEYS[2], 'updated_at')) or 0
-local to_updated = tonumber(redis.call('HGET', KEYS[5], 'updated_at')) or 0
-local from_wins = from_updated > to_updated or (from_updated == to_updated and ARGV[1] < ARGV[2])
+local index_key, from_key, from_identities_key, from_timeline_key, to_key,
+  to_identities_key, to_timeline_key, events_key = unpack(KEYS, 1, 8)
+local from_id, to_id, now = unpack(ARGV, 1, 3)
+if from_id == to_id then return {'refused', 'same_customer'} end
+local from_status, to_status = customer_status(from_key), customer_status(to_key)
+if from_status == 'merged' then return {'refused', 'from_merged'} end
+if to_status == 'merged' then return {'refused', 'to_merged'} end
+if from_status ~= 'live' then return {'refused', 'no_from'} end
+if to_status ~= 'live' then return {'refused', 'no_to'} end
+local from_updated = tonumber(redis.call('HGET', from_key, 'updated_at')) or 0
+local to_updated = tonumber(redis.call('HGET', to_key, 'updated_at')) or 0
+local from_wins = from_updated > to_updated or (from_updated == to_updated and from_id < to_id)
 local kept = {id = true, created_at = true, updated_at = true, merged_from = true}
-local fields = redis.call('HGETALL', KEYS[2])
+local fields = redis.call('HGETALL', from_key)
 for i = 1, #fields, 2 do
   local name, value = fields[i], fields[i + 1]
-  if not kept[name] and (from_wins or redis.call('HEXISTS', KEYS[5], name) == 0) then
-    redis.call('HSET', KEYS[5], name, value)
+  if not kept[name] and (from_wins or redis.call('HEXISTS', to_key, name) == 0) then
+    redis.call('HSET', to_key, name, value)
   end
 end
-local from_created = tonumber(redis.call('HGET', KEYS[2], 'created_at')) or 0
-local to_created = tonumber(redis.call('HGET', KEYS[5], 'created_at')) or 0
-if from_created < to_created then redis.call('HSET', KEYS[5], 'created_at', from_created) end
+local from_created = tonumber(redis.call('HGET', from_key, 'created_at')) or 0
+local to_created = tonumber(redis.call('HGET', to_key, 'created_at')) or 0
+if from_created < to_created then redis.call('HSET', to_key, 'created_at', from_created) end
 local moved = 0
-for _, identity in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  redis.call('HSET', KEYS[1], identity, ARGV[2])
-  redis.call('SADD', KEYS[6], identity)
+for _, identity in ipairs(redis.call('SMEMBERS', from_identities_key)) do
+  redis.call('HSET', index_key, identity, to_id)
+  redis.call('SADD', to_identities_key, identity)
   moved = moved + 1
 end
-local before = redis.call('ZCARD', KEYS[7])
-redis.call('ZUNIONSTORE', KEYS[7], 2, KEYS[7], KEYS[4], 'AGGREGATE', 'MIN')
-local joined = redis.call('ZCARD', KEYS[7]) - before
-local merged = cjson.decode(redis.call('HGET', KEYS[5], 'merged_from') or '[]')
-merged[#merged + 1] = ARGV[1]
-redis.call('HSET', KEYS[5], 'merged_from', cjson.encode(merged), 'updated_at',
+local before = redis.call('ZCARD', to_timeline_key)
+redis.call('ZUNIONSTORE', to_timeline_key, 2, to_timeline_key, from_timeline_key,
+  'AGGREGATE', 'MIN')
+local joined = redis.call('ZCARD', to_timeline_key) - before
+local merged = cjson.decode(redis.call('HGET', to_key, 'merged_from') or '[]')
+merged[#merged + 1] = from_id
+redis.call('HSET', to_key, 'merged_from', cjson.encode(merged), 'updated_at',
   math.max(from_updated, to_updated))
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
-redis.call('HSET', KEYS[2], 'id', ARGV[1], 'merged_into', ARGV[2], 'merged_at', ARGV[3])
-emit(KEYS[8], 'customers_merged', ARGV[3], 'customer', ARGV[2], 'from', ARGV[1])
+redis.call('DEL', from_key, from_identities_key, from_timeline_key)
+redis.call('HSET', from_key, 'id', from_id, 'merged_into', to_id, 'merged_at', now)
+emit(events_key, 'customers_merged', now, 'customer', to_id, 'from', from_id)
 return {'ok', moved, joined}

@@ -3,6 +3,7 @@
 -- Returns per agent {flat HGETALL of the agent, HVALS of its work}.
 local out = {}
 for i = 1, #KEYS, 2 do
-  out[#out + 1] = {redis.call('HGETALL', KEYS[i]), redis.call('HVALS', KEYS[i + 1])}
+  local agent_key, work_key = KEYS[i], KEYS[i + 1]
+  out[#out + 1] = {redis.call('HGETALL', agent_key), redis.call('HVALS', work_key)}
 end
 return out

@@ -8,33 +8,38 @@
 -- ARGV[5] why: "rejected" | "timed_out" | "withdrawn"   ARGV[6] missed offers before away
 -- ARGV[7] wake channel
 -- Returns {"ok", agent presence after} or {"refused", reason}.
-local contact = redis.call('HMGET', KEYS[1], 'state', 'offer_id', 'agent_id', 'score',
-  'first_enqueued_at', 'offer_expires_at', 'queue', 'channel')
-if contact[1] ~= 'offered' or contact[2] ~= ARGV[1] or contact[3] ~= ARGV[3] then
+local contact_key, waiting_key, arrivals_key, agent_key, work_key, deadlines_key,
+  available_key, agent_changes_key, events_key, wake_key = unpack(KEYS, 1, 10)
+local offer_id, contact_id, agent_id, now, why, missed_before_away, wake_channel =
+  unpack(ARGV, 1, 7)
+local state, pending_offer, offered_to, score, first_enqueued, expires, queue, channel =
+  unpack(redis.call('HMGET', contact_key, 'state', 'offer_id', 'agent_id', 'score',
+    'first_enqueued_at', 'offer_expires_at', 'queue', 'channel'))
+if state ~= 'offered' or pending_offer ~= offer_id or offered_to ~= agent_id then
   return {'refused', 'offer_not_pending'}
 end
-if ARGV[5] == 'timed_out' and tonumber(ARGV[4]) < tonumber(contact[6]) then
+if why == 'timed_out' and tonumber(now) < tonumber(expires) then
   return {'refused', 'offer_not_due'}
 end
-redis.call('HSET', KEYS[1], 'state', 'queued', 'agent_id', '', 'offer_id', '',
-  'enqueued_at', ARGV[4])
-redis.call('ZADD', KEYS[2], contact[4], ARGV[2])
-redis.call('ZADD', KEYS[3], contact[5], ARGV[2])
-redis.call('ZREM', KEYS[6], ARGV[1])
-release(KEYS[5], KEYS[4], ARGV[2], ARGV[4])
-emit(KEYS[9], 'offer_' .. ARGV[5], ARGV[4], 'contact', ARGV[2], 'agent', ARGV[3],
-  'queue', contact[7], 'channel', contact[8], 'offer', ARGV[1])
-local presence = redis.call('HGET', KEYS[4], 'presence')
-if ARGV[5] == 'timed_out' then
-  local missed = redis.call('HINCRBY', KEYS[4], 'missed', 1)
-  if missed >= tonumber(ARGV[6]) and presence == 'available' then
+redis.call('HSET', contact_key, 'state', 'queued', 'agent_id', '', 'offer_id', '',
+  'enqueued_at', now)
+redis.call('ZADD', waiting_key, score, contact_id)
+redis.call('ZADD', arrivals_key, first_enqueued, contact_id)
+redis.call('ZREM', deadlines_key, offer_id)
+release(work_key, agent_key, contact_id, now)
+emit(events_key, 'offer_' .. why, now, 'contact', contact_id, 'agent', agent_id,
+  'queue', queue, 'channel', channel, 'offer', offer_id)
+local presence = redis.call('HGET', agent_key, 'presence')
+if why == 'timed_out' then
+  local missed = redis.call('HINCRBY', agent_key, 'missed', 1)
+  if missed >= tonumber(missed_before_away) and presence == 'available' then
     presence = 'away'
-    redis.call('HSET', KEYS[4], 'presence', 'away', 'away_reason', 'no answer')
-    redis.call('SREM', KEYS[7], ARGV[3])
-    emit(KEYS[9], 'agent_presence', ARGV[4], 'agent', ARGV[3], 'presence', 'away',
+    redis.call('HSET', agent_key, 'presence', 'away', 'away_reason', 'no answer')
+    redis.call('SREM', available_key, agent_id)
+    emit(events_key, 'agent_presence', now, 'agent', agent_id, 'presence', 'away',
       'reason', 'no answer')
   end
 end
-touch(KEYS[8], ARGV[3])
-wake(KEYS[10], ARGV[7])
+touch(agent_changes_key, agent_id)
+wake(wake_key, wake_channel)
 return {'ok', presence}

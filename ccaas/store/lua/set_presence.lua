@@ -7,31 +7,33 @@
 -- ARGV[5] wake channel
 -- Returns {"ok", presence before, {ringing contact ids}, {wrap-up contact ids}}
 -- or {"refused", reason}.
-local before = redis.call('HGET', KEYS[1], 'presence')
+local agent_key, work_key, available_key, agent_changes_key, events_key, wake_key =
+  unpack(KEYS, 1, 6)
+local agent_id, presence, away_reason, now, wake_channel = unpack(ARGV, 1, 5)
+local before = redis.call('HGET', agent_key, 'presence')
 if not before then return {'refused', 'unknown_agent'} end
-local presence = ARGV[2]
 local reason = ''
-if presence == 'away' then reason = ARGV[3] end
-redis.call('HSET', KEYS[1], 'presence', presence, 'away_reason', reason, 'updated_at', ARGV[4])
+if presence == 'away' then reason = away_reason end
+redis.call('HSET', agent_key, 'presence', presence, 'away_reason', reason, 'updated_at', now)
 if presence == 'available' then
   if before ~= 'available' then
-    redis.call('HSET', KEYS[1], 'idle_since', ARGV[4], 'missed', 0)
+    redis.call('HSET', agent_key, 'idle_since', now, 'missed', 0)
   end
-  redis.call('SADD', KEYS[3], ARGV[1])
-  wake(KEYS[6], ARGV[5])
+  redis.call('SADD', available_key, agent_id)
+  wake(wake_key, wake_channel)
 else
-  redis.call('SREM', KEYS[3], ARGV[1])
+  redis.call('SREM', available_key, agent_id)
 end
 if before ~= presence or presence == 'away' then
-  emit(KEYS[5], 'agent_presence', ARGV[4], 'agent', ARGV[1], 'presence', presence,
+  emit(events_key, 'agent_presence', now, 'agent', agent_id, 'presence', presence,
     'reason', reason)
 end
-touch(KEYS[4], ARGV[1])
+touch(agent_changes_key, agent_id)
 local ringing, wrapping = {}, {}
-local work = redis.call('HGETALL', KEYS[2])
+local work = redis.call('HGETALL', work_key)
 for i = 1, #work, 2 do
-  local state = string.match(work[i + 1], '^(.-):')
-  if state == 'offered' then ringing[#ringing + 1] = work[i] end
-  if state == 'wrap_up' then wrapping[#wrapping + 1] = work[i] end
+  local contact_id, state = work[i], parse_work(work[i + 1])
+  if state == 'offered' then ringing[#ringing + 1] = contact_id end
+  if state == 'wrap_up' then wrapping[#wrapping + 1] = contact_id end
 end
 return {'ok', before, ringing, wrapping}

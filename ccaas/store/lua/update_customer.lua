@@ -2,21 +2,20 @@
 -- KEYS[1] customer hash  KEYS[2] events
 -- ARGV[1] customer id  ARGV[2] now (ms)  ARGV[3] JSON {field: value (a string) or false (remove)}
 -- Returns {"ok"} or {"refused", "no_customer"}.
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'erased_at') == 1
-    or redis.call('HEXISTS', KEYS[1], 'merged_into') == 1 then
-  return {'refused', 'no_customer'}
-end
-local changes = cjson.decode(ARGV[3])
+local customer_key, events_key = unpack(KEYS, 1, 2)
+local customer_id, now, changes_json = unpack(ARGV, 1, 3)
+if not customer_is_live(customer_key) then return {'refused', 'no_customer'} end
 local fields = {}
-for name, value in pairs(changes) do
+for name, value in pairs(cjson.decode(changes_json)) do
   if value == false then
-    redis.call('HDEL', KEYS[1], name)
+    redis.call('HDEL', customer_key, name)
   else
-    redis.call('HSET', KEYS[1], name, value)
+    redis.call('HSET', customer_key, name, value)
   end
   fields[#fields + 1] = name
 end
 table.sort(fields)
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
-emit(KEYS[2], 'customer_updated', ARGV[2], 'customer', ARGV[1], 'fields', table.concat(fields, ','))
+redis.call('HSET', customer_key, 'updated_at', now)
+emit(events_key, 'customer_updated', now, 'customer', customer_id, 'fields',
+  table.concat(fields, ','))
 return {'ok'}
