@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import Channel, WaitingContact
+from ..values import clamp_priority
 from .compiled import CompiledRules, CompiledStep
 from .conditions import EvaluationError, MissingValue
 
@@ -44,7 +45,7 @@ def apply_effect(
     """Requirements, priority and queue after the effect (the same sums relax.lua does)."""
     result = {k: v for k, v in skills.items() if k not in effect.drop}
     result.update(effect.require)
-    return result, max(-100, min(100, priority + effect.add_priority)), effect.move_to or queue
+    return result, clamp_priority(priority + effect.add_priority), effect.move_to or queue
 
 
 def due_steps(

@@ -38,18 +38,6 @@ local function split_set(csv)
   return set
 end
 
--- Mirror of ccaas.domain.eligibility.has_room, in its order. `capacity` holds the limit of
--- every channel as ccaas.domain.eligibility.capacity_limit gives it (the agent's own, else
--- the channel default), so a channel it does not name is never taken.
-local function has_room(counts, total, channel, capacity, exclusive, max_total)
-  if exclusive[channel] and total > 0 then return false end
-  for held, n in pairs(counts) do
-    if n > 0 and exclusive[held] then return false end
-  end
-  if max_total > 0 and total >= max_total then return false end
-  return (counts[channel] or 0) < (tonumber(capacity[channel]) or 0)
-end
-
 -- Mirror of ccaas.domain.eligibility.has_skills.
 local function has_skills(agent_skills, required)
   for skill, level in pairs(required) do

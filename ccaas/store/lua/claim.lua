@@ -23,6 +23,18 @@ local exclusive = split_set(exclusive_csv)
 local rules_ok = (redis.call('GET', rules_key) or '0') == planned_version
 local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 4, 4, 5, 7
 
+-- Mirror of ccaas.domain.eligibility.has_room, in its order. `capacity` holds the limit of
+-- every channel as ccaas.domain.eligibility.capacity_limit gives it (the agent's own, else
+-- the channel default), so a channel it does not name is never taken.
+local function has_room(counts, total, channel, capacity, exclusive, max_total)
+  if exclusive[channel] and total > 0 then return false end
+  for held, n in pairs(counts) do
+    if n > 0 and exclusive[held] then return false end
+  end
+  if max_total > 0 and total >= max_total then return false end
+  return (counts[channel] or 0) < (tonumber(capacity[channel]) or 0)
+end
+
 -- The offer whose KEYS start at `k` and whose ARGV start at `a`.
 local function claim(k, a)
   local contact_key, waiting_key, arrivals_key, agent_key, work_key = unpack(KEYS, k, k + 4)
