@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -48,6 +48,17 @@ class Inserted:
 
 log = structlog.get_logger("ccaas.store")
 PER_CALL = 100  # contacts per script call: keeps each call short
+STALE = frozenset({"stale_agent", "stale_queue"})  # refusals that mean: read again, retry
+STALE_READS = 5  # a contact that moves under every one of these reads gives a Conflict
+
+
+def _cannot(contact_id: str, raw: dict[str, str], wanted: str, action: str) -> Conflict:
+    """The refusal of a transition the contact's state does not allow."""
+    return Conflict(
+        f"contact {contact_id!r} is {raw['state']}, not {wanted}; it cannot be {action}",
+        contact_id=contact_id,
+        state=raw["state"],
+    )
 
 
 def _inserted(reply: Reply) -> Inserted:
@@ -143,33 +154,48 @@ class ContactRepository:
             record["position"] = rank + 1 if rank is not None else None
         return record
 
+    async def _settled(
+        self, contact_id: str, call: Callable[[dict[str, str]], Awaitable[Reply]]
+    ) -> tuple[Reply, dict[str, str]]:
+        """Read the contact and `call` its script until the script was not refused for a
+        stale read (the contact moved meanwhile); the reply and the read it acted on."""
+        for _ in range(STALE_READS):
+            raw = await self.raw(contact_id)
+            reply = await call(raw)
+            if reply.reason not in STALE:
+                return reply, raw
+        raise Conflict(
+            f"contact {contact_id!r} kept changing meanwhile; try again",
+            contact_id=contact_id,
+            reason="kept_changing",
+        )
+
     async def abandon(self, contact_id: str) -> str:
         """The customer left; returns the state the contact was in."""
-        raw = await self.raw(contact_id)
-        keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
-        answer = await self.ctx.scripts.abandon(
-            keys=[
-                keys.contact(contact_id),
-                keys.queue_waiting(raw["queue"]),
-                keys.queue_arrivals(raw["queue"]),
-                keys.agent(agent_id),
-                keys.agent_work(agent_id),
-                keys.offer_deadlines,
-                keys.agent_changes,
-                keys.events,
-                keys.wake_pending,
-            ],
-            args=[contact_id, agent_id, self.ctx.clock.now_ms(), keys.wake_channel, raw["queue"]],
-        )
-        result = Reply.decode(answer)
-        if not result.ok:
-            if result.reason in ("stale_agent", "stale_queue"):  # it moved meanwhile: read again
-                return await self.abandon(contact_id)
-            raise Conflict(
-                f"contact {contact_id!r} is {raw['state']}, not waiting; it cannot be abandoned",
-                contact_id=contact_id,
-                state=raw["state"],
+        keys = self.ctx.keys
+
+        async def call(raw: dict[str, str]) -> Reply:
+            agent_id, queue = raw.get("agent_id", ""), raw["queue"]
+            return Reply.decode(
+                await self.ctx.scripts.abandon(
+                    keys=[
+                        keys.contact(contact_id),
+                        keys.queue_waiting(queue),
+                        keys.queue_arrivals(queue),
+                        keys.agent(agent_id),
+                        keys.agent_work(agent_id),
+                        keys.offer_deadlines,
+                        keys.agent_changes,
+                        keys.events,
+                        keys.wake_pending,
+                    ],
+                    args=[contact_id, agent_id, self.ctx.clock.now_ms(), keys.wake_channel, queue],
+                )
             )
+
+        result, raw = await self._settled(contact_id, call)
+        if not result.ok:
+            raise _cannot(contact_id, raw, "waiting", "abandoned")
         return str(result.values[0])
 
     def _handling_keys(self, contact_id: str, agent_id: str) -> list[str]:
@@ -188,49 +214,50 @@ class ContactRepository:
 
     async def complete(self, contact_id: str, disposition: str = "", notes: str = "") -> str:
         """The agent finished a connected contact; returns the contact's new state."""
-        raw = await self.raw(contact_id)
-        keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
-        queue = self.ctx.config.queues.get(raw["queue"])
-        wrap_up = queue.wrap_up_seconds if queue else 0.0  # a queue since removed: no wrap-up
-        answer = await self.ctx.scripts.complete(
-            keys=self._handling_keys(contact_id, agent_id),
-            args=[
-                contact_id,
-                self.ctx.clock.now_ms(),
-                int(wrap_up * 1000),
-                disposition,
-                notes,
-                keys.wake_channel,
-                agent_id,
-            ],
-        )
-        result = Reply.decode(answer)
-        if result.reason == "stale_agent":
-            return await self.complete(contact_id, disposition, notes)  # it moved: read again
-        if not result.ok:
-            raise Conflict(
-                f"contact {contact_id!r} is {raw['state']}, not connected; it cannot be completed",
-                contact_id=contact_id,
-                state=raw["state"],
+
+        async def call(raw: dict[str, str]) -> Reply:
+            agent_id = raw.get("agent_id", "")
+            queue = self.ctx.config.queues.get(raw["queue"])
+            wrap_up = queue.wrap_up_seconds if queue else 0.0  # a queue since removed: none
+            return Reply.decode(
+                await self.ctx.scripts.complete(
+                    keys=self._handling_keys(contact_id, agent_id),
+                    args=[
+                        contact_id,
+                        self.ctx.clock.now_ms(),
+                        int(wrap_up * 1000),
+                        disposition,
+                        notes,
+                        self.ctx.keys.wake_channel,
+                        agent_id,
+                    ],
+                )
             )
+
+        result, raw = await self._settled(contact_id, call)
+        if not result.ok:
+            raise _cannot(contact_id, raw, "connected", "completed")
         return str(result.values[0])
 
     async def end_wrap_up(self, contact_id: str, *, only_if_due: bool) -> bool:
-        raw = await self.raw(contact_id)
-        keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
-        answer = await self.ctx.scripts.end_wrap_up(
-            keys=self._handling_keys(contact_id, agent_id),
-            args=[
-                contact_id,
-                self.ctx.clock.now_ms(),
-                "due" if only_if_due else "done",
-                keys.wake_channel,
-                agent_id,
-            ],
-        )
-        result = Reply.decode(answer)
-        if result.reason == "stale_agent":
-            return await self.end_wrap_up(contact_id, only_if_due=only_if_due)
+        """End the contact's wrap-up (`only_if_due`: only once its time is up); True if ended."""
+
+        async def call(raw: dict[str, str]) -> Reply:
+            agent_id = raw.get("agent_id", "")
+            return Reply.decode(
+                await self.ctx.scripts.end_wrap_up(
+                    keys=self._handling_keys(contact_id, agent_id),
+                    args=[
+                        contact_id,
+                        self.ctx.clock.now_ms(),
+                        "due" if only_if_due else "done",
+                        self.ctx.keys.wake_channel,
+                        agent_id,
+                    ],
+                )
+            )
+
+        result, _ = await self._settled(contact_id, call)
         return result.ok
 
     async def end_due_wrap_ups(self, limit: int = 500) -> int:

@@ -32,6 +32,13 @@ class ClaimResult:
     at_ms: int
 
 
+def _not_pending(offer_id: str, raw: dict[str, str]) -> Conflict:
+    """The refusal of an answer to an offer that rang out, was withdrawn or was answered."""
+    return Conflict(
+        f"offer {offer_id!r} is no longer pending (contact is {raw['state']})", offer_id=offer_id
+    )
+
+
 class OfferRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
@@ -143,10 +150,7 @@ class OfferRepository:
             args=[offer_id, contact_id, agent_id, self.ctx.clock.now_ms()],
         )
         if not Reply.decode(answer).ok:
-            raise Conflict(
-                f"offer {offer_id!r} is no longer pending (contact is {raw['state']})",
-                offer_id=offer_id,
-            )
+            raise _not_pending(offer_id, raw)
 
     async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> Reply:
         keys = self.ctx.keys
@@ -181,10 +185,7 @@ class OfferRepository:
         contact_id, raw = await self.pending(offer_id)
         result = await self._requeue(offer_id, contact_id, raw.get("agent_id", ""), "rejected")
         if not result.ok:
-            raise Conflict(
-                f"offer {offer_id!r} is no longer pending (contact is {raw['state']})",
-                offer_id=offer_id,
-            )
+            raise _not_pending(offer_id, raw)
         return contact_id
 
     async def withdraw_for(self, contact_id: str, agent_id: str) -> bool:
