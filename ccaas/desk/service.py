@@ -3,18 +3,18 @@ follow-ups (ringing offers withdrawn, wrap-ups ended) and accepting an offer."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..domain.models import Presence
+from ..domain.models import ContactState, Presence
 from ..errors import InvalidInput, NotFound
 from ..store.agents import AgentRepository
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
 from ..store.customers import CustomerRepository
 from ..store.offers import OfferRepository
-from ..store.records import agent_record
+from ..store.records.agent import AgentRecord
+from ..store.records.contact import ContactRecord
 
 HISTORY = 5  # earlier contacts of the customer shown with each offer
 _WORK_FIELDS = ("offer_id", "offer_expires_at", "customer_id", "attributes")
@@ -44,16 +44,18 @@ class Desk:
     async def views(self, agent_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The views of the agents that exist among `agent_ids`, in that order."""
         rows = await self.agents.read_many(agent_ids)
-        records = [agent_record(raw, work, self.ctx.rules) for raw, work in rows if raw]
+        rules = self.ctx.rules
+        records = [AgentRecord.decode(raw, work).api(rules) for raw, work in rows if raw]
         items = [item for record in records for item in record["work"]]
         details = await self.contacts.fields_of([i["contact_id"] for i in items], _WORK_FIELDS)
-        for item, (offer, expires, customer_id, attributes) in zip(items, details, strict=True):
-            if item["state"] == "offered":
-                item["offer_id"] = offer
-                item["offer_expires_at"] = int(expires) if expires else None
-            item["attributes"] = json.loads(attributes or "{}")
-            if customer_id:
-                item["customer"] = customer_id
+        for item, row in zip(items, details, strict=True):
+            contact = ContactRecord.decode(dict(zip(_WORK_FIELDS, row, strict=True)))
+            if item["state"] == ContactState.OFFERED:
+                item["offer_id"] = contact.offer_id
+                item["offer_expires_at"] = contact.offer_expires_at
+            item["attributes"] = contact.attributes
+            if contact.customer_id:
+                item["customer"] = contact.customer_id
         contexts = await self._customer_contexts({i["customer"] for i in items if "customer" in i})
         for item in items:
             context = contexts.get(item.get("customer", ""))

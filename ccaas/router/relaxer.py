@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ from ..domain.rules.facts import QueueStats, helpers, relaxation_variables
 from ..domain.rules.relaxation import NO_EFFECT, due_steps, effect_of
 from ..store.context import StoreContext
 from ..store.queues import QueueRepository
+from ..store.records.contact import ContactRecord
 from ..store.relaxations import RelaxationRepository
 from ..store.snapshot import SnapshotReader
 
@@ -132,15 +132,14 @@ class Relaxer:
             rows = await self.ctx.scripts.read_fields(
                 keys=[self.ctx.keys.contact(c.id) for c in missing], args=list(_FACT_FIELDS)
             )
-            for contact, (attributes, customer, tags, external_id, repeat_of) in zip(
-                missing, rows, strict=True
-            ):
+            for contact, row in zip(missing, rows, strict=True):
+                record = ContactRecord.decode(dict(zip(_FACT_FIELDS, row, strict=True)))
                 self._facts[contact.id] = {
-                    "attributes": json.loads(attributes or "{}"),
-                    "customer": json.loads(customer or "null"),
-                    "tags": json.loads(tags or "[]"),
-                    "external_id": external_id or "",
-                    "repeat_of": repeat_of or "",
+                    "attributes": record.attributes,
+                    "customer": record.customer,
+                    "tags": record.tags,
+                    "external_id": record.external_id or "",
+                    "repeat_of": record.repeat_of or "",
                 }
         self._facts = {c.id: self._facts[c.id] for c in contacts}
         return self._facts

@@ -113,7 +113,9 @@ class AgentRepository:
             for agent_id in wanted:
                 pipe.hget(self.ctx.keys.agent(agent_id), "presence")
             presences = await pipe.execute()
-        return {a for a, p in zip(wanted, presences, strict=True) if p not in (None, "offline")}
+        return {
+            a for a, p in zip(wanted, presences, strict=True) if p not in (None, Presence.OFFLINE)
+        }
 
     async def ids(self) -> list[str]:
         return sorted(await self.ctx.redis.smembers(self.ctx.keys.agents))

@@ -10,9 +10,10 @@ from typing import Any
 
 import structlog
 
+from ..domain.models import ContactState
 from ..errors import Conflict, NotFound
 from .context import StoreContext
-from .records import contact_record, encode_fields
+from .records.contact import ContactRecord, encode_new
 from .scripts import Reply
 
 
@@ -109,7 +110,7 @@ class ContactRepository:
                         row.contact_id,
                         f"{row.channel}:{row.external_id}",
                         repr(row.score),
-                        encode_fields({"external_id": row.external_id, **fields}),
+                        encode_new({"external_id": row.external_id, **fields}),
                         row.max_size,
                     ]
                 await self.ctx.scripts.enqueue(keys=call_keys, args=call_args, client=pipe)
@@ -148,11 +149,14 @@ class ContactRepository:
 
     async def get(self, contact_id: str) -> dict[str, Any]:
         raw = await self.raw(contact_id)
-        record = contact_record(raw)
-        if raw["state"] == "queued":
-            rank = await self.ctx.redis.zrank(self.ctx.keys.queue_waiting(raw["queue"]), contact_id)
-            record["position"] = rank + 1 if rank is not None else None
-        return record
+        record = ContactRecord.decode(raw)
+        shown = record.api()
+        if record.state is ContactState.QUEUED:
+            rank = await self.ctx.redis.zrank(
+                self.ctx.keys.queue_waiting(record.queue or ""), contact_id
+            )
+            shown["position"] = rank + 1 if rank is not None else None
+        return shown
 
     async def _settled(
         self, contact_id: str, call: Callable[[dict[str, str]], Awaitable[Reply]]

@@ -11,11 +11,11 @@ from typing import Any
 from ..domain.identity import Identity, IdentityKind, identity
 from ..errors import Conflict, NotFound
 from .context import StoreContext
+from .records.contact import ContactRecord
+from .records.customer import CustomerRecord
 from .scripts import Reply
 
 MERGE_HOPS = 10  # a merged customer is followed this far to the one it joined
-PROFILE_TEXT = ("name", "tier", "language", "segment", "last_agent")
-PROFILE_JSON = ("consent", "extras")
 # which identity names a person most surely, when identities point at different customers
 STRENGTH = (
     IdentityKind.LOGIN,
@@ -35,22 +35,6 @@ class Resolved:
     customer_id: str
     created: bool
     conflicts: tuple[tuple[str, str], ...] = ()  # (identity, the other customer who has it)
-
-
-def customer_record(raw: dict[str, str], identities: set[str]) -> dict[str, Any]:
-    record: dict[str, Any] = {"id": raw["id"]}
-    for name in PROFILE_TEXT:
-        record[name] = raw.get(name) or None
-    record["lifetime_value"] = float(raw["lifetime_value"]) if "lifetime_value" in raw else None
-    for name in PROFILE_JSON:
-        record[name] = json.loads(raw.get(name) or "{}")
-    record["identities"] = [
-        {"kind": key.split(":", 1)[0], "value": key.split(":", 1)[1]} for key in sorted(identities)
-    ]
-    record["created_at"] = int(raw["created_at"])
-    record["updated_at"] = int(raw["updated_at"])
-    record["merged_from"] = json.loads(raw.get("merged_from") or "[]")
-    return record
 
 
 class CustomerRepository:
@@ -168,7 +152,7 @@ class CustomerRepository:
                 elif "erased_at" in raw:
                     result[first] = f"customer {now!r} was erased"
                 else:
-                    result[first] = customer_record(raw, identities)
+                    result[first] = CustomerRecord.decode(raw, identities).api()
             if not asked:
                 break
         result.update({first: f"no customer {first!r}" for first in asked})
@@ -274,14 +258,7 @@ class CustomerRepository:
 
     async def update(self, customer_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Set profile fields (None removes one); returns the customer."""
-        encoded: dict[str, str | bool] = {}
-        for name, value in changes.items():
-            if value is None:
-                encoded[name] = False
-            elif name in PROFILE_JSON:
-                encoded[name] = json.dumps(value, sort_keys=True)
-            else:
-                encoded[name] = str(value)
+        encoded = CustomerRecord.encode_changes(changes)
         answer = await self.ctx.scripts.update_customer(
             keys=[self.ctx.keys.customer(customer_id), self.ctx.keys.events],
             args=[customer_id, self.ctx.clock.now_ms(), json.dumps(encoded)],
@@ -354,13 +331,9 @@ async def timeline_items(
         rows = await pipe.execute()
     items = []
     for (contact_id, arrived), row in zip(entries, rows, strict=True):
+        record = ContactRecord.decode(dict(zip(TIMELINE_FIELDS, row, strict=True)))
+        shown = record.api()
         item: dict[str, Any] = {"contact_id": contact_id, "arrived_at": int(arrived)}
-        for name, value in zip(TIMELINE_FIELDS, row, strict=True):
-            if name in ("tags", "attributes"):
-                item[name] = json.loads(value or ("[]" if name == "tags" else "{}"))
-            elif name.endswith("_at") or name == "body_bytes":
-                item[name] = int(float(value)) if value else None
-            else:
-                item[name] = value or None
+        item.update({name: shown.get(name) for name in TIMELINE_FIELDS})
         items.append(item)
     return items

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from ..domain.models import ContactState
 from ..domain.rules import explain
 from .contacts import read_contact
 from .context import StoreContext
-from .snapshot import CONTACT_FIELDS, SnapshotReader, waiting_contact
+from .records.contact import WAITING_FIELDS, ContactRecord, waiting_view
+from .snapshot import SnapshotReader
 
 
 class ExplainRepository:
@@ -18,15 +19,16 @@ class ExplainRepository:
     async def explain(self, contact_id: str) -> dict[str, Any]:
         raw = await read_contact(self.ctx, contact_id)
         rules, now = self.ctx.rules, self.ctx.clock.now_ms()
-        contact = waiting_contact(
-            contact_id, float(raw.get("score", 0)), [raw.get(f) for f in CONTACT_FIELDS]
+        record = ContactRecord.decode(raw)
+        contact = waiting_view(
+            contact_id, record.score or 0.0, [raw.get(f) for f in WAITING_FIELDS]
         )
         rule = rules.rule(contact.rule)
-        relaxed = json.loads(raw.get("relaxed") or "[]")
-        waiting = raw["state"] == "queued"
+        relaxed = record.relaxed
+        waiting = record.state is ContactState.QUEUED
         result: dict[str, Any] = {
             "contact_id": contact_id,
-            "state": raw["state"],
+            "state": record.state.value if record.state else None,
             "queue": contact.queue,
             "channel": contact.channel.value,
             "evaluated_at": now,
@@ -34,18 +36,13 @@ class ExplainRepository:
             "classification": {
                 "rule": contact.rule or None,
                 "when": rule.rule.when if rule is not None else None,
-                "rules_version": int(raw.get("rules_version") or 0),
-                "overflowed": [
-                    {"from_queue": q, "reason": why}
-                    for q, why in json.loads(raw.get("overflowed") or "[]")
-                ],
-                "tags": json.loads(raw.get("tags") or "[]"),
-                "preferred_agent": raw.get("preferred_note") or None,
+                "rules_version": record.rules_version or 0,
+                "overflowed": [{"from_queue": q, "reason": why} for q, why in record.overflowed],
+                "tags": record.tags,
+                "preferred_agent": record.preferred_note,
             },
             "requirements": dict(contact.skills),
-            "score": explain.score_terms(
-                contact, json.loads(raw.get("priority_terms") or "[]"), relaxed, rules
-            ),
+            "score": explain.score_terms(contact, record.priority_terms, relaxed, rules),
             "relaxation": {
                 "applied": relaxed,
                 "pending": explain.pending_steps(contact, rules) if waiting else [],
@@ -60,5 +57,5 @@ class ExplainRepository:
             result["position"] = rank + 1 if rank is not None else None
         else:
             result["candidates"] = []
-            result["agent_id"] = raw.get("agent_id") or None
+            result["agent_id"] = record.agent_id
         return result

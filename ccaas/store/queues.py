@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from ..domain.models import Presence
 from ..domain.rules.facts import QueueStats, expected_wait_seconds
 from ..errors import NotFound
 from .context import StoreContext
+from .records.agent import AgentRecord
+
+_STAFFING_FIELDS = ("presence", "profile", "queues")
 
 
 class QueueRepository:
@@ -24,16 +27,18 @@ class QueueRepository:
                 pipe.zcard(keys.queue_waiting(name))
                 pipe.zrange(keys.queue_arrivals(name), 0, 0, withscores=True)
             for agent_id in agent_ids:
-                pipe.hmget(keys.agent(agent_id), "presence", "profile", "queues")
+                pipe.hmget(keys.agent(agent_id), *_STAFFING_FIELDS)
             replies = await pipe.execute()
         logged_in: dict[str, int] = {}
         available: dict[str, int] = {}
-        for presence, profile, queues_json in replies[2 * len(names) :]:
-            if presence in (None, "offline"):
+        for row in replies[2 * len(names) :]:
+            found = {k: v for k, v in zip(_STAFFING_FIELDS, row, strict=True) if v is not None}
+            agent = AgentRecord.decode(found, {})
+            if not agent.logged_in:
                 continue
-            for name in rules.memberships(profile or "", json.loads(queues_json or "[]")):
+            for name in rules.memberships(agent.profile, agent.own_queues):
                 logged_in[name] = logged_in.get(name, 0) + 1
-                if presence == "available":
+                if agent.presence is Presence.AVAILABLE:
                     available[name] = available.get(name, 0) + 1
         result = {}
         for i, name in enumerate(names):

@@ -9,80 +9,13 @@ contact changes zset, which drops it from every router's cache.
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from types import MappingProxyType
+from collections.abc import Iterable, Sequence
 
-from ..domain.models import AgentView, Channel, Presence, WaitingContact
-from ..domain.rules.compiled import CompiledRules
+from ..domain.models import AgentView, Presence, WaitingContact
 from .context import StoreContext
 from .offers import ClaimResult
-
-CONTACT_FIELDS = (
-    "channel",
-    "queue",
-    "skills",
-    "priority",
-    "first_enqueued_at",
-    "queue_since",
-    "rule",
-    "relaxed",
-    "preferred_agent",
-    "preferred_until",
-)
-_LAST_OFFER = "last_offer:"
-
-
-def agent_view(raw: dict[str, str], work: list[str], rules: CompiledRules) -> AgentView:
-    """An agent as the policy sees it under `rules`: its profile's queues, capacity and limits."""
-    held: dict[str, int] = {}
-    for entry in work:
-        channel = entry.split(":", 1)[1]
-        held[channel] = held.get(channel, 0) + 1
-    profile = raw.get("profile", "")
-    memberships = rules.memberships(profile, json.loads(raw.get("queues") or "[]"))
-    return AgentView(
-        id=raw["id"],
-        skills=json.loads(raw["skills"]),
-        queues=frozenset(memberships),
-        capacity=rules.capacity(profile, json.loads(raw.get("capacity") or "{}")),
-        presence=Presence(raw["presence"]),
-        idle_since_ms=int(raw["idle_since"]),
-        work=held,
-        last_offer_ms={
-            k.removeprefix(_LAST_OFFER): int(v) for k, v in raw.items() if k.startswith(_LAST_OFFER)
-        },
-        memberships=memberships,
-        max_total=rules.max_total(profile),
-        revision=int(raw.get("rev") or 0),
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _requirements(skills_json: str) -> Mapping[str, int]:
-    """Parsed required skills; contacts share few distinct sets, so parse each once."""
-    return MappingProxyType(json.loads(skills_json))
-
-
-def waiting_contact(contact_id: str, score: float, row: Sequence[str | None]) -> WaitingContact:
-    channel, queue, skills, priority, first, since, rule, relaxed, preferred, until = row
-    return WaitingContact(
-        id=contact_id,
-        queue=str(queue),
-        channel=Channel(str(channel)),
-        skills=_requirements(skills or "{}"),
-        priority=int(priority or 0),
-        first_enqueued_ms=int(first or 0),
-        score=score,
-        queue_since_ms=int(since or first or 0),
-        rule=rule or "",
-        relaxed=frozenset(step["step"] for step in json.loads(relaxed))
-        if relaxed and relaxed != "[]"
-        else frozenset(),
-        preferred_agent=preferred or "",
-        preferred_until_ms=int(until or 0),
-    )
+from .records.agent import AgentRecord
+from .records.contact import WAITING_FIELDS, waiting_view
 
 
 class SnapshotReader:
@@ -122,7 +55,8 @@ class SnapshotReader:
             for (aid, seq), (flat, work) in zip(stale, replies, strict=True):
                 if flat:
                     raw = dict(zip(flat[::2], flat[1::2], strict=True))
-                    self._agents[aid] = (seq, agent_view(raw, work, self._rules))
+                    held = dict(zip(work[::2], work[1::2], strict=True))
+                    self._agents[aid] = (seq, AgentRecord.decode(raw, held).view(self._rules))
                 else:
                     self._agents.pop(aid, None)
         return {aid: view for aid, (_, view) in self._agents.items()}
@@ -194,11 +128,11 @@ class SnapshotReader:
         if missing:
             rows = await self.ctx.scripts.read_fields(
                 keys=[keys.contact(contact_id) for contact_id, _ in missing],
-                args=list(CONTACT_FIELDS),
+                args=list(WAITING_FIELDS),
             )
             for (contact_id, score), row in zip(missing, rows, strict=True):
                 if row[0] is None:
                     continue
-                seen[contact_id] = waiting_contact(contact_id, score, row)
+                seen[contact_id] = waiting_view(contact_id, score, row)
         self._contacts = seen
         return list(seen.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..domain.models import ContactState
 from ..domain.rules.compiled import CompiledRules
 from .context import StoreContext
 from .keys import contact_of_offer
@@ -45,7 +46,7 @@ class StrandedCounter:
             rows = await pipe.execute()
         counts = dict.fromkeys(lost, 0)
         for queue, channel, state in rows:
-            if state not in ("queued", "offered"):
+            if state not in (ContactState.QUEUED, ContactState.OFFERED):
                 continue
             for loss in ((queue, None), (queue, channel)):
                 if loss in counts:
