@@ -12,7 +12,7 @@ from .problems import problem_middleware
 
 
 async def _openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+    return web.json_response(openapi_document(request.app))
 
 
 def build_app(max_body_bytes: int = 64 * 1024) -> web.Application:
