@@ -145,3 +145,10 @@ class MakeApi(Protocol):
         tenant: str = "t1",
         **options: Any,
     ) -> TestClient: ...
+
+
+async def settled(api: TestClient) -> None:
+    """Wait until the app's duties have started (one round trip to Redis lets the rules
+    follower subscribe): an app stopped before that takes the engine's whole shutdown grace
+    (5 s) to stop, which tests whose calls never reach Redis would otherwise pay."""
+    assert (await api.get("/healthz")).status == 200

@@ -8,7 +8,7 @@ from .admin import admin_routes
 from .customers import customer_routes
 from .handlers import routes
 from .openapi import openapi_document
-from .problems import problem_middleware
+from .problems import problem_middleware, problem_routes
 
 
 async def _openapi(request: web.Request) -> web.Response:
@@ -21,5 +21,6 @@ def build_app(max_body_bytes: int = 64 * 1024) -> web.Application:
     app.add_routes(routes)
     app.add_routes(admin_routes)
     app.add_routes(customer_routes)
+    app.add_routes(problem_routes)
     app.router.add_get("/v1/openapi.json", _openapi)
     return app
