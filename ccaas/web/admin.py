@@ -87,7 +87,7 @@ async def put_rules(request: web.Request) -> web.Response:
 @operation(
     "Check rules (YAML body) without changing anything",
     body=YAML_BODY,
-    errors={422: "rejected"},
+    errors={400: "empty or not UTF-8", 413: "larger than 1 MiB", 422: "rejected"},
 )
 async def validate_rules(request: web.Request) -> web.Response:
     text = await _rules_text(request)
@@ -108,7 +108,7 @@ async def list_versions(request: web.Request) -> web.Response:
 @operation(
     "Put an old version's text in force again, as a new version",
     ok=201,
-    errors={404: "no such version"},
+    errors={400: "not a version number", 404: "no such version"},
 )
 async def rollback(request: web.Request) -> web.Response:
     ctx, raw = services(request).ctx, request.match_info["version"]

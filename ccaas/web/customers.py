@@ -55,7 +55,10 @@ async def get_customer(request: web.Request) -> web.Response:
 
 
 @customer_routes.get("/v1/customers/{id}/timeline")
-@operation("The customer's contacts on every channel, newest first", errors={404: "unknown"})
+@operation(
+    "The customer's contacts on every channel, newest first",
+    errors={400: "limit is not 1..100, or before is not a next_before", 404: "unknown"},
+)
 async def get_timeline(request: web.Request) -> web.Response:
     limit, before = request.query.get("limit", "20"), request.query.get("before")
     if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 100:

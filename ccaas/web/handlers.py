@@ -19,7 +19,7 @@ AGENTS_PAGE, MAX_AGENTS_PAGE = 100, 500
 
 
 @routes.get("/healthz")
-@operation("Redis reachable", errors={503: "Redis unreachable"})
+@operation("Redis reachable", ok={200: "OK", 503: "Redis unreachable"})
 async def healthz(request: web.Request) -> web.Response:
     ctx = services(request).ctx
     try:
@@ -35,7 +35,7 @@ async def healthz(request: web.Request) -> web.Response:
 @operation(
     "Classify and enqueue a contact (idempotent by channel + external_id)",
     body=ContactIn,
-    ok=201,
+    ok={201: "OK", 200: "the same channel + external_id again: that contact, unchanged"},
     errors={409: "not queued: no rule takes it, or its queue is closed or full"},
 )
 async def create_contact(request: web.Request) -> web.Response:
@@ -100,7 +100,7 @@ async def complete_contact(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/agents")
-@operation("Every agent")
+@operation("Every agent", errors={400: "limit is not 1..500"})
 async def list_agents(request: web.Request) -> web.Response:
     limit, after = request.query.get("limit", str(AGENTS_PAGE)), request.query.get("after", "")
     if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= MAX_AGENTS_PAGE:
@@ -113,7 +113,7 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 @routes.put("/v1/agents/{id}")
-@operation("Create or replace an agent's profile", body=AgentIn)
+@operation("Create or replace an agent's profile", body=AgentIn, ok={200: "OK", 201: "created"})
 async def put_agent(request: web.Request) -> web.Response:
     body = await read_body(request, AgentIn)
     svc, agent_id = services(request), request.match_info["id"]
@@ -143,7 +143,9 @@ async def put_presence(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/offers/{id}/accept")
-@operation("Accept an offer", errors={404: "unknown", 409: "no longer pending"})
+@operation(
+    "Accept an offer", errors={404: "unknown", 409: "no longer pending", 422: "not an offer id"}
+)
 async def accept_offer(request: web.Request) -> web.Response:
     svc = services(request)
     contact_id = await svc.desk.accept(request.match_info["id"])
@@ -151,7 +153,9 @@ async def accept_offer(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/offers/{id}/reject")
-@operation("Reject an offer", errors={404: "unknown", 409: "no longer pending"})
+@operation(
+    "Reject an offer", errors={404: "unknown", 409: "no longer pending", 422: "not an offer id"}
+)
 async def reject_offer(request: web.Request) -> web.Response:
     svc = services(request)
     contact_id = await svc.offers.reject(request.match_info["id"])
@@ -179,7 +183,7 @@ BODY_KINDS = ("transcript", "email", "message")
 @operation(
     "Keep the contact's long body (text, ≤ 512 KiB; ?kind=transcript|email|message)",
     body=TEXT_BODY,
-    errors={400: "empty or not UTF-8", 404: "unknown", 413: "too large"},
+    errors={400: "empty, not UTF-8 or an unknown kind", 404: "unknown", 413: "too large"},
 )
 async def put_contact_body(request: web.Request) -> web.Response:
     kind = request.query.get("kind", "transcript")

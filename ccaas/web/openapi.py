@@ -38,8 +38,9 @@ _PATH_PARAMETER = re.compile(r"\{([^}:]+)\}")
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: the document is cached by routes
 class Operation:
-    """What the document says of one handler: `ok` and `errors` map status → description;
-    `body` is a request model (JSON) or the content of a non-JSON body."""
+    """What the document says of one handler: `ok` (answered with the JSON result) and
+    `errors` (answered with problem+json) map status → description; `body` is a request model
+    (JSON) or the content of a non-JSON body."""
 
     summary: str
     body: type[BaseModel] | Content | None = None
@@ -88,7 +89,8 @@ def operation(
     errors: Mapping[int, str] | None = None,
     query: Iterable[str] = (),
 ) -> Callable[[HandlerT], HandlerT]:
-    """Describe a handler for the OpenAPI document; `ok` is a status or status → description.
+    """Describe a handler for the OpenAPI document; `ok` is a status or status → description
+    of the answers that carry the result (JSON), `errors` those that are problem+json.
 
     A JSON `body` implies the answers of read_body (JSON_BODY_ERRORS); `errors` adds to them
     or says better what one means for this handler."""
