@@ -56,7 +56,6 @@ async def create_contact(request: web.Request) -> web.Response:
     if result.created:
         log.info(
             "contact_created",
-            tenant=svc.ctx.keys.tenant,
             contact_id=result.contact_id,
             queue=contact["queue"],
             channel=body.channel.value,
