@@ -6,10 +6,17 @@ from typing import Any
 
 
 class CcaasError(Exception):
-    """Base of every error ccaas raises on purpose."""
+    """Base of every error ccaas raises on purpose.
+
+    Each subclass is one kind of problem: `kind` names it (HTTP answers it as the problem type
+    /v1/problems/{kind}), `title` and `status` never vary with the instance, and `about` says
+    to an API user when it happens. Per-instance words go in `detail` and the fields.
+    """
 
     status = 500
     title = "Internal error"
+    kind = "internal-error"
+    about = "The server failed; the error is logged with the request id, nothing more is said."
 
     def __init__(self, detail: str, **fields: Any) -> None:
         super().__init__(detail)
@@ -22,6 +29,11 @@ class InvalidInput(CcaasError):
 
     status = 422
     title = "Invalid input"
+    kind = "invalid-input"
+    about = (
+        "A field or parameter is wrong (type, range, unknown name, unknown field); `errors` "
+        "lists each with its `field` and `message`. Nothing was changed."
+    )
 
 
 class NotFound(CcaasError):
@@ -29,6 +41,11 @@ class NotFound(CcaasError):
 
     status = 404
     title = "Not found"
+    kind = "not-found"
+    about = (
+        "The contact, agent, offer, queue, customer or rules version named in the path or "
+        "the body does not exist (or the customer was erased)."
+    )
 
 
 class Conflict(CcaasError):
@@ -36,6 +53,11 @@ class Conflict(CcaasError):
 
     status = 409
     title = "Conflict"
+    kind = "conflict"
+    about = (
+        "The request is valid but the current state does not allow it, e.g. accepting an offer "
+        "that rang out or linking an identity another customer has. Nothing was changed."
+    )
 
 
 class ConfigError(CcaasError):
@@ -43,6 +65,8 @@ class ConfigError(CcaasError):
 
     status = 500
     title = "Configuration error"
+    kind = "configuration-error"
+    about = "A configuration file or setting of the server is wrong; the detail names where."
 
 
 class ContactRejected(CcaasError):
@@ -50,6 +74,11 @@ class ContactRejected(CcaasError):
 
     status = 409
     title = "Contact not queued"
+    kind = "contact-rejected"
+    about = (
+        "The contact is valid but cannot be queued: `reason` is `no_rule` (no rule takes it), "
+        "`closed` or `full`, with the `queue` and `rule` it got to. The contact is not stored."
+    )
 
     def __init__(self, rejection: Any) -> None:
         super().__init__(
@@ -65,3 +94,8 @@ class RulesRejected(CcaasError):
 
     status = 422
     title = "Rules rejected"
+    kind = "rules-rejected"
+    about = (
+        "Routing rules that cannot be used; `errors` lists each problem with its `line`, "
+        "`field` and `message`. The rules in force are unchanged."
+    )

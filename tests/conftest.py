@@ -22,7 +22,7 @@ from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.runtime.engine import create_app
 from ccaas.store.client import connect
 from ccaas.store.context import StoreContext
-from tests.helpers import TEST_CONFIG, MakeApi
+from tests.helpers import TEST_CONFIG, AnsweredStatuses, MakeApi
 
 # `ci` searches harder and reproducibly; `dev` keeps a local run quick. max_examples is the count
 # for a test that sets none (tests with their own count keep it); `--hypothesis-profile` overrides.
@@ -77,8 +77,11 @@ async def make_api(
     redis_server: EmbeddedRedis, redis: Redis, clock: ManualClock
 ) -> AsyncIterator[MakeApi]:
     """Builds the API app (on Redis flushed by `redis`) and returns its started test client;
-    each client it made is closed at teardown. Arguments: see tests.helpers.MakeApi."""
+    each client it made is closed at teardown, and then every status its routes answered must
+    be one their OpenAPI operations declare (tests.helpers.AnsweredStatuses). Arguments: see
+    tests.helpers.MakeApi."""
     clients: list[TestClient] = []
+    answered: list[AnsweredStatuses] = []
     test_clock = clock
 
     async def make(
@@ -99,6 +102,7 @@ async def make_api(
             rules_file=rules_file,
             **options,
         )
+        answered.append(AnsweredStatuses(app))
         client = TestClient(TestServer(app))
         clients.append(client)  # closed even when its start fails
         await client.start_server()
@@ -107,6 +111,10 @@ async def make_api(
     yield make
     for client in reversed(clients):
         await client.close()
+    undocumented = [line for statuses in answered for line in statuses.undocumented()]
+    assert not undocumented, "statuses the OpenAPI document does not declare: " + ", ".join(
+        undocumented
+    )
 
 
 @pytest.fixture

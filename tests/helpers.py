@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
@@ -19,6 +20,7 @@ from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.context import StoreContext
+from ccaas.web.openapi import documented_routes
 
 TEST_CONFIG = RoutingConfig.model_validate(
     {
@@ -145,3 +147,43 @@ class MakeApi(Protocol):
         tenant: str = "t1",
         **options: Any,
     ) -> TestClient: ...
+
+
+async def settled(api: TestClient) -> None:
+    """Wait until the app's duties have started (one round trip to Redis lets the rules
+    follower subscribe): an app stopped before that takes the engine's whole shutdown grace
+    (5 s) to stop, which tests whose calls never reach Redis would otherwise pay."""
+    assert (await api.get("/healthz")).status == 200
+
+
+class AnsweredStatuses:
+    """Records the status of every answer an app gives, by route, to compare with the statuses
+    its OpenAPI document declares: make_api attaches one to each app it builds, so every API
+    test also checks that the document names each status a handler really returned.
+
+    500 is left out (a failure is never part of a contract), and so are answers no route of
+    ours matched (aiohttp's 404 for an unknown path, 405) and undocumented routes, which
+    tests/integration/test_api.py::test_health_and_openapi catches."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.seen: set[tuple[str, str, int]] = set()
+        app.on_response_prepare.append(self._record)
+
+    async def _record(self, request: web.Request, response: web.StreamResponse) -> None:
+        resource = request.match_info.route.resource
+        if resource is not None and response.status != 500:
+            self.seen.add((request.method.lower(), resource.canonical, response.status))
+
+    def undocumented(self) -> list[str]:
+        declared = {
+            (method, path, status)
+            for method, path, described in documented_routes(self.app)
+            for status in described.statuses()
+        }
+        routes = {(method, path) for method, path, _ in declared}
+        return sorted(
+            f"{method.upper()} {path} answered {status}"
+            for method, path, status in self.seen - declared
+            if (method, path) in routes
+        )

@@ -12,6 +12,7 @@ from ..domain.rules.compiled import summary
 from ..domain.rules.text import parse_rules
 from ..errors import ConfigError, NotFound, RulesRejected
 from ..store.rules_store import RulesStore, publish_text
+from .openapi import YAML_BODY, operation
 from .problems import BadRequest, read_text
 from .services import services
 
@@ -45,6 +46,7 @@ async def _version_info(request: web.Request, version: int) -> dict[str, Any]:
 
 
 @admin_routes.get("/v1/admin/rules")
+@operation("The rules version in force, with its YAML")
 async def get_rules(request: web.Request) -> web.Response:
     ctx = services(request).ctx
     store = RulesStore(ctx)
@@ -59,6 +61,16 @@ async def get_rules(request: web.Request) -> web.Response:
 
 
 @admin_routes.put("/v1/admin/rules")
+@operation(
+    "Publish new rules (YAML body): validated, stored, in force everywhere",
+    body=YAML_BODY,
+    ok=201,
+    errors={
+        400: "empty or not UTF-8",
+        413: "larger than 1 MiB",
+        422: "rejected: errors[] with line, field and message",
+    },
+)
 async def put_rules(request: web.Request) -> web.Response:
     ctx, text = services(request).ctx, await _rules_text(request)
     note = request.headers.get("X-Change-Note", "")[:200]
@@ -72,6 +84,11 @@ async def put_rules(request: web.Request) -> web.Response:
 
 
 @admin_routes.post("/v1/admin/rules/validate")
+@operation(
+    "Check rules (YAML body) without changing anything",
+    body=YAML_BODY,
+    errors={400: "empty or not UTF-8", 413: "larger than 1 MiB", 422: "rejected"},
+)
 async def validate_rules(request: web.Request) -> web.Response:
     text = await _rules_text(request)
     try:
@@ -82,11 +99,17 @@ async def validate_rules(request: web.Request) -> web.Response:
 
 
 @admin_routes.get("/v1/admin/rules/versions")
+@operation("Every stored version, newest first")
 async def list_versions(request: web.Request) -> web.Response:
     return web.json_response(await RulesStore(services(request).ctx).versions())
 
 
 @admin_routes.post("/v1/admin/rules/rollback/{version}")
+@operation(
+    "Put an old version's text in force again, as a new version",
+    ok=201,
+    errors={400: "not a version number", 404: "no such version"},
+)
 async def rollback(request: web.Request) -> web.Response:
     ctx, raw = services(request).ctx, request.match_info["version"]
     if not re.fullmatch(r"[0-9]{1,18}", raw):

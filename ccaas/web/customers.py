@@ -9,6 +9,7 @@ from aiohttp import web
 from ..domain.identity import Identity, InvalidIdentity, identity
 from ..errors import InvalidInput
 from ..store.customers import CustomerRepository
+from .openapi import operation
 from .problems import BadRequest, read_body
 from .schemas import CustomerPatchIn, IdentitiesIn, IdentityIn, MergeIn
 from .services import services
@@ -25,6 +26,15 @@ def _identity(request: web.Request, item: IdentityIn, field: str) -> Identity:
 
 
 @customer_routes.get("/v1/customers")
+@operation(
+    "Find a customer by one identity",
+    query=LOOKUPS,
+    errors={
+        400: "not exactly one identity",
+        404: "nobody has it",
+        422: "the identity cannot be read",
+    },
+)
 async def find_customer(request: web.Request) -> web.Response:
     given = [(k, v) for k, v in request.query.items() if k in LOOKUPS]
     unknown = sorted(set(request.query) - set(LOOKUPS))
@@ -38,12 +48,17 @@ async def find_customer(request: web.Request) -> web.Response:
 
 
 @customer_routes.get("/v1/customers/{id}")
+@operation("A customer: profile and identities", errors={404: "unknown or erased"})
 async def get_customer(request: web.Request) -> web.Response:
     repo = CustomerRepository(services(request).ctx)
     return web.json_response(await repo.get(request.match_info["id"]))
 
 
 @customer_routes.get("/v1/customers/{id}/timeline")
+@operation(
+    "The customer's contacts on every channel, newest first",
+    errors={400: "limit is not 1..100, or before is not a next_before", 404: "unknown"},
+)
 async def get_timeline(request: web.Request) -> web.Response:
     limit, before = request.query.get("limit", "20"), request.query.get("before")
     if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 100:
@@ -56,6 +71,11 @@ async def get_timeline(request: web.Request) -> web.Response:
 
 
 @customer_routes.post("/v1/customers/{id}/merge")
+@operation(
+    "Join another customer into this one",
+    body=MergeIn,
+    errors={404: "unknown", 409: "merged already, or itself"},
+)
 async def merge_customers(request: web.Request) -> web.Response:
     body = await read_body(request, MergeIn)
     repo = CustomerRepository(services(request).ctx)
@@ -63,6 +83,7 @@ async def merge_customers(request: web.Request) -> web.Response:
 
 
 @customer_routes.delete("/v1/customers/{id}")
+@operation("Erase the customer's personal data and identities", errors={404: "unknown"})
 async def erase_customer(request: web.Request) -> web.Response:
     customer_id = request.match_info["id"]
     contacts = await CustomerRepository(services(request).ctx).erase(customer_id)
@@ -70,6 +91,7 @@ async def erase_customer(request: web.Request) -> web.Response:
 
 
 @customer_routes.patch("/v1/customers/{id}")
+@operation("Set or remove profile fields", body=CustomerPatchIn, errors={404: "unknown"})
 async def patch_customer(request: web.Request) -> web.Response:
     body = await read_body(request, CustomerPatchIn)
     repo = CustomerRepository(services(request).ctx)
@@ -78,6 +100,11 @@ async def patch_customer(request: web.Request) -> web.Response:
 
 
 @customer_routes.post("/v1/customers/{id}/identities")
+@operation(
+    "Link identities",
+    body=IdentitiesIn,
+    errors={404: "unknown", 409: "an identity belongs to another customer"},
+)
 async def add_identities(request: web.Request) -> web.Response:
     body = await read_body(request, IdentitiesIn)
     found = [

@@ -8,6 +8,7 @@ from aiohttp import web
 from ..domain.intake import NewContact
 from ..domain.models import Presence
 from ..store.agents import AgentProfile
+from .openapi import TEXT_BODY, operation
 from .problems import BadRequest, read_body, read_text
 from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
 from .services import services
@@ -18,6 +19,7 @@ AGENTS_PAGE, MAX_AGENTS_PAGE = 100, 500
 
 
 @routes.get("/healthz")
+@operation("Redis reachable", ok={200: "OK", 503: "Redis unreachable"})
 async def healthz(request: web.Request) -> web.Response:
     ctx = services(request).ctx
     try:
@@ -30,6 +32,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/contacts")
+@operation(
+    "Classify and enqueue a contact (idempotent by channel + external_id)",
+    body=ContactIn,
+    ok={201: "OK", 200: "the same channel + external_id again: that contact, unchanged"},
+    errors={409: "not queued: no rule takes it, or its queue is closed or full"},
+)
 async def create_contact(request: web.Request) -> web.Response:
     body = await read_body(request, ContactIn)
     svc = services(request)
@@ -48,7 +56,6 @@ async def create_contact(request: web.Request) -> web.Response:
     if result.created:
         log.info(
             "contact_created",
-            tenant=svc.ctx.keys.tenant,
             contact_id=result.contact_id,
             queue=contact["queue"],
             channel=body.channel.value,
@@ -57,16 +64,23 @@ async def create_contact(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/contacts/{id}")
+@operation("A contact with its state and queue position", errors={404: "unknown"})
 async def get_contact(request: web.Request) -> web.Response:
     return web.json_response(await services(request).contacts.get(request.match_info["id"]))
 
 
 @routes.get("/v1/contacts/{id}/explain")
+@operation(
+    "Why the contact is where it is: rule, score terms, relaxation steps and each candidate "
+    "agent with its rank or the reason it cannot take it",
+    errors={404: "unknown"},
+)
 async def explain_contact(request: web.Request) -> web.Response:
     return web.json_response(await services(request).explain.explain(request.match_info["id"]))
 
 
 @routes.delete("/v1/contacts/{id}")
+@operation("The customer abandoned", errors={404: "unknown", 409: "not waiting"})
 async def abandon_contact(request: web.Request) -> web.Response:
     svc, contact_id = services(request), request.match_info["id"]
     await svc.contacts.abandon(contact_id)
@@ -74,6 +88,9 @@ async def abandon_contact(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/contacts/{id}/complete")
+@operation(
+    "Finish a connected contact", body=CompleteIn, errors={404: "unknown", 409: "not connected"}
+)
 async def complete_contact(request: web.Request) -> web.Response:
     body = await read_body(request, CompleteIn) if request.can_read_body else CompleteIn()
     svc, contact_id = services(request), request.match_info["id"]
@@ -82,6 +99,7 @@ async def complete_contact(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/agents")
+@operation("Every agent", errors={400: "limit is not 1..500"})
 async def list_agents(request: web.Request) -> web.Response:
     limit, after = request.query.get("limit", str(AGENTS_PAGE)), request.query.get("after", "")
     if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= MAX_AGENTS_PAGE:
@@ -94,6 +112,7 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 @routes.put("/v1/agents/{id}")
+@operation("Create or replace an agent's profile", body=AgentIn, ok={200: "OK", 201: "created"})
 async def put_agent(request: web.Request) -> web.Response:
     body = await read_body(request, AgentIn)
     svc, agent_id = services(request), request.match_info["id"]
@@ -107,11 +126,13 @@ async def put_agent(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/agents/{id}")
+@operation("An agent: presence, offers and work", errors={404: "unknown"})
 async def get_agent(request: web.Request) -> web.Response:
     return web.json_response(await services(request).desk.view(request.match_info["id"]))
 
 
 @routes.put("/v1/agents/{id}/presence")
+@operation("Set presence", body=PresenceIn, errors={404: "unknown"})
 async def put_presence(request: web.Request) -> web.Response:
     body = await read_body(request, PresenceIn)
     svc, agent_id = services(request), request.match_info["id"]
@@ -121,6 +142,9 @@ async def put_presence(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/offers/{id}/accept")
+@operation(
+    "Accept an offer", errors={404: "unknown", 409: "no longer pending", 422: "not an offer id"}
+)
 async def accept_offer(request: web.Request) -> web.Response:
     svc = services(request)
     contact_id = await svc.desk.accept(request.match_info["id"])
@@ -128,6 +152,9 @@ async def accept_offer(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/offers/{id}/reject")
+@operation(
+    "Reject an offer", errors={404: "unknown", 409: "no longer pending", 422: "not an offer id"}
+)
 async def reject_offer(request: web.Request) -> web.Response:
     svc = services(request)
     contact_id = await svc.offers.reject(request.match_info["id"])
@@ -135,11 +162,13 @@ async def reject_offer(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/queues")
+@operation("Live figures of every queue")
 async def list_queues(request: web.Request) -> web.Response:
     return web.json_response(await services(request).queues.stats())
 
 
 @routes.get("/v1/queues/{name}")
+@operation("Live figures of one queue", errors={404: "unknown"})
 async def get_queue(request: web.Request) -> web.Response:
     stats = await services(request).queues.stats(request.match_info["name"])
     return web.json_response(stats[0])
@@ -150,6 +179,11 @@ BODY_KINDS = ("transcript", "email", "message")
 
 
 @routes.put("/v1/contacts/{id}/body")
+@operation(
+    "Keep the contact's long body (text, ≤ 512 KiB; ?kind=transcript|email|message)",
+    body=TEXT_BODY,
+    errors={400: "empty, not UTF-8 or an unknown kind", 404: "unknown", 413: "too large"},
+)
 async def put_contact_body(request: web.Request) -> web.Response:
     kind = request.query.get("kind", "transcript")
     if kind not in BODY_KINDS:
@@ -163,6 +197,7 @@ async def put_contact_body(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/contacts/{id}/body")
+@operation("The contact's long body as text", errors={404: "unknown or none"})
 async def get_contact_body(request: web.Request) -> web.Response:
     text = await services(request).contacts.body(request.match_info["id"])
     return web.Response(text=text, content_type="text/plain", charset="utf-8")

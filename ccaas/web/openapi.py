@@ -1,220 +1,148 @@
-"""The OpenAPI 3.1 document of the HTTP API, built from the request models."""
+"""The OpenAPI 3.1 document of the HTTP API, built from the routes an app serves.
+
+Each handler says what it does where it is defined, stacked under its route:
+
+    @routes.post("/v1/contacts/{id}/complete")
+    @operation("Finish a connected contact", body=CompleteIn, errors={404: "unknown"})
+    async def complete_contact(request: web.Request) -> web.Response: ...
+
+and `openapi_document(app)` walks `app.router` to put each registered route together with
+its operation. A handler without `@operation` is served but left out of the document.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
+from aiohttp import web
 from pydantic import BaseModel
 
 from .. import __version__
-from .schemas import (
-    AgentIn,
-    CompleteIn,
-    ContactIn,
-    CustomerPatchIn,
-    IdentitiesIn,
-    MergeIn,
-    PresenceIn,
-)
+
+HandlerT = TypeVar("HandlerT", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
+Content = Mapping[str, Mapping[str, Any]]  # media type → media type object
+
+TEXT_BODY: Content = {"text/plain": {}}
+YAML_BODY: Content = {"application/yaml": {"schema": {"type": "string"}}}
+# What read_body refuses, so every operation with a JSON body answers it.
+JSON_BODY_ERRORS = {400: "malformed JSON", 413: "body too large", 422: "invalid field"}
 
 _PROBLEM = {"description": "problem+json", "content": {"application/problem+json": {}}}
 _JSON = {"application/json": {"schema": {"type": "object"}}}
-_YAML = {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}}}
+_PATH_PARAMETER = re.compile(r"\{([^}:]+)\}")
 
 
-def _op(summary: str, body: type[BaseModel] | None = None, ok: str = "200", **codes: str) -> Any:
-    responses: dict[str, Any] = {ok: {"description": "OK", "content": _JSON}}
-    for code, why in codes.items():
-        responses[code.removeprefix("r")] = {**_PROBLEM, "description": why}
-    op: dict[str, Any] = {"summary": summary, "responses": responses}
-    if body is not None:
-        op["requestBody"] = {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}
-            },
+@dataclass(frozen=True, eq=False)  # hashed by identity: the document is cached by routes
+class Operation:
+    """What the document says of one handler: `ok` (answered with the JSON result) and
+    `errors` (answered with problem+json) map status → description; `body` is a request model
+    (JSON) or the content of a non-JSON body."""
+
+    summary: str
+    body: type[BaseModel] | Content | None = None
+    ok: Mapping[int, str] = field(default_factory=lambda: {200: "OK"})
+    errors: Mapping[int, str] = field(default_factory=dict)
+    query: tuple[str, ...] = ()
+
+    @property
+    def model(self) -> type[BaseModel] | None:
+        return self.body if isinstance(self.body, type) else None
+
+    def statuses(self) -> dict[int, str]:
+        """Every status the handler may answer, with its description."""
+        implied = JSON_BODY_ERRORS if self.model is not None else {}
+        return {**self.ok, **implied, **self.errors}
+
+    def document(self) -> dict[str, Any]:
+        responses: dict[str, Any] = {
+            str(code): {"description": why, "content": _JSON} for code, why in self.ok.items()
         }
-    return op
+        errors = {code: why for code, why in self.statuses().items() if code not in self.ok}
+        for code, why in errors.items():
+            responses[str(code)] = {**_PROBLEM, "description": why}
+        op: dict[str, Any] = {"summary": self.summary, "responses": responses}
+        if isinstance(self.body, type):
+            ref = {"$ref": f"#/components/schemas/{self.body.__name__}"}
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref}}}
+        elif self.body is not None:
+            op["requestBody"] = {"required": True, "content": dict(self.body)}
+        if self.query:
+            op["parameters"] = [
+                {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                for name in self.query
+            ]
+        return op
 
 
-def _id(name: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
+_OPERATIONS: dict[Callable[..., Any], Operation] = {}
+
+
+def operation(
+    summary: str,
+    *,
+    body: type[BaseModel] | Content | None = None,
+    ok: int | Mapping[int, str] = 200,
+    errors: Mapping[int, str] | None = None,
+    query: Iterable[str] = (),
+) -> Callable[[HandlerT], HandlerT]:
+    """Describe a handler for the OpenAPI document; `ok` is a status or status → description
+    of the answers that carry the result (JSON), `errors` those that are problem+json.
+
+    A JSON `body` implies the answers of read_body (JSON_BODY_ERRORS); `errors` adds to them
+    or says better what one means for this handler."""
+    oks = {ok: "OK"} if isinstance(ok, int) else dict(ok)
+    described = Operation(summary, body, oks, dict(errors or {}), tuple(query))
+
+    def describe(handler: HandlerT) -> HandlerT:
+        _OPERATIONS[handler] = described
+        return handler
+
+    return describe
+
+
+def operation_of(route: web.AbstractRoute) -> Operation | None:
+    """The operation a route's handler declared, if any."""
+    return _OPERATIONS.get(route.handler)
+
+
+def documented_routes(app: web.Application) -> list[tuple[str, str, Operation]]:
+    """(method, path, operation) of every route of `app` whose handler is described."""
+    found = []
+    for route in app.router.routes():
+        described = operation_of(route)
+        if described is not None and route.resource is not None and route.method != "HEAD":
+            found.append((route.method.lower(), route.resource.canonical, described))
+    return found
+
+
+def openapi_document(app: web.Application) -> dict[str, Any]:
+    """The document of the routes `app` serves (built once for each set of routes)."""
+    return _document(tuple(documented_routes(app)))
 
 
 @cache
-def openapi_document() -> dict[str, Any]:
+def _document(routes: tuple[tuple[str, str, Operation], ...]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
-    for model in (
-        ContactIn,
-        CompleteIn,
-        AgentIn,
-        PresenceIn,
-        CustomerPatchIn,
-        IdentitiesIn,
-        MergeIn,
-    ):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    invalid = {"r400": "malformed JSON", "r413": "body too large", "r422": "invalid field"}
+    for method, path, described in routes:
+        item = paths.setdefault(path, {})
+        if names := _PATH_PARAMETER.findall(path):
+            item["parameters"] = [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in names
+            ]
+        item[method] = described.document()
+        if (model := described.model) is not None and model.__name__ not in schemas:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
     return {
         "openapi": "3.1.0",
         "info": {"title": "ccaas routing API", "version": __version__},
-        "paths": {
-            "/healthz": {"get": _op("Redis reachable", r503="Redis unreachable")},
-            "/v1/contacts": {
-                "post": {
-                    **_op(
-                        "Classify and enqueue a contact (idempotent by channel + external_id)",
-                        ContactIn,
-                        ok="201",
-                        r409="not queued: no rule takes it, or its queue is closed or full",
-                        **invalid,
-                    ),
-                }
-            },
-            "/v1/contacts/{id}": {
-                "parameters": _id("id"),
-                "get": _op("A contact with its state and queue position", r404="unknown"),
-                "delete": _op("The customer abandoned", r404="unknown", r409="not waiting"),
-            },
-            "/v1/contacts/{id}/explain": {
-                "parameters": _id("id"),
-                "get": _op(
-                    "Why the contact is where it is: rule, score terms, relaxation steps and "
-                    "each candidate agent with its rank or the reason it cannot take it",
-                    r404="unknown",
-                ),
-            },
-            "/v1/contacts/{id}/body": {
-                "parameters": _id("id"),
-                "put": {
-                    **_op(
-                        "Keep the contact's long body (text, ≤ 512 KiB; ?kind=transcript|"
-                        "email|message)",
-                        r400="empty or not UTF-8",
-                        r404="unknown",
-                        r413="too large",
-                    ),
-                    "requestBody": {"required": True, "content": {"text/plain": {}}},
-                },
-                "get": _op("The contact's long body as text", r404="unknown or none"),
-            },
-            "/v1/contacts/{id}/complete": {
-                "parameters": _id("id"),
-                "post": _op(
-                    "Finish a connected contact",
-                    CompleteIn,
-                    r404="unknown",
-                    r409="not connected",
-                    **invalid,
-                ),
-            },
-            "/v1/agents": {"get": _op("Every agent")},
-            "/v1/agents/{id}": {
-                "parameters": _id("id"),
-                "put": _op("Create or replace an agent's profile", AgentIn, **invalid),
-                "get": _op("An agent: presence, offers and work", r404="unknown"),
-            },
-            "/v1/agents/{id}/presence": {
-                "parameters": _id("id"),
-                "put": _op("Set presence", PresenceIn, r404="unknown", **invalid),
-            },
-            "/v1/offers/{id}/accept": {
-                "parameters": _id("id"),
-                "post": _op("Accept an offer", r404="unknown", r409="no longer pending"),
-            },
-            "/v1/offers/{id}/reject": {
-                "parameters": _id("id"),
-                "post": _op("Reject an offer", r404="unknown", r409="no longer pending"),
-            },
-            "/v1/admin/rules": {
-                "get": _op("The rules version in force, with its YAML"),
-                "put": {
-                    **_op(
-                        "Publish new rules (YAML body): validated, stored, in force everywhere",
-                        ok="201",
-                        r400="empty or not UTF-8",
-                        r413="larger than 1 MiB",
-                        r422="rejected: errors[] with line, field and message",
-                    ),
-                    "requestBody": _YAML,
-                },
-            },
-            "/v1/admin/rules/validate": {
-                "post": {
-                    **_op("Check rules (YAML body) without changing anything", r422="rejected"),
-                    "requestBody": _YAML,
-                }
-            },
-            "/v1/admin/rules/versions": {"get": _op("Every stored version, newest first")},
-            "/v1/admin/rules/rollback/{version}": {
-                "parameters": _id("version"),
-                "post": _op(
-                    "Put an old version's text in force again, as a new version",
-                    ok="201",
-                    r404="no such version",
-                ),
-            },
-            "/v1/customers": {
-                "get": {
-                    **_op(
-                        "Find a customer by one identity",
-                        r400="not exactly one identity",
-                        r404="nobody has it",
-                        r422="the identity cannot be read",
-                    ),
-                    "parameters": [
-                        {
-                            "name": kind,
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string"},
-                        }
-                        for kind in ("phone", "email", "handle", "visitor", "login")
-                    ],
-                }
-            },
-            "/v1/customers/{id}": {
-                "parameters": _id("id"),
-                "get": _op("A customer: profile and identities", r404="unknown or erased"),
-                "patch": _op(
-                    "Set or remove profile fields", CustomerPatchIn, r404="unknown", **invalid
-                ),
-                "delete": _op("Erase the customer's personal data and identities", r404="unknown"),
-            },
-            "/v1/customers/{id}/timeline": {
-                "parameters": _id("id"),
-                "get": _op(
-                    "The customer's contacts on every channel, newest first", r404="unknown"
-                ),
-            },
-            "/v1/customers/{id}/identities": {
-                "parameters": _id("id"),
-                "post": _op(
-                    "Link identities",
-                    IdentitiesIn,
-                    r404="unknown",
-                    r409="an identity belongs to another customer",
-                    **invalid,
-                ),
-            },
-            "/v1/customers/{id}/merge": {
-                "parameters": _id("id"),
-                "post": _op(
-                    "Join another customer into this one",
-                    MergeIn,
-                    r404="unknown",
-                    r409="merged already, or itself",
-                    **invalid,
-                ),
-            },
-            "/v1/queues": {"get": _op("Live figures of every queue")},
-            "/v1/queues/{name}": {
-                "parameters": _id("name"),
-                "get": _op("Live figures of one queue", r404="unknown"),
-            },
-        },
+        "paths": paths,
         "components": {"schemas": schemas},
     }

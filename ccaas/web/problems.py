@@ -10,25 +10,80 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from ..errors import CcaasError
+from ..errors import (
+    CcaasError,
+    ConfigError,
+    Conflict,
+    ContactRejected,
+    InvalidInput,
+    NotFound,
+    RulesRejected,
+)
+from .openapi import operation
 
 log = structlog.get_logger("ccaas.web")
 Model = TypeVar("Model", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> web.Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return web.Response(
-        status=status,
-        text=json.dumps(body),
-        content_type="application/problem+json",
-    )
+PROBLEM_TYPES_PATH = "/v1/problems/"
 
 
 class BadRequest(CcaasError):
     status = 400
     title = "Bad request"
+    kind = "bad-request"
+    about = (
+        "The request cannot be read: the body is not JSON, not a JSON object, not UTF-8 or "
+        "empty, or a query or path parameter is malformed. Nothing was changed."
+    )
+
+
+class PayloadTooLarge(CcaasError):
+    status = 413
+    title = "Payload too large"
+    kind = "payload-too-large"
+    about = (
+        "The body is larger than the call takes: CCAAS_MAX_BODY_BYTES (default 64 KiB) for JSON, "
+        "512 KiB for a contact's long body, 1 MiB for routing rules. Nothing was changed."
+    )
+
+
+# Every kind of problem the API answers with; each is served at PROBLEM_TYPES_PATH + kind.
+PROBLEM_KINDS: dict[str, type[CcaasError]] = {
+    kind.kind: kind
+    for kind in (
+        BadRequest,
+        NotFound,
+        Conflict,
+        ContactRejected,
+        PayloadTooLarge,
+        InvalidInput,
+        RulesRejected,
+        CcaasError,
+        ConfigError,
+    )
+}
+
+
+def problem_type(kind: type[CcaasError]) -> str:
+    """The problem type URI of a kind: a reference resolved against the API's own address."""
+    return PROBLEM_TYPES_PATH + kind.kind
+
+
+def problem(kind: type[CcaasError], detail: str, /, **extra: Any) -> web.Response:
+    """The problem+json answer of one kind, with its type, title and status."""
+    return _problem_response(problem_type(kind), kind.title, kind.status, detail, extra)
+
+
+def _problem_response(
+    type_: str, title: str, status: int, detail: str, extra: dict[str, Any]
+) -> web.Response:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    body.update((name, value) for name, value in extra.items() if name not in body)
+    return web.Response(
+        status=status,
+        text=json.dumps(body),
+        content_type="application/problem+json",
+    )
 
 
 def _no_constants(name: str) -> None:
@@ -57,9 +112,7 @@ async def read_text(request: web.Request, limit: int) -> str:
     while chunk := await request.content.read(64 * 1024):
         size += len(chunk)
         if size > limit:
-            raise web.HTTPRequestEntityTooLarge(
-                max_size=limit, actual_size=size, text=f"the body is limited to {limit} bytes"
-            )
+            raise PayloadTooLarge(f"the body is limited to {limit} bytes")
         chunks.append(chunk)
     try:
         return b"".join(chunks).decode("utf-8")
@@ -73,7 +126,7 @@ def _validation_problem(exc: ValidationError) -> web.Response:
         for err in exc.errors()
     ]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return problem(422, "Invalid input", detail, errors=errors)
+    return problem(InvalidInput, detail, errors=errors)
 
 
 @web.middleware
@@ -86,13 +139,39 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         fields = {k: v for k, v in exc.fields.items() if v is not None}
         if "field" in fields:
             fields["errors"] = [{"field": fields["field"], "message": exc.detail}]
-        return problem(exc.status, exc.title, exc.detail, **fields)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return problem(413, "Payload too large", exc.text or "body is too large")
+        return problem(type(exc), exc.detail, **fields)
+    except web.HTTPRequestEntityTooLarge as exc:  # the JSON body beyond client_max_size
+        return problem(PayloadTooLarge, exc.text or "body is too large")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return problem(exc.status, exc.reason, exc.text or exc.reason)
+        # aiohttp's own answers (no such route, method not allowed): RFC 9457's about:blank,
+        # whose title is the status's reason phrase
+        return _problem_response("about:blank", exc.reason, exc.status, exc.text or exc.reason, {})
     except Exception:
         log.exception("request_failed", method=request.method, path=request.path)
-        return problem(500, "Internal error", "the server failed; the error is logged")
+        return problem(CcaasError, "the server failed; the error is logged")
+
+
+problem_routes = web.RouteTableDef()
+
+
+@problem_routes.get(PROBLEM_TYPES_PATH + "{kind}")
+@operation(
+    "What a problem type means: its title, status and when it happens",
+    errors={404: "no such problem type"},
+)
+async def describe_problem(request: web.Request) -> web.Response:
+    name = request.match_info["kind"]
+    kind = PROBLEM_KINDS.get(name)
+    if kind is None:
+        known = ", ".join(sorted(PROBLEM_KINDS))
+        raise NotFound(f"no problem type {name[:60]!r}; known: {known}", kind=name[:60])
+    return web.json_response(
+        {
+            "type": problem_type(kind),
+            "title": kind.title,
+            "status": kind.status,
+            "description": kind.about,
+        }
+    )

@@ -1,0 +1,368 @@
+"""Every status the OpenAPI document declares is one its handler really answers.
+
+CASES holds, for each documented (method, path, status), a request that gets that status;
+the document and the table must name the same statuses, and each request is driven against
+the real app. So documenting a status no request can produce fails (no case can pass), and so
+does a case for a status the document leaves out. The other half, a status a handler returns
+that its operation forgot, is checked on every API test by make_api (AnsweredStatuses).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from ccaas.domain.clock import ManualClock
+from ccaas.domain.identity import identity
+from ccaas.domain.rules.text import parse_rules
+from ccaas.router.service import Router
+from ccaas.store.customers import CustomerRepository
+from ccaas.web.services import SERVICES
+from tests.helpers import MONDAY_10AM, RULES, MakeApi, settled
+
+MAX_BODY = 4 * 1024
+CHAT = {"channel": "chat", "external_id": "chat-1"}  # the rules put it in billing
+
+
+@dataclass
+class World:
+    """The app under test and the few states the cases start from."""
+
+    api: TestClient
+    monkeypatch: pytest.MonkeyPatch
+
+    async def call(self, method: str, path: str, **kw: Any) -> ClientResponse:
+        return await self.api.request(method, path, **kw)
+
+    async def contact(self, external_id: str = "chat-1") -> str:
+        response = await self.api.post("/v1/contacts", json={**CHAT, "external_id": external_id})
+        assert response.status == 201
+        return str((await response.json())["id"])
+
+    async def offer(self) -> str:
+        """A contact offered to an available agent; its offer id."""
+        ann = {"name": "Ann", "profile": "billing_team", "skills": {"billing": 9}}
+        assert (await self.api.put("/v1/agents/ann", json=ann)).status == 201
+        presence = await self.api.put("/v1/agents/ann/presence", json={"presence": "available"})
+        assert presence.status == 200
+        contact_id = await self.contact()
+        await Router(self.api.app[SERVICES].ctx).route_once()
+        contact = await (await self.api.get(f"/v1/contacts/{contact_id}")).json()
+        assert contact["state"] == "offered", contact
+        return str(contact["offer_id"])
+
+    async def connected(self) -> str:
+        accepted = await self.api.post(f"/v1/offers/{await self.offer()}/accept")
+        assert accepted.status == 200
+        return str((await accepted.json())["id"])
+
+    async def customer(self, kind: str = "phone", value: str = "+442079460001") -> str:
+        repo = CustomerRepository(self.api.app[SERVICES].ctx)
+        return (await repo.resolve([identity(kind, value, "GB")])).customer_id
+
+
+Case = Callable[[World], Awaitable[ClientResponse]]
+CASES: dict[tuple[str, str, int], Case] = {}
+
+
+def case(method: str, path: str, status: int) -> Callable[[Case], Case]:
+    def register(drive: Case) -> Case:
+        assert (method, path, status) not in CASES, (method, path, status)
+        CASES[(method, path, status)] = drive
+        return drive
+
+    return register
+
+
+def request(method: str, path: str, status: int, target: str | None = None, **kw: Any) -> None:
+    """A case that needs no state: one request (to `target`, default `path`)."""
+
+    async def drive(w: World) -> ClientResponse:
+        return await w.call(method, target or path, **kw)
+
+    case(method, path, status)(drive)
+
+
+# A JSON body is read before anything else: the same three refusals on every route with one.
+JSON_BODY_ROUTES = {
+    ("post", "/v1/contacts"): "/v1/contacts",
+    ("post", "/v1/contacts/{id}/complete"): "/v1/contacts/c1/complete",
+    ("put", "/v1/agents/{id}"): "/v1/agents/zed",
+    ("put", "/v1/agents/{id}/presence"): "/v1/agents/zed/presence",
+    ("patch", "/v1/customers/{id}"): "/v1/customers/u1",
+    ("post", "/v1/customers/{id}/identities"): "/v1/customers/u1/identities",
+    ("post", "/v1/customers/{id}/merge"): "/v1/customers/u1/merge",
+}
+JSON = {"Content-Type": "application/json"}
+for (method, path), target in JSON_BODY_ROUTES.items():
+    request(method, path, 400, target, data=b"{not json", headers=JSON)
+    request(method, path, 413, target, data=b'{"x": "' + b"x" * MAX_BODY + b'"}', headers=JSON)
+    request(method, path, 422, target, json={"no_such_field": 1})
+
+request("get", "/healthz", 200)
+
+
+@case("get", "/healthz", 503)
+async def _redis_down(w: World) -> ClientResponse:
+    async def ping() -> None:
+        raise ConnectionError("connection refused")
+
+    w.monkeypatch.setattr(w.api.app[SERVICES].ctx.redis, "ping", ping)
+    return await w.call("get", "/healthz")
+
+
+# contacts
+request("post", "/v1/contacts", 201, json=CHAT)
+request(
+    "post",
+    "/v1/contacts",
+    409,
+    json={"channel": "email", "external_id": "m1", "attributes": {"intent": "buy"}},
+)
+
+
+@case("post", "/v1/contacts", 200)
+async def _same_contact_again(w: World) -> ClientResponse:
+    await w.contact()
+    return await w.call("post", "/v1/contacts", json=CHAT)
+
+
+for path in ("/v1/contacts/{id}", "/v1/contacts/{id}/explain", "/v1/contacts/{id}/body"):
+    request("get", path, 404, path.format(id="cdeadbeef"))
+
+    @case("get", path, 200)
+    async def _read_contact(w: World, path: str = path) -> ClientResponse:
+        contact_id = await w.contact()
+        if path.endswith("/body"):
+            await w.call("put", f"/v1/contacts/{contact_id}/body", data="the transcript")
+        return await w.call("get", path.format(id=contact_id))
+
+
+request("delete", "/v1/contacts/{id}", 404, "/v1/contacts/cdeadbeef")
+
+
+@case("delete", "/v1/contacts/{id}", 200)
+async def _abandon(w: World) -> ClientResponse:
+    return await w.call("delete", f"/v1/contacts/{await w.contact()}")
+
+
+@case("delete", "/v1/contacts/{id}", 409)
+async def _abandon_connected(w: World) -> ClientResponse:
+    return await w.call("delete", f"/v1/contacts/{await w.connected()}")
+
+
+request("post", "/v1/contacts/{id}/complete", 404, "/v1/contacts/cdeadbeef/complete", json={})
+
+
+@case("post", "/v1/contacts/{id}/complete", 200)
+async def _complete(w: World) -> ClientResponse:
+    return await w.call("post", f"/v1/contacts/{await w.connected()}/complete", json={})
+
+
+@case("post", "/v1/contacts/{id}/complete", 409)
+async def _complete_queued(w: World) -> ClientResponse:
+    return await w.call("post", f"/v1/contacts/{await w.contact()}/complete", json={})
+
+
+BODY = "/v1/contacts/{id}/body"
+request("put", BODY, 404, "/v1/contacts/cdeadbeef/body", data="text")
+request("put", BODY, 413, "/v1/contacts/cdeadbeef/body", data="x" * (512 * 1024 + 1))
+
+
+@case("put", BODY, 200)
+async def _keep_body(w: World) -> ClientResponse:
+    return await w.call("put", BODY.format(id=await w.contact()), data="the transcript")
+
+
+@case("put", BODY, 400)
+async def _empty_body(w: World) -> ClientResponse:
+    return await w.call("put", BODY.format(id=await w.contact()), data="")
+
+
+# agents and offers
+request("get", "/v1/agents", 200)
+request("get", "/v1/agents", 400, "/v1/agents?limit=0")
+request("put", "/v1/agents/{id}", 201, "/v1/agents/zed", json={"name": "Zed"})
+request("get", "/v1/agents/{id}", 404, "/v1/agents/nobody")
+request(
+    "put", "/v1/agents/{id}/presence", 404, "/v1/agents/nobody/presence", json={"presence": "away"}
+)
+
+
+@case("put", "/v1/agents/{id}", 200)
+async def _replace_agent(w: World) -> ClientResponse:
+    await w.call("put", "/v1/agents/zed", json={"name": "Zed"})
+    return await w.call("put", "/v1/agents/zed", json={"name": "Zed Two"})
+
+
+@case("get", "/v1/agents/{id}", 200)
+async def _read_agent(w: World) -> ClientResponse:
+    await w.call("put", "/v1/agents/zed", json={"name": "Zed"})
+    return await w.call("get", "/v1/agents/zed")
+
+
+@case("put", "/v1/agents/{id}/presence", 200)
+async def _set_presence(w: World) -> ClientResponse:
+    await w.call("put", "/v1/agents/zed", json={"name": "Zed"})
+    return await w.call("put", "/v1/agents/zed/presence", json={"presence": "away"})
+
+
+for verb in ("accept", "reject"):
+    path = f"/v1/offers/{{id}}/{verb}"
+    request("post", path, 404, path.format(id="cdeadbeef.1"))
+    request("post", path, 422, path.format(id="nonsense"))
+
+    @case("post", path, 200)
+    async def _answer(w: World, path: str = path) -> ClientResponse:
+        return await w.call("post", path.format(id=await w.offer()))
+
+    @case("post", path, 409)
+    async def _answer_twice(w: World, path: str = path) -> ClientResponse:
+        offer_id = await w.offer()
+        await w.call("post", f"/v1/offers/{offer_id}/accept")
+        return await w.call("post", path.format(id=offer_id))
+
+
+# queues
+request("get", "/v1/queues", 200)
+request("get", "/v1/queues/{name}", 200, "/v1/queues/billing")
+request("get", "/v1/queues/{name}", 404, "/v1/queues/nowhere")
+
+# admin rules
+BIG_RULES = ("# " + "x" * (1024 * 1024) + "\n" + RULES).encode()
+for method, path, ok in (
+    ("put", "/v1/admin/rules", 201),
+    ("post", "/v1/admin/rules/validate", 200),
+):
+    request(method, path, ok, data=RULES)
+    request(method, path, 400, data=b"\xff\xfe")
+
+    @case(method, path, 413)
+    async def _rules_too_big(w: World, method: str = method, path: str = path) -> ClientResponse:
+        return await w.call(method, path, data=io.BytesIO(BIG_RULES))  # a new stream each time
+
+    request(method, path, 422, data="queues: [")
+request("get", "/v1/admin/rules", 200)
+request("get", "/v1/admin/rules/versions", 200)
+ROLLBACK = "/v1/admin/rules/rollback/{version}"
+request("post", ROLLBACK, 400, "/v1/admin/rules/rollback/x")
+request("post", ROLLBACK, 404, "/v1/admin/rules/rollback/9")
+
+
+@case("post", ROLLBACK, 201)
+async def _rollback(w: World) -> ClientResponse:
+    await w.call("put", "/v1/admin/rules", data=RULES)
+    await w.call("put", "/v1/admin/rules", data=RULES.replace("add: 20", "add: 10"))
+    return await w.call("post", "/v1/admin/rules/rollback/1")
+
+
+# customers
+request("get", "/v1/customers", 400, "/v1/customers?phone=1&email=a@b.com")
+request("get", "/v1/customers", 404, "/v1/customers?phone=%2B442079460009")
+request("get", "/v1/customers", 422, "/v1/customers?phone=12")
+
+
+@case("get", "/v1/customers", 200)
+async def _find_customer(w: World) -> ClientResponse:
+    await w.customer()
+    return await w.call("get", "/v1/customers?phone=%2B442079460001")
+
+
+CUSTOMER_READS: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", "/v1/customers/{id}"): {},
+    ("get", "/v1/customers/{id}/timeline"): {},
+    ("delete", "/v1/customers/{id}"): {},
+    ("patch", "/v1/customers/{id}"): {"json": {"name": "Jo"}},
+    ("post", "/v1/customers/{id}/identities"): {
+        "json": {"identities": [{"kind": "email", "value": "jo@example.com"}]}
+    },
+}
+for (method, path), kw in CUSTOMER_READS.items():
+    request(method, path, 404, path.format(id="u404"), **kw)
+
+    @case(method, path, 200)
+    async def _on_customer(
+        w: World, method: str = method, path: str = path, kw: dict[str, Any] = kw
+    ) -> ClientResponse:
+        return await w.call(method, path.format(id=await w.customer()), **kw)
+
+
+TIMELINE = "/v1/customers/{id}/timeline"
+request("get", TIMELINE, 400, "/v1/customers/u1/timeline?limit=0")
+MERGE = "/v1/customers/{id}/merge"
+request("post", MERGE, 404, "/v1/customers/u404/merge", json={"from": "u405"})
+
+
+@case("post", MERGE, 200)
+async def _merge(w: World) -> ClientResponse:
+    jo, dup = await w.customer(), await w.customer("email", "jo@example.com")
+    return await w.call("post", MERGE.format(id=jo), json={"from": dup})
+
+
+@case("post", MERGE, 409)
+async def _merge_itself(w: World) -> ClientResponse:
+    jo = await w.customer()
+    return await w.call("post", MERGE.format(id=jo), json={"from": jo})
+
+
+@case("post", "/v1/customers/{id}/identities", 409)
+async def _someone_elses_identity(w: World) -> ClientResponse:
+    jo, sam = await w.customer(), await w.customer("email", "sam@example.com")
+    assert jo != sam
+    identities = {"identities": [{"kind": "email", "value": "sam@example.com"}]}
+    return await w.call("post", f"/v1/customers/{jo}/identities", json=identities)
+
+
+# problem types
+request("get", "/v1/problems/{kind}", 200, "/v1/problems/not-found")
+request("get", "/v1/problems/{kind}", 404, "/v1/problems/nonsense")
+
+
+@pytest.fixture
+async def api(make_api: MakeApi) -> TestClient:
+    api = await make_api(
+        parse_rules(RULES, "routing.yaml"), clock=ManualClock(MONDAY_10AM), max_body_bytes=MAX_BODY
+    )
+    await settled(api)
+    return api
+
+
+def _declared(spec: dict[str, Any]) -> dict[tuple[str, str, int], bool]:
+    """(method, path, status) → whether the document says it is a problem+json answer."""
+    return {
+        (method, path, int(status)): "application/problem+json" in response.get("content", {})
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method != "parameters"
+        for status, response in op["responses"].items()
+    }
+
+
+async def test_the_cases_are_exactly_the_documented_statuses(api: TestClient) -> None:
+    declared = _declared(await (await api.get("/v1/openapi.json")).json())
+    assert sorted(set(declared) - set(CASES)) == [], "documented, but no request gets it"
+    assert sorted(set(CASES) - set(declared)) == [], "a request gets it, but not documented"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"), sorted(CASES), ids=[" ".join(map(str, k)) for k in sorted(CASES)]
+)
+async def test_each_documented_status_is_answered(
+    api: TestClient, monkeypatch: pytest.MonkeyPatch, method: str, path: str, status: int
+) -> None:
+    declared = _declared(await (await api.get("/v1/openapi.json")).json())
+    response = await CASES[(method, path, status)](World(api, monkeypatch))
+    body = await response.read()
+    assert response.status == status, body[:300]
+    problem = response.content_type == "application/problem+json"
+    assert problem == declared.get((method, path, status)), response.content_type
+    if problem:
+        kind = await response.json()
+        described = await api.get(kind["type"])  # the type resolves on the API itself
+        assert described.status == 200 and (await described.json())["status"] == status
