@@ -6,7 +6,7 @@ import re
 
 from aiohttp import web
 
-from ..domain.identity import Identity, InvalidIdentity, identity
+from ..domain.identity import IDENTITY_FIELDS, Identity, InvalidIdentity, identity
 from ..errors import InvalidInput
 from ..store.customers import CustomerRepository
 from .openapi import operation
@@ -15,7 +15,7 @@ from .schemas import CustomerPatchIn, IdentitiesIn, IdentityIn, MergeIn
 from .services import services
 
 customer_routes = web.RouteTableDef()
-LOOKUPS = ("phone", "email", "handle", "visitor", "login")
+LOOKUPS = IDENTITY_FIELDS  # one query parameter per identity kind
 
 
 def _identity(request: web.Request, item: IdentityIn, field: str) -> Identity:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.customer_profile import ProfileFields
+from ..domain.identity import IdentityKind
 from ..domain.models import Channel
 from ..domain.values import Level, Name, Priority
 
@@ -54,7 +55,7 @@ class CustomerPatchIn(ProfileFields):
 
 
 class IdentityIn(_Body):
-    kind: Literal["phone", "email", "handle", "visitor", "login"]
+    kind: IdentityKind
     value: str = Field(min_length=1, max_length=800)
 
 
