@@ -11,6 +11,15 @@ from structlog.contextvars import bound_contextvars
 log = structlog.get_logger("ccaas.duties")
 
 
+def raise_if_cancelled() -> None:
+    """Raise CancelledError when this task was asked to stop. redis-py can swallow a
+    cancellation that lands while it reads a reply, so loops that talk to Redis check
+    here each time round instead of running on until the shutdown grace is over."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def supervise(name: str, duty: Callable[[], Awaitable[object]], pause: float = 0.5) -> None:
     """Run `duty` forever with `duty=name` bound on its log events; a failure is logged and
     the duty restarts after `pause` seconds. Cancellation stops it."""

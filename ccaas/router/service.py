@@ -19,11 +19,12 @@ from ..domain.eligibility import has_room
 from ..domain.models import AgentView
 from ..domain.policy import plan_offers
 from ..domain.rules.compiled import CompiledRules
+from ..store.client import next_message
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
 from ..store.offers import ClaimResult, OfferRepository
 from ..store.snapshot import SnapshotReader
-from ..supervise import supervise
+from ..supervise import raise_if_cancelled, supervise
 from .relaxer import Relaxer
 
 log = structlog.get_logger("ccaas.router")
@@ -110,7 +111,7 @@ class Router:
             await pubsub.subscribe(self.ctx.keys.wake_channel)
             self.wake()  # anything that arrived before we listened
             while True:
-                message = await pubsub.get_message(timeout=self.settings.safety_tick_seconds)
+                message = await next_message(pubsub, self.settings.safety_tick_seconds)
                 if message is not None:
                     self.wake()
         finally:
@@ -119,6 +120,7 @@ class Router:
 
     async def _match_loop(self) -> None:
         while True:
+            raise_if_cancelled()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.safety_tick_seconds)
             self._wake.clear()
@@ -142,4 +144,5 @@ class Router:
             if relax:
                 last_relax = loop.time()
             await self.timers_once(relax)
+            raise_if_cancelled()
             await asyncio.sleep(self.settings.timer_tick_seconds)

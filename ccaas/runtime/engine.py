@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from .rules_sync import bootstrap, follow, watch_file
 
 log = structlog.get_logger("ccaas.engine")
 SHUTDOWN_GRACE_SECONDS = 5.0
+CANCEL_AGAIN_SECONDS = 0.1
 
 
 class Engine:
@@ -78,14 +78,24 @@ class Engine:
     def _start(self, name: str, duty: Callable[[], Awaitable[object]]) -> None:
         self._tasks.append(asyncio.create_task(supervise(name, duty, 1.0), name=name))
 
+    @property
+    def duties(self) -> tuple[asyncio.Task[None], ...]:
+        """The background duties running now."""
+        return tuple(self._tasks)
+
     async def stop(self) -> None:
         """Cancel the duties, giving them a grace period, then close the connection."""
+        loop = asyncio.get_running_loop()
+        deadline, pending = loop.time() + SHUTDOWN_GRACE_SECONDS, set(self._tasks)
+        while pending and loop.time() < deadline:
+            for task in pending:
+                task.cancel()  # again each time: a read in redis-py can swallow a cancellation
+            _, pending = await asyncio.wait(pending, timeout=CANCEL_AGAIN_SECONDS)
         for task in self._tasks:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(
-                asyncio.gather(*self._tasks, return_exceptions=True), SHUTDOWN_GRACE_SECONDS
-            )
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error(
+                    "duty_stopped_with_error", duty=task.get_name(), exc_info=task.exception()
+                )
         self._tasks = []
         if self._redis is not None:
             await self._redis.aclose()

@@ -15,6 +15,7 @@ from watchfiles import watch
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.text import parse_rules
 from ..errors import ConfigError
+from ..store.client import next_message
 from ..store.context import StoreContext
 from ..store.rules_store import RulesStore, checksum, load_version, publish_text, refresh, swap
 
@@ -88,7 +89,7 @@ async def follow(ctx: StoreContext) -> None:
                         version=version,
                         errors=exc.detail,
                     )
-            await pubsub.get_message(timeout=POLL_SECONDS)
+            await next_message(pubsub, POLL_SECONDS)
     finally:
         with contextlib.suppress(Exception):
             await pubsub.aclose()
