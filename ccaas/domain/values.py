@@ -14,8 +14,10 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Level = Annotated[int, Field(ge=MIN_LEVEL, le=MAX_LEVEL, strict=True)]
 Priority = Annotated[int, Field(ge=MIN_PRIORITY, le=MAX_PRIORITY, strict=True)]
-# skills, profiles, rules and steps: a letter or digit first, then also _ . : -
+# names in the rules (skills, profiles, rules, steps): a letter or digit first, then _ . : -
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+# names in API bodies (and profile keys): 1..64 of the same characters, in any order
+Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 def clamp_priority(priority: int) -> int:

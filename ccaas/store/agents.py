@@ -39,7 +39,7 @@ class AgentRepository:
         self.ctx = ctx
 
     def _check(self, agent_id: str, profile: AgentProfile) -> None:
-        if not AGENT_ID.match(agent_id):
+        if not AGENT_ID.fullmatch(agent_id):
             raise InvalidInput(
                 f"agent id {agent_id!r} must be 1..64 of letters, digits, '_', '-', '.', ':'",
                 field="id",

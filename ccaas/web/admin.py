@@ -108,7 +108,11 @@ async def list_versions(request: web.Request) -> web.Response:
 @operation(
     "Put an old version's text in force again, as a new version",
     ok=201,
-    errors={400: "not a version number", 404: "no such version"},
+    errors={
+        400: "not a version number",
+        404: "no such version",
+        422: "refused: it would strand waiting contacts, or no longer compiles",
+    },
 )
 async def rollback(request: web.Request) -> web.Response:
     ctx, raw = services(request).ctx, request.match_info["version"]

@@ -10,7 +10,7 @@ from ..domain.identity import IDENTITY_FIELDS, Identity, InvalidIdentity, identi
 from ..errors import InvalidInput
 from ..store.customers import CustomerRepository
 from .openapi import operation
-from .problems import BadRequest, read_body
+from .problems import BadRequest, page_size, read_body
 from .schemas import CustomerPatchIn, IdentitiesIn, IdentityIn, MergeIn
 from .services import services
 
@@ -60,13 +60,11 @@ async def get_customer(request: web.Request) -> web.Response:
     errors={400: "limit is not 1..100, or before is not a next_before", 404: "unknown"},
 )
 async def get_timeline(request: web.Request) -> web.Response:
-    limit, before = request.query.get("limit", "20"), request.query.get("before")
-    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 100:
-        raise BadRequest("limit must be a whole number from 1 to 100")
+    limit, before = page_size(request, 20, 100), request.query.get("before")
     if before is not None and not re.fullmatch(r"[0-9]{1,15}(:[A-Za-z0-9]{1,64})?", before):
         raise BadRequest("before must be the next_before of the page seen last")
     repo = CustomerRepository(services(request).ctx)
-    page = await repo.timeline(request.match_info["id"], int(limit), before)
+    page = await repo.timeline(request.match_info["id"], limit, before)
     return web.json_response(page)
 
 
@@ -83,7 +81,10 @@ async def merge_customers(request: web.Request) -> web.Response:
 
 
 @customer_routes.delete("/v1/customers/{id}")
-@operation("Erase the customer's personal data and identities", errors={404: "unknown"})
+@operation(
+    "Erase the customer's personal data and identities",
+    errors={404: "unknown", 409: "merged into another: erase that one"},
+)
 async def erase_customer(request: web.Request) -> web.Response:
     customer_id = request.match_info["id"]
     contacts = await CustomerRepository(services(request).ctx).erase(customer_id)

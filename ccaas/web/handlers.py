@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import structlog
 from aiohttp import web
 
@@ -9,7 +11,7 @@ from ..domain.intake import NewContact
 from ..domain.models import Presence
 from ..store.agents import AgentProfile
 from .openapi import TEXT_BODY, operation
-from .problems import BadRequest, read_body, read_text
+from .problems import BadRequest, page_size, read_body, read_text
 from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
 from .services import services
 
@@ -36,7 +38,10 @@ async def healthz(request: web.Request) -> web.Response:
     "Classify and enqueue a contact (idempotent by channel + external_id)",
     body=ContactIn,
     ok={201: "OK", 200: "the same channel + external_id again: that contact, unchanged"},
-    errors={409: "not queued: no rule takes it, or its queue is closed or full"},
+    errors={
+        404: "customer.customer_id names no customer, or an erased one",
+        409: "not queued: no rule takes it, or its queue is closed or full",
+    },
 )
 async def create_contact(request: web.Request) -> web.Response:
     body = await read_body(request, ContactIn)
@@ -99,15 +104,19 @@ async def complete_contact(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/agents")
-@operation("Every agent", errors={400: "limit is not 1..500"})
+@operation(
+    "Agents by id, a page at a time (?limit=1..500, default 100; ?after=the last id seen); "
+    'a Link header (rel="next") names the next page',
+    errors={400: "limit is not 1..500"},
+    query=("limit", "after"),
+)
 async def list_agents(request: web.Request) -> web.Response:
-    limit, after = request.query.get("limit", str(AGENTS_PAGE)), request.query.get("after", "")
-    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= MAX_AGENTS_PAGE:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_AGENTS_PAGE}")
-    views, more = await services(request).desk.page(int(limit), after)
+    limit = page_size(request, AGENTS_PAGE, MAX_AGENTS_PAGE)
+    views, more = await services(request).desk.page(limit, request.query.get("after", ""))
     response = web.json_response(views)
     if more is not None:
-        response.headers["Link"] = f'</v1/agents?limit={limit}&after={more}>; rel="next"'
+        query = urlencode({"limit": limit, "after": more})
+        response.headers["Link"] = f'</v1/agents?{query}>; rel="next"'
     return response
 
 

@@ -86,6 +86,14 @@ def _problem_response(
     )
 
 
+def page_size(request: web.Request, default: int, most: int) -> int:
+    """The `limit` query parameter: a whole number from 1 to `most`; BadRequest if not."""
+    limit = request.query.get("limit", str(default))
+    if not (limit.isascii() and limit.isdigit() and len(limit) <= 6 and 1 <= int(limit) <= most):
+        raise BadRequest(f"limit must be a whole number from 1 to {most}")
+    return int(limit)
+
+
 def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -103,6 +111,10 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
         raise BadRequest(f"body is not acceptable JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise BadRequest("body must be a JSON object")
+    try:  # JSON may escape a lone surrogate (\ud800), which is no text: refuse it here
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest("body holds a lone UTF-16 surrogate (\\ud800-\\udfff), not text") from exc
     return model.model_validate(payload)
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..domain.customer_profile import ProfileFields
 from ..domain.identity import IdentityKind
 from ..domain.models import Channel
-from ..domain.values import Level, Name, Priority
+from ..domain.values import Key, Level, Priority
 
 
 class _Body(BaseModel):
@@ -21,8 +21,8 @@ class ContactIn(_Body):
 
     channel: Channel
     external_id: str = Field(min_length=1, max_length=200, description="the channel's own id")
-    queue: Name | None = Field(None, description="left out: the classification rules choose")
-    skills: dict[Name, Level] = Field(default_factory=dict, max_length=20)
+    queue: Key | None = Field(None, description="left out: the classification rules choose")
+    skills: dict[Key, Level] = Field(default_factory=dict, max_length=20)
     priority: Priority = 0
     customer: dict[str, Any] | None = None
     attributes: dict[str, Any] = Field(default_factory=dict, max_length=50)
@@ -37,9 +37,9 @@ class AgentIn(_Body):
     """An agent's profile; presence is set separately."""
 
     name: str = Field(min_length=1, max_length=200)
-    profile: Name | None = Field(None, description="routing profile from the rules")
-    skills: dict[Name, Level] = Field(default_factory=dict, max_length=100)
-    queues: list[Name] = Field(default_factory=list, max_length=100)
+    profile: Key | None = Field(None, description="routing profile from the rules")
+    skills: dict[Key, Level] = Field(default_factory=dict, max_length=100)
+    queues: list[Key] = Field(default_factory=list, max_length=100)
     capacity: dict[Channel, Annotated[int, Field(ge=0, le=100, strict=True)]] = Field(
         default_factory=dict
     )
@@ -64,4 +64,4 @@ class IdentitiesIn(_Body):
 
 
 class MergeIn(_Body):
-    from_: Name = Field(alias="from", description="the customer joined into this one")
+    from_: Key = Field(alias="from", description="the customer joined into this one")

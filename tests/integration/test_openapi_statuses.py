@@ -262,6 +262,28 @@ async def _rollback(w: World) -> ClientResponse:
     return await w.call("post", "/v1/admin/rules/rollback/1")
 
 
+@case("post", ROLLBACK, 422)
+async def _rollback_would_strand(w: World) -> ClientResponse:
+    await w.call("put", "/v1/admin/rules", data=RULES)
+    more = RULES.replace("queues:\n", "queues:\n  extra: {channels: [chat]}\n", 1)
+    assert (await w.call("put", "/v1/admin/rules", data=more)).status == 201
+    waiting = {"channel": "chat", "external_id": "x-1", "queue": "extra"}
+    assert (await w.call("post", "/v1/contacts", json=waiting)).status == 201
+    return await w.call("post", "/v1/admin/rules/rollback/1")  # v1 has no queue 'extra'
+
+
+@case("post", "/v1/contacts", 404)
+async def _unknown_customer(w: World) -> ClientResponse:
+    return await w.call("post", "/v1/contacts", json={**CHAT, "customer": {"customer_id": "u404"}})
+
+
+@case("delete", "/v1/customers/{id}", 409)
+async def _erase_a_merged_customer(w: World) -> ClientResponse:
+    jo, dup = await w.customer(), await w.customer("email", "jo@example.com")
+    assert (await w.call("post", f"/v1/customers/{jo}/merge", json={"from": dup})).status == 200
+    return await w.call("delete", f"/v1/customers/{dup}")
+
+
 # customers
 request("get", "/v1/customers", 400, "/v1/customers?phone=1&email=a@b.com")
 request("get", "/v1/customers", 404, "/v1/customers?phone=%2B442079460009")
