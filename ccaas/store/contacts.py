@@ -103,14 +103,17 @@ class ContactRepository:
                         keys.customer_timeline(customer),
                         keys.customer(customer),
                     ]
-                    fields = {"tenant": keys.tenant, "channel": row.channel, **row.fields}
-                    if row.customer_id:
-                        fields["customer_id"] = row.customer_id
+                    own = {
+                        "tenant": keys.tenant,
+                        "channel": row.channel,
+                        "external_id": row.external_id,
+                        "customer_id": row.customer_id,
+                    }
                     call_args += [
                         row.contact_id,
                         f"{row.channel}:{row.external_id}",
                         repr(row.score),
-                        encode_new({"external_id": row.external_id, **fields}),
+                        encode_new(own, row.fields),
                         row.max_size,
                     ]
                 await self.ctx.scripts.enqueue(keys=call_keys, args=call_args, client=pipe)

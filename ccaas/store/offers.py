@@ -42,7 +42,7 @@ def _not_pending(offer_id: str, raw: dict[str, str]) -> Conflict:
 class OfferRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
-        self._profiles: dict[tuple[str, int, int], tuple[str, str]] = {}
+        self._limits: dict[tuple[str, int, int], str] = {}
 
     async def claim_many(
         self,
@@ -82,14 +82,14 @@ class OfferRepository:
                     ]
                     timeout_ms = int(queues[offer.queue].offer_timeout_seconds * 1000)
                     agent = agents[offer.agent_id]
-                    delays, capacity = self._profile_json(agent, rules)
+                    serves = offer.queue in agent.queues
                     call_args += [
                         offer.contact_id,
                         offer.agent_id,
                         timeout_ms,
                         agent.revision,
-                        delays,
-                        capacity,
+                        agent.membership(offer.queue).delay_ms if serves else -1,
+                        self._limits_json(agent, rules),
                         agent.max_total,
                     ]
                 await self.ctx.scripts.claim(keys=call_keys, args=call_args, client=pipe)
@@ -103,21 +103,20 @@ class OfferRepository:
                 )
         return results
 
-    def _profile_json(self, agent: AgentView, rules: CompiledRules) -> tuple[str, str]:
-        """What the claim script checks the agent against, encoded once per profile: the
-        delay (ms) of each queue it serves, and its limit on every channel (capacity_limit)."""
+    def _limits_json(self, agent: AgentView, rules: CompiledRules) -> str:
+        """The agent's limit on every channel (capacity_limit), as the claim script reads it,
+        encoded once per profile."""
         key = (agent.id, agent.revision, rules.version)
-        cached = self._profiles.get(key)
+        cached = self._limits.get(key)
         if cached is None:
-            if len(self._profiles) > 100_000:
-                self._profiles.clear()
-            delays = {queue: agent.membership(queue).delay_ms for queue in agent.queues}
+            if len(self._limits) > 100_000:
+                self._limits.clear()
             limits = {
                 ch.value: capacity_limit(agent, ch, rules.channel_rules)
                 for ch in rules.channel_rules
             }
-            cached = (_compact(delays), _compact(limits))
-            self._profiles[key] = cached
+            cached = _compact(limits)
+            self._limits[key] = cached
         return cached
 
     async def pending(self, offer_id: str) -> tuple[str, dict[str, str]]:

@@ -27,11 +27,12 @@ class Reply:
 
     @classmethod
     def decode(cls, raw: Any) -> Reply:
-        match raw:
-            case ["ok", *values]:
-                return cls(True, None, tuple(values))
-            case ["refused", str(reason), *details]:
-                return cls(False, reason, tuple(details))
+        # indexing, not a match statement: this runs once per offer and per new contact
+        head = raw[0] if isinstance(raw, list) and raw else None
+        if head == "ok":
+            return cls(True, None, tuple(raw[1:]))
+        if head == "refused" and len(raw) > 1 and isinstance(raw[1], str):
+            return cls(False, raw[1], tuple(raw[2:]))
         raise ValueError(f"a script answered {raw!r}, neither ok nor refused")
 
     @classmethod

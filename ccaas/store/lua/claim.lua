@@ -12,7 +12,8 @@
 -- ARGV[1] now (ms)  ARGV[2] exclusive channels, comma separated  ARGV[3] router name
 -- ARGV[4] rules version planned with
 -- then for offer i, ARGV[5+7i .. 11+7i]: contact id, agent id, offer timeout (ms),
---   agent profile revision, JSON {queue: delay ms} of the queues the agent serves,
+--   agent profile revision, the agent's delay (ms) in the planned queue (-1: it does not
+--   serve it; the contact must still wait in that queue, so it is the contact's queue),
 --   JSON {channel: limit} for every channel, max total (0: none)
 -- Returns one reply per offer: {"ok", offer id, the agent's change sequence before, after}
 -- or {"refused", reason}.
@@ -38,7 +39,7 @@ end
 -- The offer whose KEYS start at `k` and whose ARGV start at `a`.
 local function claim(k, a)
   local contact_key, waiting_key, arrivals_key, agent_key, work_key = unpack(KEYS, k, k + 4)
-  local contact_id, agent_id, timeout, revision, delays_json, capacity_json, max_total =
+  local contact_id, agent_id, timeout, revision, delay, capacity_json, max_total =
     unpack(ARGV, a, a + 6)
   if not rules_ok then return {'refused', 'rules_changed'} end
   local state, queue, channel, skills, offer_count, queue_since, preferred, preferred_until =
@@ -51,8 +52,8 @@ local function claim(k, a)
     unpack(redis.call('HMGET', agent_key, 'presence', 'rev', 'skills'))
   if presence ~= 'available' then return {'refused', 'agent_not_available'} end
   if (agent_revision or '0') ~= revision then return {'refused', 'agent_changed'} end
-  local delay = cjson.decode(delays_json)[queue]
-  if delay == nil then return {'refused', 'agent_not_in_queue'} end
+  delay = tonumber(delay)
+  if delay < 0 then return {'refused', 'agent_not_in_queue'} end
   preferred = preferred or ''
   if preferred ~= '' and preferred ~= agent_id and now < (tonumber(preferred_until) or 0) then
     return {'refused', 'held_for_preferred_agent'}

@@ -176,16 +176,21 @@ _KINDS: dict[str, Any] = {
 }
 
 
-def encode_new(fields: Mapping[str, Any]) -> str:
-    """A new contact's fields as enqueue.lua reads them: one JSON object of strings and
-    numbers, structured values as JSON text; empty values are left out (decode defaults them)."""
+_STRUCTURED = (dict, list, tuple)
+
+
+def encode_new(*parts: Mapping[str, Any]) -> str:
+    """A new contact's fields (given in parts) as enqueue.lua reads them: one JSON object of
+    strings and numbers, structured values as JSON text; empty values are left out (decode
+    defaults them)."""
     encoded: dict[str, Any] = {}
-    for name, value in fields.items():
-        if isinstance(value, dict | list | tuple):
-            if value:
-                encoded[name] = json.dumps(value, sort_keys=True)
-        elif value is not None and value != "":
-            encoded[name] = value
+    for part in parts:
+        for name, value in part.items():
+            if isinstance(value, _STRUCTURED):
+                if value:
+                    encoded[name] = json.dumps(value, sort_keys=True)
+            elif value is not None and value != "":
+                encoded[name] = value
     return json.dumps(encoded)
 
 
