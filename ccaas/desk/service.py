@@ -17,7 +17,7 @@ from ..store.records.agent import AgentRecord
 from ..store.records.contact import ContactRecord
 
 HISTORY = 5  # earlier contacts of the customer shown with each offer
-_WORK_FIELDS = ("offer_id", "offer_expires_at", "customer_id", "attributes")
+_WORK_FIELDS = ("agent_id", "state", "offer_id", "offer_expires_at", "customer_id", "attributes")
 
 
 class Desk:
@@ -46,18 +46,25 @@ class Desk:
         rows = await self.agents.read_many(agent_ids)
         rules = self.ctx.rules
         records = [AgentRecord.decode(raw, work).api(rules) for raw, work in rows if raw]
-        items = [item for record in records for item in record["work"]]
-        details = await self.contacts.fields_of([i["contact_id"] for i in items], _WORK_FIELDS)
-        for item, row in zip(items, details, strict=True):
+        items = [(record, item) for record in records for item in record["work"]]
+        details = await self.contacts.fields_of([i["contact_id"] for _, i in items], _WORK_FIELDS)
+        for record in records:
+            record["work"] = []  # filled again with what the contacts confirm
+        for (record, item), row in zip(items, details, strict=True):
             contact = ContactRecord.decode(dict(zip(_WORK_FIELDS, row, strict=True)))
-            if item["state"] == ContactState.OFFERED:
+            if contact.agent_id != record["id"] or contact.state is None:
+                continue  # it left this agent between the two reads (rang out, withdrawn)
+            record["work"].append(item)
+            item["state"] = contact.state.value  # the contact's own state, read with its offer
+            if contact.state is ContactState.OFFERED:
                 item["offer_id"] = contact.offer_id
                 item["offer_expires_at"] = contact.offer_expires_at
             item["attributes"] = contact.attributes
             if contact.customer_id:
                 item["customer"] = contact.customer_id
-        contexts = await self._customer_contexts({i["customer"] for i in items if "customer" in i})
-        for item in items:
+        shown = [item for record in records for item in record["work"]]
+        contexts = await self._customer_contexts({i["customer"] for i in shown if "customer" in i})
+        for item in shown:
             context = contexts.get(item.get("customer", ""))
             if context is not None and "history" in context:
                 others = [h for h in context["history"] if h["contact_id"] != item["contact_id"]]
