@@ -7,7 +7,7 @@ store.insert → overflow when full → catch up with newer rules and try again 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +47,10 @@ class _Pending:
 
 
 class Ingest:
-    def __init__(self, ctx: StoreContext) -> None:
+    def __init__(self, ctx: StoreContext, new_id: Callable[[], str] = new_contact_id) -> None:
+        """`new_id` makes the id of each new contact (tests make them predictable)."""
         self.ctx = ctx
+        self.new_id = new_id
         self.contacts = ContactRepository(ctx)
         self.customers = CustomerRepository(ctx)
         self.agents = AgentRepository(ctx)
@@ -154,8 +156,7 @@ class Ingest:
             )
         return stale, rules_changed
 
-    @staticmethod
-    def _row(item: _Pending, rules: CompiledRules, now: int, logged_in: set[str]) -> NewRow:
+    def _row(self, item: _Pending, rules: CompiledRules, now: int, logged_in: set[str]) -> NewRow:
         contact, where = item.contact, item.where
         fields: dict[str, Any] = {
             "queue": where.queue,
@@ -181,7 +182,7 @@ class Ingest:
                 else f"{preferred} was not logged in: no hold"
             )
         return NewRow(
-            contact_id=new_contact_id(),
+            contact_id=self.new_id(),
             channel=contact.channel.value,
             external_id=contact.external_id,
             queue=where.queue,
