@@ -12,7 +12,7 @@ from ..domain.models import Presence
 from ..store.agents import AgentProfile
 from .openapi import TEXT_BODY, operation
 from .problems import BadRequest, page_size, read_body, read_text
-from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
+from .schemas import AgentActionIn, AgentIn, CompleteIn, ContactIn, PresenceIn
 from .services import services
 
 log = structlog.get_logger("ccaas.web")
@@ -94,12 +94,14 @@ async def abandon_contact(request: web.Request) -> web.Response:
 
 @routes.post("/v1/contacts/{id}/complete")
 @operation(
-    "Finish a connected contact", body=CompleteIn, errors={404: "unknown", 409: "not connected"}
+    "The agent holding a connected contact finishes it (the same completion again: 200, unchanged)",
+    body=CompleteIn,
+    errors={404: "unknown", 409: "not connected to this agent"},
 )
 async def complete_contact(request: web.Request) -> web.Response:
-    body = await read_body(request, CompleteIn) if request.can_read_body else CompleteIn()
+    body = await read_body(request, CompleteIn)
     svc, contact_id = services(request), request.match_info["id"]
-    await svc.contacts.complete(contact_id, body.disposition, body.notes)
+    await svc.contacts.complete(contact_id, body.agent_id, body.disposition, body.notes)
     return web.json_response(await svc.contacts.get(contact_id))
 
 
@@ -152,21 +154,35 @@ async def put_presence(request: web.Request) -> web.Response:
 
 @routes.post("/v1/offers/{id}/accept")
 @operation(
-    "Accept an offer", errors={404: "unknown", 409: "no longer pending", 422: "not an offer id"}
+    "The agent it rings for accepts an offer (accepting it again: 200, unchanged)",
+    body=AgentActionIn,
+    errors={
+        404: "unknown",
+        409: "not ringing for this agent",
+        422: "not an offer id, or no agent_id",
+    },
 )
 async def accept_offer(request: web.Request) -> web.Response:
+    body = await read_body(request, AgentActionIn)
     svc = services(request)
-    contact_id = await svc.desk.accept(request.match_info["id"])
+    contact_id = await svc.desk.accept(request.match_info["id"], body.agent_id)
     return web.json_response(await svc.contacts.get(contact_id))
 
 
 @routes.post("/v1/offers/{id}/reject")
 @operation(
-    "Reject an offer", errors={404: "unknown", 409: "no longer pending", 422: "not an offer id"}
+    "The agent it rings for rejects an offer (rejecting it again: 200, unchanged)",
+    body=AgentActionIn,
+    errors={
+        404: "unknown",
+        409: "not ringing for this agent",
+        422: "not an offer id, or no agent_id",
+    },
 )
 async def reject_offer(request: web.Request) -> web.Response:
+    body = await read_body(request, AgentActionIn)
     svc = services(request)
-    contact_id = await svc.offers.reject(request.match_info["id"])
+    contact_id = await svc.offers.reject(request.match_info["id"], body.agent_id)
     return web.json_response(await svc.contacts.get(contact_id))
 
 

@@ -99,8 +99,9 @@ def _no_constants(name: str) -> None:
 
 
 async def read_body(request: web.Request, model: type[Model]) -> Model:
-    """Parse and validate a JSON body; invalid input raises before anything is changed."""
-    raw = await request.read()
+    """Parse and validate a JSON body; invalid input raises before anything is changed.
+    No body at all is read as {}, so the answer names the fields that are required."""
+    raw = await request.read() or b"{}"
     try:
         payload = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError as exc:
