@@ -139,6 +139,12 @@ class TenantKeys:
         return f"{self.prefix}wake"
 
     @property
+    def epoch(self) -> str:
+        """String: a random token written when the tenant's data was first set up; a Redis
+        that lost it (restarted empty, failed over to a replica without the data) is reset."""
+        return f"{self.prefix}epoch"
+
+    @property
     def wake_pending(self) -> str:
         """String flag: a wake was already published and no round has started since."""
         return f"{self.prefix}wake:pending"

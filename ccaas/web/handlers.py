@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 
 import structlog
@@ -10,6 +11,7 @@ from aiohttp import web
 from ..domain.intake import NewContact
 from ..domain.models import Presence
 from ..store.agents import AgentProfile
+from ..store.health import RedisState
 from .openapi import TEXT_BODY, operation
 from .problems import BadRequest, page_size, read_body, read_text
 from .schemas import AgentActionIn, AgentIn, CompleteIn, ContactIn, PresenceIn
@@ -18,19 +20,37 @@ from .services import services
 log = structlog.get_logger("ccaas.web")
 routes = web.RouteTableDef()
 AGENTS_PAGE, MAX_AGENTS_PAGE = 100, 500
+HEALTH_ANSWER_SECONDS = 1.0
 
 
 @routes.get("/healthz")
-@operation("Redis reachable", ok={200: "OK", 503: "Redis unreachable"})
+@operation(
+    "Whether this replica can serve: Redis reachable and holding the tenant's data",
+    ok={200: "OK", 503: "Redis unreachable, stalled, or empty and being set up again"},
+)
 async def healthz(request: web.Request) -> web.Response:
     ctx = services(request).ctx
+    health = ctx.health
+    if not health.up:
+        return _unhealthy(health.state.value, health.detail, health.seconds_in_state())
     try:
-        await ctx.redis.ping()
+        async with asyncio.timeout(HEALTH_ANSWER_SECONDS):
+            await ctx.redis.ping()
     except Exception as exc:  # any failure to reach Redis is unhealthy, whatever its type
-        return web.json_response({"status": "unhealthy", "redis": str(exc)}, status=503)
+        return _unhealthy(RedisState.DOWN.value, str(exc) or type(exc).__name__, 0.0)
     return web.json_response(
-        {"status": "ok", "redis": "reachable", "rules_version": ctx.rules.version}
+        {"status": "ok", "redis": health.state.value, "rules_version": ctx.rules.version}
     )
+
+
+def _unhealthy(state: str, detail: str, seconds: float) -> web.Response:
+    body = {
+        "status": "unhealthy",
+        "redis": state,
+        "detail": detail,
+        "for_seconds": round(seconds, 2),
+    }
+    return web.json_response(body, status=503, headers={"Retry-After": "1"})
 
 
 @routes.post("/v1/contacts")
