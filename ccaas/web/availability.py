@@ -5,18 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import Unavailable
-from .problems import PROBLEM_TYPES_PATH, Handler
+from .openapi import operation_of
+from .problems import Handler
 from .services import SERVICES
-
-# routes that answer from this process alone; /healthz says what is wrong itself
-_WITHOUT_REDIS = frozenset({"/healthz", "/v1/openapi.json", PROBLEM_TYPES_PATH + "{kind}"})
 
 
 @web.middleware
 async def availability_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    resource = request.match_info.route.resource
+    described = operation_of(request.match_info.route)
     services = request.app.get(SERVICES)
-    if resource is not None and services is not None and resource.canonical not in _WITHOUT_REDIS:
+    if described is not None and described.needs_redis and services is not None:
         health = services.ctx.health
         if not health.up:
             raise Unavailable(

@@ -27,6 +27,7 @@ HEALTH_ANSWER_SECONDS = 1.0
 @operation(
     "Whether this replica can serve: Redis reachable and holding the tenant's data",
     ok={200: "OK", 503: "Redis unreachable, stalled, or empty and being set up again"},
+    needs_redis=False,  # it says itself what is wrong
 )
 async def healthz(request: web.Request) -> web.Response:
     ctx = services(request).ctx

@@ -187,6 +187,7 @@ problem_routes = web.RouteTableDef()
 @operation(
     "What a problem type means: its title, status and when it happens",
     errors={404: "no such problem type"},
+    needs_redis=False,
 )
 async def describe_problem(request: web.Request) -> web.Response:
     name = request.match_info["kind"]

@@ -23,6 +23,9 @@ from ccaas.domain.identity import identity
 from ccaas.domain.rules.text import parse_rules
 from ccaas.router.service import Router
 from ccaas.store.customers import CustomerRepository
+from ccaas.store.health import RedisState
+from ccaas.web.app import build_app
+from ccaas.web.openapi import documented_routes
 from ccaas.web.services import SERVICES
 from tests.helpers import MONDAY_10AM, RULES, MakeApi, settled
 
@@ -339,6 +342,20 @@ async def _someone_elses_identity(w: World) -> ClientResponse:
     assert jo != sam
     identities = {"identities": [{"kind": "email", "value": "sam@example.com"}]}
     return await w.call("post", f"/v1/customers/{jo}/identities", json=identities)
+
+
+# Redis not serving: every route that needs it answers 503 at once (the watcher said so)
+PATH_VALUES = {"id": "x1", "name": "billing", "version": "1"}
+for method, path, described in documented_routes(build_app()):
+    if not described.needs_redis:
+        continue
+
+    @case(method, path, 503)
+    async def _redis_not_serving(
+        w: World, method: str = method, path: str = path
+    ) -> ClientResponse:
+        w.api.app[SERVICES].ctx.health.change(RedisState.DOWN, "connection refused")
+        return await w.call(method, path.format(**PATH_VALUES), json={})
 
 
 # problem types
