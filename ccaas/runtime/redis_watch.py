@@ -83,6 +83,7 @@ class RedisWatcher:
     ) -> None:
         self.ctx, self.epoch = ctx, epoch
         self.set_up_again, self.reload = set_up_again, reload
+        self.run_id = ""  # of the Redis process last seen: a new one restarted meanwhile
 
     async def run(self) -> None:
         while True:
@@ -94,7 +95,12 @@ class RedisWatcher:
         health = self.ctx.health
         try:
             async with asyncio.timeout(ANSWER_SECONDS):
-                epoch: str | None = await self.ctx.redis.get(self.ctx.keys.epoch)
+                async with self.ctx.redis.pipeline(transaction=False) as pipe:
+                    pipe.get(self.ctx.keys.epoch)
+                    pipe.info("server")
+                    epoch, server = await pipe.execute()
+            restarted = bool(self.run_id) and server["run_id"] != self.run_id
+            self.run_id = server["run_id"]
             if epoch != self.epoch:
                 await self._renew_data(epoch)
                 return
@@ -105,12 +111,13 @@ class RedisWatcher:
             if health.change(RedisState.DOWN, detail):
                 log.error("redis_unreachable", error=detail)
             return
-        if not health.up:
-            down_for = health.seconds_in_state()
+        if not health.up or restarted:
+            # a restart between two looks counts too: it may have lost its last writes
+            down_for = 0.0 if health.up else health.seconds_in_state()
             health.change(RedisState.UP)
             # pooled connections may be dead sockets to the old process: open fresh ones
             await self.ctx.redis.connection_pool.disconnect(inuse_connections=False)
-            log.info("redis_reachable", down_seconds=round(down_for, 2))
+            log.info("redis_reachable", down_seconds=round(down_for, 2), restarted=restarted)
             health.renewed()
 
     async def _renew_data(self, epoch: str | None) -> None:
