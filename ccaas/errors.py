@@ -99,3 +99,18 @@ class RulesRejected(CcaasError):
         "Routing rules that cannot be used; `errors` lists each problem with its `line`, "
         "`field` and `message`. The rules in force are unchanged."
     )
+
+
+class Unavailable(CcaasError):
+    """Redis, where every state lives, cannot be reached or is not answering."""
+
+    status = 503
+    title = "Service unavailable"
+    kind = "unavailable"
+    about = (
+        "Redis, where every contact and agent lives, cannot be reached, is not answering or "
+        "holds no data yet; try again after `Retry-After` seconds. A write answered with this "
+        "may or may not have happened: send it again (new contacts are idempotent by channel "
+        "and external_id; accepting, rejecting and completing are safe to repeat)."
+    )
+    retry_after_seconds = 1

@@ -20,15 +20,25 @@ def raise_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-async def supervise(name: str, duty: Callable[[], Awaitable[object]], pause: float = 0.5) -> None:
+async def supervise(
+    name: str,
+    duty: Callable[[], Awaitable[object]],
+    pause: float = 0.5,
+    expected: Callable[[Exception], bool] = lambda _: False,
+) -> None:
     """Run `duty` forever with `duty=name` bound on its log events; a failure is logged and
-    the duty restarts after `pause` seconds. Cancellation stops it."""
+    the duty restarts after `pause` seconds. Cancellation stops it. A failure `expected`
+    says is foreseen (Redis is down: that is logged once, elsewhere) is logged at debug
+    level without its traceback, so an outage does not flood the log."""
     with bound_contextvars(duty=name):
         while True:
             try:
                 await duty()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("duty_failed")
+            except Exception as exc:
+                if expected(exc):
+                    log.debug("duty_paused", error=str(exc) or type(exc).__name__)
+                else:
+                    log.exception("duty_failed")
                 await asyncio.sleep(pause)

@@ -187,3 +187,8 @@ class AnsweredStatuses:
             for method, path, status in self.seen - declared
             if (method, path) in routes
         )
+
+
+async def data_keys(redis: Redis) -> list[str]:
+    """Every key but the tenant epoch a started engine writes: what requests stored."""
+    return sorted(key for key in await redis.keys("*") if not key.endswith(":epoch"))

@@ -101,8 +101,9 @@ class Desk:
                 await self.contacts.end_wrap_up(contact_id, only_if_due=False)
         return changed.before
 
-    async def accept(self, offer_id: str) -> str:
-        """The agent takes the offer; it becomes the customer's last agent. The contact id."""
+    async def accept(self, offer_id: str, agent_id: str) -> str:
+        """`agent_id` takes the offer ringing for it; it becomes the customer's last agent.
+        The contact id."""
         contact_id, raw = await self.offers.pending(offer_id)
         customer_id = ""
         if raw.get("customer_id"):
@@ -110,5 +111,5 @@ class Desk:
                 customer_id = await self.customers.current_id(raw["customer_id"])
             except NotFound:
                 customer_id = ""
-        await self.offers.accept(offer_id, contact_id, raw, customer_id)
+        await self.offers.accept(offer_id, agent_id, contact_id, customer_id)
         return contact_id

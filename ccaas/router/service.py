@@ -19,7 +19,7 @@ from ..domain.eligibility import has_room
 from ..domain.models import AgentView
 from ..domain.policy import plan_offers
 from ..domain.rules.compiled import CompiledRules
-from ..store.client import next_message
+from ..store.client import is_outage, next_message
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
 from ..store.offers import ClaimResult, OfferRepository
@@ -48,9 +48,20 @@ class Router:
         self.contacts = ContactRepository(ctx)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
+        self._generation = ctx.health.generation
+        ctx.health.listeners.append(self.wake)  # Redis is back: route at once
+
+    def _renew_if_redis_was_renewed(self) -> None:
+        """Redis came back (it may have lost its last writes) or was set up again: nothing
+        read before is trusted; every agent and contact is read afresh."""
+        if self._generation != self.ctx.health.generation:
+            self._generation = self.ctx.health.generation
+            self.snapshot.reset()
+            self.relaxer.reader.reset()
 
     async def route_once(self) -> list[ClaimResult]:
         """One matching round over everything waiting; returns the claims it tried."""
+        self._renew_if_redis_was_renewed()
         rules = self.ctx.rules  # one version for the whole round; the claim checks it
         await self.ctx.redis.delete(self.ctx.keys.wake_pending)
         agents = await self.snapshot.available_agents()
@@ -101,9 +112,9 @@ class Router:
     async def run(self) -> None:
         """Run until cancelled: the wake listener, the matching loop and the timer loop."""
         async with asyncio.TaskGroup() as group:
-            group.create_task(supervise("wake_listener", self._listen))
-            group.create_task(supervise("matcher", self._match_loop))
-            group.create_task(supervise("timers", self._timer_loop))
+            group.create_task(supervise("wake_listener", self._listen, expected=is_outage))
+            group.create_task(supervise("matcher", self._match_loop, expected=is_outage))
+            group.create_task(supervise("timers", self._timer_loop, expected=is_outage))
 
     async def _listen(self) -> None:
         pubsub = self.ctx.redis.pubsub(ignore_subscribe_messages=True)
@@ -121,8 +132,10 @@ class Router:
     async def _match_loop(self) -> None:
         while True:
             raise_if_cancelled()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can drop a cancellation
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.safety_tick_seconds)
+                async with asyncio.timeout(self.settings.safety_tick_seconds):
+                    await self._wake.wait()
             self._wake.clear()
             results = await self.route_once()
             refused = [r.planned.agent_id for r in results if r.refused]

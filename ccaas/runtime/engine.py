@@ -1,4 +1,5 @@
-"""The engine's life: connect to Redis, bootstrap the rules, run the supervised duties."""
+"""The engine's life: connect to Redis (waiting for it), bootstrap the rules, run the
+supervised duties (the router, the rules sync and the Redis watcher), stop them."""
 
 from __future__ import annotations
 
@@ -15,16 +16,17 @@ from ..domain.clock import Clock
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.schema import RoutingConfig
 from ..router.service import Router
-from ..store.client import connect
+from ..store.client import connect, is_outage
 from ..store.context import StoreContext
 from ..store.rules_store import refresh
 from ..supervise import supervise
 from ..web.app import build_app
 from ..web.services import SERVICES, Services
-from .rules_sync import bootstrap, follow, watch_file
+from .redis_watch import RedisWatcher, claim_epoch, wait_for_redis
+from .rules_sync import adopt, bootstrap, follow, set_up_again, watch_file
 
 log = structlog.get_logger("ccaas.engine")
-SHUTDOWN_GRACE_SECONDS = 5.0
+SHUTDOWN_GRACE_SECONDS = 3.0
 CANCEL_AGAIN_SECONDS = 0.1
 
 
@@ -60,12 +62,24 @@ class Engine:
         redis: Redis = connect(self.redis_url)
         ctx = StoreContext.create(redis, self.tenant, self.rules, self.clock)
         ctx.holder.refresh = lambda: refresh(ctx)
-        try:
+        epoch = ""
+
+        async def set_up() -> None:
+            nonlocal epoch
             await bootstrap(ctx, self.rules_file)
+            epoch, _ = await claim_epoch(ctx)
+
+        try:
+            await wait_for_redis(self.redis_url, set_up)
         except BaseException:
             await redis.aclose()
             raise
         self._redis = redis
+        rules_file = self.rules_file
+        watcher = RedisWatcher(
+            ctx, epoch, lambda: set_up_again(ctx, rules_file), lambda: adopt(ctx)
+        )
+        self._start("redis_watcher", watcher.run)
         self._start("rules_follower", lambda: follow(ctx))
         if self.rules_file is not None and self.watch_rules_file:
             watched = self.rules_file
@@ -76,7 +90,8 @@ class Engine:
         return ctx
 
     def _start(self, name: str, duty: Callable[[], Awaitable[object]]) -> None:
-        self._tasks.append(asyncio.create_task(supervise(name, duty, 1.0), name=name))
+        task = asyncio.create_task(supervise(name, duty, 0.5, is_outage), name=name)
+        self._tasks.append(task)
 
     @property
     def duties(self) -> tuple[asyncio.Task[None], ...]:
@@ -84,7 +99,15 @@ class Engine:
         return tuple(self._tasks)
 
     async def stop(self) -> None:
-        """Cancel the duties, giving them a grace period, then close the connection."""
+        """Stop the duties, then close the connection."""
+        await self.stop_duties()
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def stop_duties(self) -> None:
+        """Cancel the duties (routing stops here), giving them a grace period; the
+        connection stays open for the requests still being answered."""
         loop = asyncio.get_running_loop()
         deadline, pending = loop.time() + SHUTDOWN_GRACE_SECONDS, set(self._tasks)
         while pending and loop.time() < deadline:
@@ -97,9 +120,9 @@ class Engine:
                     "duty_stopped_with_error", duty=task.get_name(), exc_info=task.exception()
                 )
         self._tasks = []
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
+
+
+ENGINE = web.AppKey("engine", Engine)
 
 
 def create_app(
@@ -117,7 +140,7 @@ def create_app(
     Redis holds a rules version; with `rules_file`, that file is published at start (when
     changed) and, if `watch_rules_file`, on each save."""
     app = build_app(max_body_bytes)
-    engine = Engine(
+    engine = app[ENGINE] = Engine(
         redis_url,
         rules,
         tenant=tenant,

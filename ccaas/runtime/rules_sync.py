@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
@@ -70,6 +71,28 @@ async def bootstrap(ctx: StoreContext, path: Path | None) -> None:
     version = await store.active_version()
     if version:
         swap(ctx, await load_version(ctx, version))
+
+
+async def set_up_again(ctx: StoreContext, path: Path | None) -> None:
+    """Redis lost the tenant's data: publish the rules file again and run on it."""
+    if path is not None:
+        try:
+            await publish_file(ctx, read_rules_text(path), path)
+        except ConfigError as exc:
+            log.error("rules_file_rejected", errors=exc.detail)
+    await adopt(ctx)
+
+
+async def adopt(ctx: StoreContext) -> None:
+    """Run on the version in force in Redis even when it is older than this process's (Redis
+    was reset, so its numbers started again); with none, on this process's rules as the
+    built-in version 0, which is what Redis then expects."""
+    version = await RulesStore(ctx).active_version()
+    rules = (
+        await load_version(ctx, version) if version else dataclasses.replace(ctx.rules, version=0)
+    )
+    before, ctx.holder.current = ctx.holder.current.version, rules
+    log.warning("rules_reset", version=rules.version, before=before)
 
 
 async def follow(ctx: StoreContext) -> None:

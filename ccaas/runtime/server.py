@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import faulthandler
 import signal
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -21,14 +23,16 @@ from ..store.rules_store import RulesStore, load_version
 from ..web.services import SERVICES
 from .demo import load_demo
 from .embedded_redis import EmbeddedRedis
-from .engine import create_app
+from .engine import ENGINE, create_app
+from .redis_watch import shown_url, wait_for_redis
 from .rules_sync import load_rules_file
 from .settings import Settings
 
 log = structlog.get_logger("ccaas.serve")
 # only to reach Redis before any rules are known; never routes
 _PLACEHOLDER = RoutingConfig.model_validate({"queues": {"none": {"channels": ["chat"]}}})
-SHUTDOWN_SECONDS = 5.0  # open HTTP requests get this long to finish
+SHUTDOWN_SECONDS = 3.0  # open HTTP requests get this long to finish
+WATCHDOG_SECONDS = 9.0  # a stop never takes longer (inside the usual 10 s grace of a deploy)
 
 
 async def _starting_rules(redis_url: str, settings: Settings) -> CompiledRules:
@@ -39,7 +43,13 @@ async def _starting_rules(redis_url: str, settings: Settings) -> CompiledRules:
         redis: Redis = connect(redis_url)
         try:
             ctx = StoreContext.create(redis, settings.tenant, _PLACEHOLDER)
-            version = await RulesStore(ctx).active_version()
+            version = 0
+
+            async def read_version() -> None:
+                nonlocal version
+                version = await RulesStore(ctx).active_version()
+
+            await wait_for_redis(redis_url, read_version)
             if not version:
                 raise
             log.error("rules_file_rejected", errors=exc.detail, running_version=version)
@@ -49,46 +59,36 @@ async def _starting_rules(redis_url: str, settings: Settings) -> CompiledRules:
 
 
 async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("seeds")) -> None:
-    """Run until SIGINT or SIGTERM; the HTTP port opens only once everything is ready."""
+    """Run until SIGINT or SIGTERM; the HTTP port opens only once everything is ready (a
+    replica started before its Redis waits for it, and a signal meanwhile just stops it)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     embedded: EmbeddedRedis | None = None
-    redis_url = settings.redis_url
-    if not redis_url:
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
-        await embedded.start()
-        redis_url = embedded.url
     runner: web.AppRunner | None = None
     try:
-        rules = await _starting_rules(redis_url, settings)
-        app = create_app(
-            redis_url,
-            rules,
-            tenant=settings.tenant,
-            run_router=settings.router,
-            max_body_bytes=settings.max_body_bytes,
-            rules_file=settings.routing_file,
-        )
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        if demo:
-            await load_demo(app[SERVICES].ctx, seeds_dir)
-        await web.TCPSite(
-            runner, settings.http_host, settings.http_port, shutdown_timeout=SHUTDOWN_SECONDS
-        ).start()
+        redis_url = settings.redis_url
+        if not redis_url:
+            embedded = EmbeddedRedis(settings.data_dir / "redis")
+            await embedded.start()
+            redis_url = embedded.url
+        runner = await _until_stopped(_start(settings, redis_url, demo, seeds_dir), stop)
+        if runner is None:
+            return
         log.info(
             "serving",
             http=f"http://{settings.http_host}:{settings.http_port}",
-            redis=redis_url,
+            redis=shown_url(redis_url),
             embedded_redis=embedded is not None,
             tenant=settings.tenant,
         )
         await stop.wait()
         log.info("stopping")
         # a stop that hangs must not block a deploy: dump every thread's stack and exit
-        faulthandler.dump_traceback_later(SHUTDOWN_SECONDS * 4, exit=True)
+        faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
+        # routing stops before the port closes: no offer is made once callers are refused
+        await runner.app[ENGINE].stop_duties()
     finally:
         if runner is not None:
             with contextlib.suppress(Exception):
@@ -96,3 +96,47 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
         if embedded is not None:
             embedded.stop()
         faulthandler.cancel_dump_traceback_later()
+        log.info("stopped")
+
+
+async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path) -> web.AppRunner:
+    """The engine started and the HTTP port open."""
+    rules = await _starting_rules(redis_url, settings)
+    app = create_app(
+        redis_url,
+        rules,
+        tenant=settings.tenant,
+        run_router=settings.router,
+        max_body_bytes=settings.max_body_bytes,
+        rules_file=settings.routing_file,
+    )
+    runner = web.AppRunner(app, access_log=None)
+    try:
+        await runner.setup()
+        if demo:
+            await load_demo(app[SERVICES].ctx, seeds_dir)
+        await web.TCPSite(
+            runner, settings.http_host, settings.http_port, shutdown_timeout=SHUTDOWN_SECONDS
+        ).start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await runner.cleanup()
+        raise
+    return runner
+
+
+async def _until_stopped(
+    starting: Coroutine[Any, Any, web.AppRunner], stop: asyncio.Event
+) -> web.AppRunner | None:
+    """`starting`'s result, or None if a signal came first (the start is cancelled)."""
+    start = asyncio.ensure_future(starting)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({start, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if start.done():
+        return start.result()
+    start.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await start
+    log.info("stopped_before_serving")
+    return None

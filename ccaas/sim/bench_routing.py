@@ -223,14 +223,16 @@ async def lifecycle_phase(redis: Redis, url: str, agents: int, contacts: int) ->
     pending: set[asyncio.Task[Any]] = set()
     agents_at_once = asyncio.Semaphore(64)  # like 64 agents' consoles answering together
 
-    async def play_agent(offer_id: str, contact_id: str) -> None:
+    async def play_agent(offer_id: str, contact_id: str, agent_id: str) -> None:
         async with agents_at_once:
-            await desk.accept(offer_id)
-            await repo.complete(contact_id, "bench")
+            await desk.accept(offer_id, agent_id)
+            await repo.complete(contact_id, agent_id, "bench")
 
     async def on_event(fields: dict[str, str]) -> None:
         if fields["type"] == "contact_offered":
-            task = asyncio.create_task(play_agent(fields["offer"], fields["contact"]))
+            task = asyncio.create_task(
+                play_agent(fields["offer"], fields["contact"], fields["agent"])
+            )
             pending.add(task)
             task.add_done_callback(pending.discard)
 

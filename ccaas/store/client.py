@@ -1,14 +1,24 @@
-"""The Redis client ccaas uses: decoded replies, commands packed by hiredis."""
+"""The Redis client ccaas uses: decoded replies, commands packed by hiredis, and timeouts
+short enough that an outage is answered at once instead of hanging."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import hiredis
-from redis.asyncio import Connection, Redis
+from redis import exceptions
+from redis.asyncio import BlockingConnectionPool, Connection, Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from ..supervise import raise_if_cancelled
+
+SOCKET_TIMEOUT_SECONDS = 1.0  # a stalled Redis is an outage after this long, not a hang
+CONNECT_TIMEOUT_SECONDS = 0.5
+POOL_WAIT_SECONDS = 0.5  # every connection busy: wait this long for one, then fail
+MAX_CONNECTIONS = 100
+HEALTH_CHECK_SECONDS = 2  # a connection idle this long is pinged before use
 
 
 class HiredisPackingConnection(Connection):  # type: ignore[misc]  # redis is untyped here
@@ -22,8 +32,33 @@ class HiredisPackingConnection(Connection):  # type: ignore[misc]  # redis is un
         return [hiredis.pack_command(args)]
 
 
-def connect(url: str) -> Redis:
-    return Redis.from_url(url, decode_responses=True, connection_class=HiredisPackingConnection)
+def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS) -> Redis:
+    """A client on a bounded pool. No command is retried by the client: a write whose answer
+    was lost may have happened, so the caller (who knows whether it is safe) decides."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        decode_responses=True,
+        connection_class=HiredisPackingConnection,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT_SECONDS,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        health_check_interval=HEALTH_CHECK_SECONDS,
+        retry=Retry(NoBackoff(), 0),
+    )
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes them all
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` means Redis cannot serve now (down, stalled, loading, read-only after a
+    failover, refusing writes), as opposed to a bug or a bad request."""
+    if isinstance(exc, exceptions.ConnectionError | exceptions.TimeoutError | TimeoutError):
+        return True  # BusyLoadingError ("LOADING") is a ConnectionError
+    if isinstance(exc, exceptions.ReadOnlyError):
+        return True
+    return isinstance(exc, exceptions.ResponseError) and str(exc).startswith(
+        ("MISCONF", "MASTERDOWN", "TRYAGAIN")
+    )
 
 
 async def next_message(pubsub: PubSub, seconds: float) -> dict[str, Any] | None:

@@ -219,32 +219,38 @@ class ContactRepository:
             keys.wake_pending,
         ]
 
-    async def complete(self, contact_id: str, disposition: str = "", notes: str = "") -> str:
-        """The agent finished a connected contact; returns the contact's new state."""
-
-        async def call(raw: dict[str, str]) -> Reply:
-            agent_id = raw.get("agent_id", "")
-            queue = self.ctx.config.queues.get(raw["queue"])
-            wrap_up = queue.wrap_up_seconds if queue else 0.0  # a queue since removed: none
-            return Reply.decode(
-                await self.ctx.scripts.complete(
-                    keys=self._handling_keys(contact_id, agent_id),
-                    args=[
-                        contact_id,
-                        self.ctx.clock.now_ms(),
-                        int(wrap_up * 1000),
-                        disposition,
-                        notes,
-                        self.ctx.keys.wake_channel,
-                        agent_id,
-                    ],
-                )
+    async def complete(
+        self, contact_id: str, agent_id: str, disposition: str = "", notes: str = ""
+    ) -> str:
+        """`agent_id` finished the contact connected to it; returns the contact's new state.
+        The same completion again changes nothing and answers the state it led to."""
+        raw = await self.raw(contact_id)
+        queue = self.ctx.config.queues.get(raw["queue"])
+        wrap_up = queue.wrap_up_seconds if queue else 0.0  # a queue since removed: none
+        reply = Reply.decode(
+            await self.ctx.scripts.complete(
+                keys=self._handling_keys(contact_id, agent_id),
+                args=[
+                    contact_id,
+                    self.ctx.clock.now_ms(),
+                    int(wrap_up * 1000),
+                    disposition,
+                    notes,
+                    self.ctx.keys.wake_channel,
+                    agent_id,
+                ],
             )
-
-        result, raw = await self._settled(contact_id, call)
-        if not result.ok:
-            raise _cannot(contact_id, raw, "connected", "completed")
-        return str(result.values[0])
+        )
+        if reply.ok:
+            return str(reply.values[0])
+        if reply.reason == "not_yours" or raw.get("agent_id", "") != agent_id:
+            raise Conflict(
+                f"contact {contact_id!r} is not connected to agent {agent_id!r}; only the "
+                "agent holding it can complete it",
+                contact_id=contact_id,
+                agent_id=agent_id,
+            )
+        raise _cannot(contact_id, await self.raw(contact_id), "connected", "completed")
 
     async def end_wrap_up(self, contact_id: str, *, only_if_due: bool) -> bool:
         """End the contact's wrap-up (`only_if_due`: only once its time is up); True if ended."""

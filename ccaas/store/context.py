@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
 from ..domain.clock import Clock, SystemClock
 from ..domain.rules.compiled import CompiledRules, compile_rules
 from ..domain.rules.schema import RoutingConfig
+from .health import RedisHealth
 from .keys import TenantKeys
 from .scripts import Scripts
 
@@ -33,6 +34,7 @@ class StoreContext:
     scripts: Scripts
     holder: RulesHolder
     clock: Clock
+    health: RedisHealth = field(default_factory=RedisHealth)
 
     @property
     def rules(self) -> CompiledRules:

@@ -139,14 +139,24 @@ class TenantKeys:
         return f"{self.prefix}wake"
 
     @property
+    def epoch(self) -> str:
+        """String: a random token written when the tenant's data was first set up; a Redis
+        that lost it (restarted empty, failed over to a replica without the data) is reset."""
+        return f"{self.prefix}epoch"
+
+    @property
     def wake_pending(self) -> str:
         """String flag: a wake was already published and no round has started since."""
         return f"{self.prefix}wake:pending"
 
 
+_OFFER_ID = re.compile(r"([^.]+)\.[0-9]{1,9}(?:\.[0-9a-f]{1,16})?")
+
+
 def contact_of_offer(offer: str) -> str:
-    """An offer id is "{contact id}.{attempt}" (made by claim.lua): it needs no key of its own."""
-    contact_id, _, attempt = offer.rpartition(".")
-    if not contact_id or not attempt.isdigit():
+    """An offer id is "{contact id}.{attempt}.{token}" (made by claim.lua; ids made before the
+    token was added lack it): it needs no key of its own."""
+    match = _OFFER_ID.fullmatch(offer)
+    if match is None:
         raise ValueError(f"malformed offer id {offer!r}")
-    return contact_id
+    return match.group(1)

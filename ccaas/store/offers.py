@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -32,10 +33,14 @@ class ClaimResult:
     at_ms: int
 
 
-def _not_pending(offer_id: str, raw: dict[str, str]) -> Conflict:
-    """The refusal of an answer to an offer that rang out, was withdrawn or was answered."""
+def _not_pending(offer_id: str, agent_id: str) -> Conflict:
+    """The refusal of an answer to an offer that is not ringing for this agent: it rang out,
+    was withdrawn or answered, or rings for someone else (which is not told apart)."""
     return Conflict(
-        f"offer {offer_id!r} is no longer pending (contact is {raw['state']})", offer_id=offer_id
+        f"offer {offer_id!r} is not ringing for agent {agent_id!r}: it was answered, rang out "
+        "or was withdrawn",
+        offer_id=offer_id,
+        agent_id=agent_id,
     )
 
 
@@ -71,7 +76,8 @@ class OfferRepository:
         chunks = [planned[i : i + CLAIMS_PER_CALL] for i in range(0, len(planned), CLAIMS_PER_CALL)]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for chunk in chunks:
-                call_keys, call_args = list(head_keys), list(head_args)
+                call_keys = list(head_keys)
+                call_args = [*head_args, secrets.token_hex(4)]
                 for offer in chunk:
                     call_keys += [
                         keys.contact(offer.contact_id),
@@ -130,12 +136,10 @@ class OfferRepository:
             raise NotFound(f"no offer {offer_id!r}", offer_id=offer_id)
         return contact_id, raw
 
-    async def accept(
-        self, offer_id: str, contact_id: str, raw: dict[str, str], customer_id: str
-    ) -> None:
-        """The agent the contact `raw` names takes the offer; `customer_id` (the contact's
-        customer now, "" if none) gets that agent as its last agent."""
-        keys, agent_id = self.ctx.keys, raw.get("agent_id", "")
+    async def accept(self, offer_id: str, agent_id: str, contact_id: str, customer_id: str) -> None:
+        """`agent_id` takes the offer ringing for it (again: a no-op); `customer_id` (the
+        contact's customer now, "" if none) gets that agent as its last agent."""
+        keys = self.ctx.keys
         answer = await self.ctx.scripts.accept(
             keys=[
                 keys.contact(contact_id),
@@ -149,7 +153,7 @@ class OfferRepository:
             args=[offer_id, contact_id, agent_id, self.ctx.clock.now_ms()],
         )
         if not Reply.decode(answer).ok:
-            raise _not_pending(offer_id, raw)
+            raise _not_pending(offer_id, agent_id)
 
     async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> Reply:
         keys = self.ctx.keys
@@ -179,12 +183,13 @@ class OfferRepository:
         )
         return Reply.decode(answer)
 
-    async def reject(self, offer_id: str) -> str:
-        """The agent declines; the contact waits again in its old place. Returns the contact id."""
-        contact_id, raw = await self.pending(offer_id)
-        result = await self._requeue(offer_id, contact_id, raw.get("agent_id", ""), "rejected")
+    async def reject(self, offer_id: str, agent_id: str) -> str:
+        """`agent_id` declines the offer ringing for it (again: a no-op); the contact waits
+        again in its old place. Returns the contact id."""
+        contact_id, _ = await self.pending(offer_id)
+        result = await self._requeue(offer_id, contact_id, agent_id, "rejected")
         if not result.ok:
-            raise _not_pending(offer_id, raw)
+            raise _not_pending(offer_id, agent_id)
         return contact_id
 
     async def withdraw_for(self, contact_id: str, agent_id: str) -> bool:

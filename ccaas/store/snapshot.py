@@ -30,6 +30,11 @@ class SnapshotReader:
         self._seen_change = 0
         self._seen_contact_change = 0
 
+    def reset(self) -> None:
+        """Forget everything cached: the next read takes all of it from Redis."""
+        self._agents, self._contacts = {}, {}
+        self._seen_change = self._seen_contact_change = 0
+
     def _follow_rules(self) -> None:
         if self.ctx.rules is not self._rules:
             # new rules change every agent's queues and capacity: read them all again
@@ -41,9 +46,16 @@ class SnapshotReader:
         """Every known agent, re-reading only those changed since last time."""
         self._follow_rules()
         keys = self.ctx.keys
-        changed = await self.ctx.redis.zrangebyscore(
-            keys.agent_changes, f"({self._seen_change}", "+inf", withscores=True
-        )
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(keys.agent_changes, f"({self._seen_change}", "+inf", withscores=True)
+            pipe.zrange(keys.agent_changes, -1, -1, withscores=True)
+            changed, newest = await pipe.execute()
+        if self._seen_change and int(newest[0][1] if newest else 0) < self._seen_change:
+            # the sequence went back (Redis lost its last writes): trust nothing cached
+            self._agents, self._seen_change = {}, 0
+            changed = await self.ctx.redis.zrangebyscore(
+                keys.agent_changes, "(0", "+inf", withscores=True
+            )
         stale = [
             (aid, int(seq)) for aid, seq in changed if self._agents.get(aid, (-1,))[0] != int(seq)
         ]
@@ -91,12 +103,18 @@ class SnapshotReader:
             )
 
     def _drop_changed_contacts(
-        self, changed: list[tuple[str, float]], oldest: list[tuple[str, float]]
+        self,
+        changed: list[tuple[str, float]],
+        oldest: list[tuple[str, float]],
+        newest: list[tuple[str, float]],
     ) -> None:
         """Forget cached contacts a relaxation step changed since the last read."""
         seen = self._seen_contact_change
         if seen and oldest and int(oldest[0][1]) > seen + 1:
             self._contacts = {}  # entries we never saw were trimmed: trust nothing cached
+        if seen and int(newest[0][1] if newest else 0) < seen:
+            self._contacts = {}  # the sequence went back (Redis lost its last writes)
+            self._seen_contact_change = 0
         for contact_id, _ in changed:
             self._contacts.pop(contact_id, None)
         if changed:
@@ -112,10 +130,11 @@ class SnapshotReader:
             changes = keys.contact_changes
             pipe.zrangebyscore(changes, f"({self._seen_contact_change}", "+inf", withscores=True)
             pipe.zrange(changes, 0, 0, withscores=True)
+            pipe.zrange(changes, -1, -1, withscores=True)
             for queue in names:
                 pipe.zrange(keys.queue_waiting(queue), 0, last, withscores=True)
-            changed, oldest, *ranges = await pipe.execute()
-        self._drop_changed_contacts(changed, oldest)
+            changed, oldest, newest, *ranges = await pipe.execute()
+        self._drop_changed_contacts(changed, oldest, newest)
         seen: dict[str, WaitingContact] = {}
         missing: list[tuple[str, float]] = []
         for entries in ranges:

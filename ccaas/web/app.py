@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .admin import admin_routes
+from .availability import availability_middleware
 from .customers import customer_routes
 from .handlers import routes
 from .log_context import log_context_middleware
@@ -21,7 +22,8 @@ def build_app(max_body_bytes: int = 64 * 1024) -> web.Application:
     """The routes of the API; whoever runs it puts the Services in app[SERVICES]."""
     # the log context is outermost, so a problem logged by problem_middleware carries it
     app = web.Application(
-        middlewares=[log_context_middleware, problem_middleware], client_max_size=max_body_bytes
+        middlewares=[log_context_middleware, problem_middleware, availability_middleware],
+        client_max_size=max_body_bytes,
     )
     app.add_routes(routes)
     app.add_routes(admin_routes)

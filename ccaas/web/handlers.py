@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 
 import structlog
@@ -10,27 +11,47 @@ from aiohttp import web
 from ..domain.intake import NewContact
 from ..domain.models import Presence
 from ..store.agents import AgentProfile
+from ..store.health import RedisState
 from .openapi import TEXT_BODY, operation
 from .problems import BadRequest, page_size, read_body, read_text
-from .schemas import AgentIn, CompleteIn, ContactIn, PresenceIn
+from .schemas import AgentActionIn, AgentIn, CompleteIn, ContactIn, PresenceIn
 from .services import services
 
 log = structlog.get_logger("ccaas.web")
 routes = web.RouteTableDef()
 AGENTS_PAGE, MAX_AGENTS_PAGE = 100, 500
+HEALTH_ANSWER_SECONDS = 1.0
 
 
 @routes.get("/healthz")
-@operation("Redis reachable", ok={200: "OK", 503: "Redis unreachable"})
+@operation(
+    "Whether this replica can serve: Redis reachable and holding the tenant's data",
+    ok={200: "OK", 503: "Redis unreachable, stalled, or empty and being set up again"},
+    needs_redis=False,  # it says itself what is wrong
+)
 async def healthz(request: web.Request) -> web.Response:
     ctx = services(request).ctx
+    health = ctx.health
+    if not health.up:
+        return _unhealthy(health.state.value, health.detail, health.seconds_in_state())
     try:
-        await ctx.redis.ping()
+        async with asyncio.timeout(HEALTH_ANSWER_SECONDS):
+            await ctx.redis.ping()
     except Exception as exc:  # any failure to reach Redis is unhealthy, whatever its type
-        return web.json_response({"status": "unhealthy", "redis": str(exc)}, status=503)
+        return _unhealthy(RedisState.DOWN.value, str(exc) or type(exc).__name__, 0.0)
     return web.json_response(
-        {"status": "ok", "redis": "reachable", "rules_version": ctx.rules.version}
+        {"status": "ok", "redis": health.state.value, "rules_version": ctx.rules.version}
     )
+
+
+def _unhealthy(state: str, detail: str, seconds: float) -> web.Response:
+    body = {
+        "status": "unhealthy",
+        "redis": state,
+        "detail": detail,
+        "for_seconds": round(seconds, 2),
+    }
+    return web.json_response(body, status=503, headers={"Retry-After": "1"})
 
 
 @routes.post("/v1/contacts")
@@ -94,12 +115,14 @@ async def abandon_contact(request: web.Request) -> web.Response:
 
 @routes.post("/v1/contacts/{id}/complete")
 @operation(
-    "Finish a connected contact", body=CompleteIn, errors={404: "unknown", 409: "not connected"}
+    "The agent holding a connected contact finishes it (the same completion again: 200, unchanged)",
+    body=CompleteIn,
+    errors={404: "unknown", 409: "not connected to this agent"},
 )
 async def complete_contact(request: web.Request) -> web.Response:
-    body = await read_body(request, CompleteIn) if request.can_read_body else CompleteIn()
+    body = await read_body(request, CompleteIn)
     svc, contact_id = services(request), request.match_info["id"]
-    await svc.contacts.complete(contact_id, body.disposition, body.notes)
+    await svc.contacts.complete(contact_id, body.agent_id, body.disposition, body.notes)
     return web.json_response(await svc.contacts.get(contact_id))
 
 
@@ -152,21 +175,35 @@ async def put_presence(request: web.Request) -> web.Response:
 
 @routes.post("/v1/offers/{id}/accept")
 @operation(
-    "Accept an offer", errors={404: "unknown", 409: "no longer pending", 422: "not an offer id"}
+    "The agent it rings for accepts an offer (accepting it again: 200, unchanged)",
+    body=AgentActionIn,
+    errors={
+        404: "unknown",
+        409: "not ringing for this agent",
+        422: "not an offer id, or no agent_id",
+    },
 )
 async def accept_offer(request: web.Request) -> web.Response:
+    body = await read_body(request, AgentActionIn)
     svc = services(request)
-    contact_id = await svc.desk.accept(request.match_info["id"])
+    contact_id = await svc.desk.accept(request.match_info["id"], body.agent_id)
     return web.json_response(await svc.contacts.get(contact_id))
 
 
 @routes.post("/v1/offers/{id}/reject")
 @operation(
-    "Reject an offer", errors={404: "unknown", 409: "no longer pending", 422: "not an offer id"}
+    "The agent it rings for rejects an offer (rejecting it again: 200, unchanged)",
+    body=AgentActionIn,
+    errors={
+        404: "unknown",
+        409: "not ringing for this agent",
+        422: "not an offer id, or no agent_id",
+    },
 )
 async def reject_offer(request: web.Request) -> web.Response:
+    body = await read_body(request, AgentActionIn)
     svc = services(request)
-    contact_id = await svc.offers.reject(request.match_info["id"])
+    contact_id = await svc.offers.reject(request.match_info["id"], body.agent_id)
     return web.json_response(await svc.contacts.get(contact_id))
 
 

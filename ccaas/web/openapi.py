@@ -30,6 +30,8 @@ TEXT_BODY: Content = {"text/plain": {}}
 YAML_BODY: Content = {"application/yaml": {"schema": {"type": "string"}}}
 # What read_body refuses, so every operation with a JSON body answers it.
 JSON_BODY_ERRORS = {400: "malformed JSON", 413: "body too large", 422: "invalid field"}
+# What every operation that reads or writes Redis may answer while Redis is not serving.
+REDIS_ERRORS = {503: "Redis unreachable, stalled or being set up again: retry after Retry-After"}
 
 _PROBLEM = {"description": "problem+json", "content": {"application/problem+json": {}}}
 _JSON = {"application/json": {"schema": {"type": "object"}}}
@@ -47,6 +49,7 @@ class Operation:
     ok: Mapping[int, str] = field(default_factory=lambda: {200: "OK"})
     errors: Mapping[int, str] = field(default_factory=dict)
     query: tuple[str, ...] = ()
+    needs_redis: bool = True  # answered 503 at once while Redis is not serving
 
     @property
     def model(self) -> type[BaseModel] | None:
@@ -54,7 +57,10 @@ class Operation:
 
     def statuses(self) -> dict[int, str]:
         """Every status the handler may answer, with its description."""
-        implied = JSON_BODY_ERRORS if self.model is not None else {}
+        implied = {
+            **(JSON_BODY_ERRORS if self.model is not None else {}),
+            **(REDIS_ERRORS if self.needs_redis else {}),
+        }
         return {**self.ok, **implied, **self.errors}
 
     def document(self) -> dict[str, Any]:
@@ -88,14 +94,16 @@ def operation(
     ok: int | Mapping[int, str] = 200,
     errors: Mapping[int, str] | None = None,
     query: Iterable[str] = (),
+    needs_redis: bool = True,
 ) -> Callable[[HandlerT], HandlerT]:
     """Describe a handler for the OpenAPI document; `ok` is a status or status → description
     of the answers that carry the result (JSON), `errors` those that are problem+json.
 
     A JSON `body` implies the answers of read_body (JSON_BODY_ERRORS); `errors` adds to them
-    or says better what one means for this handler."""
+    or says better what one means for this handler. An operation that `needs_redis` implies
+    503 (REDIS_ERRORS), answered at once while Redis is not serving."""
     oks = {ok: "OK"} if isinstance(ok, int) else dict(ok)
-    described = Operation(summary, body, oks, dict(errors or {}), tuple(query))
+    described = Operation(summary, body, oks, dict(errors or {}), tuple(query), needs_redis)
 
     def describe(handler: HandlerT) -> HandlerT:
         _OPERATIONS[handler] = described

@@ -18,7 +18,9 @@ from ..errors import (
     InvalidInput,
     NotFound,
     RulesRejected,
+    Unavailable,
 )
+from ..store.client import is_outage
 from .openapi import operation
 
 log = structlog.get_logger("ccaas.web")
@@ -58,6 +60,7 @@ PROBLEM_KINDS: dict[str, type[CcaasError]] = {
         PayloadTooLarge,
         InvalidInput,
         RulesRejected,
+        Unavailable,
         CcaasError,
         ConfigError,
     )
@@ -70,8 +73,12 @@ def problem_type(kind: type[CcaasError]) -> str:
 
 
 def problem(kind: type[CcaasError], detail: str, /, **extra: Any) -> web.Response:
-    """The problem+json answer of one kind, with its type, title and status."""
-    return _problem_response(problem_type(kind), kind.title, kind.status, detail, extra)
+    """The problem+json answer of one kind, with its type, title and status (and when to
+    try again, for a kind that says)."""
+    response = _problem_response(problem_type(kind), kind.title, kind.status, detail, extra)
+    if (retry_after := getattr(kind, "retry_after_seconds", None)) is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _problem_response(
@@ -99,8 +106,9 @@ def _no_constants(name: str) -> None:
 
 
 async def read_body(request: web.Request, model: type[Model]) -> Model:
-    """Parse and validate a JSON body; invalid input raises before anything is changed."""
-    raw = await request.read()
+    """Parse and validate a JSON body; invalid input raises before anything is changed.
+    No body at all is read as {}, so the answer names the fields that are required."""
+    raw = await request.read() or b"{}"
     try:
         payload = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError as exc:
@@ -160,7 +168,14 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         # aiohttp's own answers (no such route, method not allowed): RFC 9457's about:blank,
         # whose title is the status's reason phrase
         return _problem_response("about:blank", exc.reason, exc.status, exc.text or exc.reason, {})
-    except Exception:
+    except Exception as exc:
+        if is_outage(exc):  # the Redis watcher logs the outage once; no traceback per call
+            log.debug("request_unavailable", error=str(exc) or type(exc).__name__)
+            return problem(
+                Unavailable,
+                f"Redis did not serve this request ({str(exc) or type(exc).__name__}); "
+                "it may or may not have been carried out: send it again",
+            )
         log.exception("request_failed", method=request.method, path=request.path)
         return problem(CcaasError, "the server failed; the error is logged")
 
@@ -172,6 +187,7 @@ problem_routes = web.RouteTableDef()
 @operation(
     "What a problem type means: its title, status and when it happens",
     errors={404: "no such problem type"},
+    needs_redis=False,
 )
 async def describe_problem(request: web.Request) -> web.Response:
     name = request.match_info["kind"]

@@ -28,7 +28,14 @@ class ContactIn(_Body):
     attributes: dict[str, Any] = Field(default_factory=dict, max_length=50)
 
 
+class AgentActionIn(_Body):
+    """Who answers an offer: only the agent it rings for can accept or reject it."""
+
+    agent_id: Key = Field(description="the acting agent; any other agent's offer is refused")
+
+
 class CompleteIn(_Body):
+    agent_id: Key = Field(description="the acting agent: the one the contact is connected to")
     disposition: str = Field("", max_length=200)
     notes: str = Field("", max_length=4000)
 

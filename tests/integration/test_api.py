@@ -52,11 +52,18 @@ async def test_contact_and_agent_lifecycle_over_http(api: TestClient, router: Ro
     (offer,) = [w for w in agent["work"] if w["state"] == "offered"]
     assert offer["contact_id"] == contact["id"] and offer["offer_expires_at"] > 0
 
-    accepted = await api.post(f"/v1/offers/{offer['offer_id']}/accept")
+    ann = {"agent_id": "ann"}
+    accepted = await api.post(f"/v1/offers/{offer['offer_id']}/accept", json=ann)
     assert (await accepted.json())["state"] == "connected"
-    assert (await api.post(f"/v1/offers/{offer['offer_id']}/accept")).status == 409
+    again = await api.post(f"/v1/offers/{offer['offer_id']}/accept", json=ann)  # a retry
+    assert again.status == 200 and (await again.json())["state"] == "connected"
+    other = await api.post(f"/v1/offers/{offer['offer_id']}/accept", json={"agent_id": "bob"})
+    assert other.status == 409
+    assert (await api.post(f"/v1/offers/{offer['offer_id']}/reject", json=ann)).status == 409
 
-    done = await api.post(f"/v1/contacts/{contact['id']}/complete", json={"disposition": "paid"})
+    done = await api.post(
+        f"/v1/contacts/{contact['id']}/complete", json={**ann, "disposition": "paid"}
+    )
     body = await done.json()
     assert body["state"] == "completed" and body["disposition"] == "paid"
     agent = await (await api.get("/v1/agents/ann")).json()
@@ -78,7 +85,10 @@ async def test_rejected_offer_goes_back_to_its_place(
     await router.route_once()
     offered = await (await api.get(f"/v1/contacts/{first['id']}")).json()
     assert offered["state"] == "offered"
-    assert (await api.post(f"/v1/offers/{offered['offer_id']}/reject")).status == 200
+    bob = {"agent_id": "bob"}
+    assert (await api.post(f"/v1/offers/{offered['offer_id']}/reject", json=bob)).status == 200
+    again = await api.post(f"/v1/offers/{offered['offer_id']}/reject", json=bob)  # a retry
+    assert again.status == 200 and (await again.json())["state"] == "queued"
     back = await (await api.get(f"/v1/contacts/{first['id']}")).json()
     assert back["state"] == "queued" and back["position"] == 1
     assert (await (await api.get(f"/v1/contacts/{second['id']}")).json())["position"] == 2
@@ -143,9 +153,11 @@ async def test_bad_contact_is_refused_and_changes_nothing(
         ("put", "/v1/agents/z%20ed", b'{"name": "Zed"}', 422),
         ("put", "/v1/agents/ann/presence", b'{"presence": "asleep"}', 422),
         ("put", "/v1/agents/nobody/presence", b'{"presence": "away"}', 404),
-        ("post", "/v1/offers/nonsense/accept", b"", 422),
-        ("post", "/v1/offers/cdeadbeef.1/accept", b"", 404),
-        ("post", "/v1/contacts/cdeadbeef/complete", b"{}", 404),
+        ("post", "/v1/offers/nonsense/accept", b'{"agent_id": "ann"}', 422),
+        ("post", "/v1/offers/cdeadbeef.1/accept", b"", 422),  # no agent_id
+        ("post", "/v1/offers/cdeadbeef.1/accept", b'{"agent_id": "ann"}', 404),
+        ("post", "/v1/contacts/cdeadbeef/complete", b"{}", 422),  # no agent_id
+        ("post", "/v1/contacts/cdeadbeef/complete", b'{"agent_id": "ann"}', 404),
         ("get", "/v1/queues/nowhere", b"", 404),
     ],
 )

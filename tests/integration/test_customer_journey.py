@@ -89,8 +89,9 @@ async def _handle(ctx: StoreContext, router: Router, contact_id: str, notes: str
     offers = {r.planned.contact_id: r for r in await router.route_once() if r.offer_id}
     offer = offers[contact_id]
     assert offer.offer_id is not None
-    await Desk(ctx).accept(offer.offer_id)
-    await ContactRepository(ctx).complete(contact_id, "resolved", notes)
+    agent_id = offer.planned.agent_id
+    await Desk(ctx).accept(offer.offer_id, agent_id)
+    await ContactRepository(ctx).complete(contact_id, agent_id, "resolved", notes)
     return offer.planned.agent_id
 
 

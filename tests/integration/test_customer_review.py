@@ -87,5 +87,5 @@ async def test_accepting_a_contact_of_a_merged_customer_sets_the_survivors_last_
     await Desk(ctx).set_presence("ann", Presence.AVAILABLE)
     (offer,) = [r for r in await Router(ctx).route_once() if r.offer_id]
     assert offer.planned.contact_id == call.contact_id and offer.offer_id is not None
-    await Desk(ctx).accept(offer.offer_id)
+    await Desk(ctx).accept(offer.offer_id, "ann")
     assert (await customers.get(survivor))["last_agent"] == "ann"

@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from tests.helpers import TEST_CONFIG, MakeApi, dump
+from tests.helpers import TEST_CONFIG, MakeApi, data_keys, dump
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ async def test_a_lone_surrogate_in_a_body_is_refused_and_stores_nothing(
     )
     assert response.status == 400, await response.text()
     assert "surrogate" in (await response.json())["detail"]
-    assert await redis.keys("*") == []
+    assert await data_keys(redis) == []
 
 
 async def test_following_the_link_header_lists_every_agent_once_in_order(api: TestClient) -> None:

@@ -23,11 +23,15 @@ from ccaas.domain.identity import identity
 from ccaas.domain.rules.text import parse_rules
 from ccaas.router.service import Router
 from ccaas.store.customers import CustomerRepository
+from ccaas.store.health import RedisState
+from ccaas.web.app import build_app
+from ccaas.web.openapi import documented_routes
 from ccaas.web.services import SERVICES
 from tests.helpers import MONDAY_10AM, RULES, MakeApi, settled
 
 MAX_BODY = 4 * 1024
 CHAT = {"channel": "chat", "external_id": "chat-1"}  # the rules put it in billing
+ANN = {"agent_id": "ann"}  # the agent World.offer() offers to
 
 
 @dataclass
@@ -58,7 +62,7 @@ class World:
         return str(contact["offer_id"])
 
     async def connected(self) -> str:
-        accepted = await self.api.post(f"/v1/offers/{await self.offer()}/accept")
+        accepted = await self.api.post(f"/v1/offers/{await self.offer()}/accept", json=ANN)
         assert accepted.status == 200
         return str((await accepted.json())["id"])
 
@@ -93,6 +97,8 @@ def request(method: str, path: str, status: int, target: str | None = None, **kw
 JSON_BODY_ROUTES = {
     ("post", "/v1/contacts"): "/v1/contacts",
     ("post", "/v1/contacts/{id}/complete"): "/v1/contacts/c1/complete",
+    ("post", "/v1/offers/{id}/accept"): "/v1/offers/c1.1/accept",
+    ("post", "/v1/offers/{id}/reject"): "/v1/offers/c1.1/reject",
     ("put", "/v1/agents/{id}"): "/v1/agents/zed",
     ("put", "/v1/agents/{id}/presence"): "/v1/agents/zed/presence",
     ("patch", "/v1/customers/{id}"): "/v1/customers/u1",
@@ -157,17 +163,17 @@ async def _abandon_connected(w: World) -> ClientResponse:
     return await w.call("delete", f"/v1/contacts/{await w.connected()}")
 
 
-request("post", "/v1/contacts/{id}/complete", 404, "/v1/contacts/cdeadbeef/complete", json={})
+request("post", "/v1/contacts/{id}/complete", 404, "/v1/contacts/cdeadbeef/complete", json=ANN)
 
 
 @case("post", "/v1/contacts/{id}/complete", 200)
 async def _complete(w: World) -> ClientResponse:
-    return await w.call("post", f"/v1/contacts/{await w.connected()}/complete", json={})
+    return await w.call("post", f"/v1/contacts/{await w.connected()}/complete", json=ANN)
 
 
 @case("post", "/v1/contacts/{id}/complete", 409)
 async def _complete_queued(w: World) -> ClientResponse:
-    return await w.call("post", f"/v1/contacts/{await w.contact()}/complete", json={})
+    return await w.call("post", f"/v1/contacts/{await w.contact()}/complete", json=ANN)
 
 
 BODY = "/v1/contacts/{id}/body"
@@ -215,18 +221,15 @@ async def _set_presence(w: World) -> ClientResponse:
 
 for verb in ("accept", "reject"):
     path = f"/v1/offers/{{id}}/{verb}"
-    request("post", path, 404, path.format(id="cdeadbeef.1"))
-    request("post", path, 422, path.format(id="nonsense"))
+    request("post", path, 404, path.format(id="cdeadbeef.1"), json=ANN)
 
     @case("post", path, 200)
     async def _answer(w: World, path: str = path) -> ClientResponse:
-        return await w.call("post", path.format(id=await w.offer()))
+        return await w.call("post", path.format(id=await w.offer()), json=ANN)
 
     @case("post", path, 409)
-    async def _answer_twice(w: World, path: str = path) -> ClientResponse:
-        offer_id = await w.offer()
-        await w.call("post", f"/v1/offers/{offer_id}/accept")
-        return await w.call("post", path.format(id=offer_id))
+    async def _answer_for_another(w: World, path: str = path) -> ClientResponse:
+        return await w.call("post", path.format(id=await w.offer()), json={"agent_id": "zed"})
 
 
 # queues
@@ -339,6 +342,20 @@ async def _someone_elses_identity(w: World) -> ClientResponse:
     assert jo != sam
     identities = {"identities": [{"kind": "email", "value": "sam@example.com"}]}
     return await w.call("post", f"/v1/customers/{jo}/identities", json=identities)
+
+
+# Redis not serving: every route that needs it answers 503 at once (the watcher said so)
+PATH_VALUES = {"id": "x1", "name": "billing", "version": "1"}
+for method, path, described in documented_routes(build_app()):
+    if not described.needs_redis:
+        continue
+
+    @case(method, path, 503)
+    async def _redis_not_serving(
+        w: World, method: str = method, path: str = path
+    ) -> ClientResponse:
+        w.api.app[SERVICES].ctx.health.change(RedisState.DOWN, "connection refused")
+        return await w.call(method, path.format(**PATH_VALUES), json={})
 
 
 # problem types

@@ -51,7 +51,10 @@ async def test_a_failed_request_logs_its_request_id_tenant_and_path_ids(
     # capture_logs replaces every processor, merge_contextvars too: without it the captured
     # events would hold only what the call site passed, none of the bound context
     with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
-        response = await api.request(method, path, headers={"X-Request-Id": "req-42.a_b"})
+        body = {"agent_id": "ann"} if method == "post" else None
+        response = await api.request(
+            method, path, headers={"X-Request-Id": "req-42.a_b"}, json=body
+        )
     assert response.status == 500
     assert response.headers["X-Request-Id"] == "req-42.a_b"
     assert (await response.json())["type"] == "/v1/problems/internal-error"

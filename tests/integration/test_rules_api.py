@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.rules.text import parse_rules
-from tests.helpers import MONDAY_10AM, RULES, MakeApi, dump
+from tests.helpers import MONDAY_10AM, RULES, MakeApi, data_keys, dump
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ async def test_an_agent_naming_an_unknown_profile_or_skill_is_refused(
     assert response.status == 422
     problem = await response.json()
     assert problem["errors"][0]["field"] == field
-    assert await redis.keys("*") == []
+    assert await data_keys(redis) == []
 
 
 async def test_validate_answers_without_changing_anything(api: TestClient, redis: Redis) -> None:
@@ -87,7 +87,7 @@ async def test_validate_answers_without_changing_anything(api: TestClient, redis
         "queue 'sails' in rule 'sales' does not exist; did you mean 'sales'?"
     )
     assert problem["errors"][0]["line"] == RULES.splitlines().index("    queue: sales") + 1
-    assert await redis.keys("*") == []
+    assert await data_keys(redis) == []
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ async def test_bad_rules_bodies_are_refused(
     response = await api.put("/v1/admin/rules", data=data)
     assert response.status == status
     assert response.content_type == "application/problem+json"
-    assert await redis.keys("*") == []
+    assert await data_keys(redis) == []
 
 
 async def test_rollback_to_an_unknown_version_is_not_found(api: TestClient) -> None:

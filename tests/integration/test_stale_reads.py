@@ -7,6 +7,7 @@ import pytest
 from ccaas.desk.service import Desk
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
+from ccaas.errors import Conflict
 from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
 from ccaas.store.agents import AgentProfile, AgentRepository
@@ -15,9 +16,7 @@ from ccaas.store.context import StoreContext
 from ccaas.store.offers import OfferRepository
 
 
-async def test_complete_after_the_contact_moved_to_another_agent(
-    ctx: StoreContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_complete_after_the_contact_moved_to_another_agent(ctx: StoreContext) -> None:
     agents, contacts, offers = AgentRepository(ctx), ContactRepository(ctx), OfferRepository(ctx)
     router = Router(ctx)
     for agent_id in ("ann", "bob"):
@@ -28,20 +27,16 @@ async def test_complete_after_the_contact_moved_to_another_agent(
     await router.route_once()
     stale = await contacts.raw(contact_id)  # offered to ann
     assert stale["agent_id"] == "ann"
-    await offers.reject(stale["offer_id"])
+    await offers.reject(stale["offer_id"], "ann")
     await desk.set_presence("ann", Presence.AWAY, "break")
     await desk.set_presence("bob", Presence.AVAILABLE)
     await router.route_once()
-    await desk.accept((await contacts.raw(contact_id))["offer_id"])
+    await desk.accept((await contacts.raw(contact_id))["offer_id"], "bob")
 
-    real_raw = ContactRepository.raw
-    reads = iter([stale])
-
-    async def first_read_is_stale(self: ContactRepository, cid: str) -> dict[str, str]:
-        return next(reads, None) or await real_raw(self, cid)
-
-    monkeypatch.setattr(ContactRepository, "raw", first_read_is_stale)
-    assert await contacts.complete(contact_id, "done") == "wrap_up"  # support has wrap-up
+    with pytest.raises(Conflict, match="not connected to agent 'ann'"):
+        await contacts.complete(contact_id, "ann", "ann's stale view")
+    assert (await contacts.raw(contact_id)).get("disposition") is None
+    assert await contacts.complete(contact_id, "bob", "done") == "wrap_up"  # support has wrap-up
     ann, bob = await desk.view("ann"), await desk.view("bob")
     assert ann["work"] == [] and ann["presence"] == "away"
     assert [w["state"] for w in bob["work"]] == ["wrap_up"] and bob["presence"] == "wrap_up"

@@ -234,12 +234,13 @@ class StoreMachine(RuleBasedStateMachine):
         c = self.contacts[data.draw(st.sampled_from(ringing))]
         assert c.offer_id is not None
         if accept:
-            self.run(self.desk.accept(c.offer_id))
-            c.state = "connected"
             assert c.agent is not None
+            self.run(self.desk.accept(c.offer_id, c.agent))
+            c.state = "connected"
             self.agents[c.agent].missed = 0
         else:
-            self.run(self.offers.reject(c.offer_id))
+            assert c.agent is not None
+            self.run(self.offers.reject(c.offer_id, c.agent))
             self._requeue_in_model(c.id)
 
     @rule(data=st.data())
@@ -248,9 +249,9 @@ class StoreMachine(RuleBasedStateMachine):
         if not connected:
             return
         c = self.contacts[data.draw(st.sampled_from(connected))]
-        state = self.run(self.contacts_repo.complete(c.id, "done"))
-        wrap_up = TEST_CONFIG.queues[c.queue].wrap_up_seconds
         assert c.agent is not None
+        state = self.run(self.contacts_repo.complete(c.id, c.agent, "done"))
+        wrap_up = TEST_CONFIG.queues[c.queue].wrap_up_seconds
         if wrap_up > 0:
             assert state == "wrap_up"
             c.state, c.deadline = "wrap_up", self.clock.now_ms() + int(wrap_up * 1000)

@@ -107,11 +107,11 @@ async def test_two_routers_never_double_assign_or_lose(
                 # Conflict: the offer rang out or was withdrawn meanwhile, which is allowed
                 with contextlib.suppress(Conflict):
                     if item["state"] == "offered" and (step + n) % 7 == 0:
-                        await offers.reject(item["offer_id"])
+                        await offers.reject(item["offer_id"], agent_id)
                     elif item["state"] == "offered" and (step + n) % 11 != 0:
-                        await desk.accept(item["offer_id"])  # else: let it ring out
+                        await desk.accept(item["offer_id"], agent_id)  # else: let it ring out
                     elif item["state"] == "connected":
-                        await contacts.complete(item["contact_id"], "done")
+                        await contacts.complete(item["contact_id"], agent_id, "done")
             if profile["presence"] == "away" or step % 40 == 0:
                 await desk.set_presence(agent_id, Presence.AVAILABLE)
             elif step % 29 == 0:

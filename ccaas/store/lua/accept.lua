@@ -1,17 +1,23 @@
--- accept: the agent takes the offered contact; the contact is connected.
+-- accept: the agent takes the offer ringing for it; the contact is connected. Only the agent
+-- the offer rings for can accept it. Accepting again an offer this agent already accepted
+-- changes nothing and answers ok, so a caller that lost the answer can safely retry.
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent work hash  KEYS[4] offer deadlines
 -- KEYS[5] agent changes zset               KEYS[6] events stream
 -- KEYS[7] the contact's customer hash (its last_agent becomes this agent; "-" if none)
 -- ARGV[1] offer id  ARGV[2] contact id  ARGV[3] agent id  ARGV[4] now (ms)
--- Returns {"ok"} or {"refused", reason}.
+-- Returns {"ok", "accepted" | "again"} or {"refused", "offer_not_pending"}.
 local contact_key, agent_key, work_key, deadlines_key, agent_changes_key, events_key,
   customer_key = unpack(KEYS, 1, 7)
 local offer_id, contact_id, agent_id, now = unpack(ARGV, 1, 4)
 local state, pending_offer, offered_to, channel, queue = unpack(redis.call('HMGET',
   contact_key, 'state', 'offer_id', 'agent_id', 'channel', 'queue'))
-if state ~= 'offered' or pending_offer ~= offer_id or offered_to ~= agent_id then
+if pending_offer ~= offer_id or offered_to ~= agent_id then
   return {'refused', 'offer_not_pending'}
 end
+if state == 'connected' or state == 'wrap_up' or state == 'completed' then
+  return {'ok', 'again'}
+end
+if state ~= 'offered' then return {'refused', 'offer_not_pending'} end
 redis.call('HSET', contact_key, 'state', 'connected', 'connected_at', now)
 redis.call('HSET', work_key, contact_id, work_entry('connected', channel))
 redis.call('ZREM', deadlines_key, offer_id)
@@ -22,4 +28,4 @@ end
 touch(agent_changes_key, agent_id)
 emit(events_key, 'contact_connected', now, 'contact', contact_id, 'agent', agent_id,
   'queue', queue, 'channel', channel, 'offer', offer_id)
-return {'ok'}
+return {'ok', 'accepted'}

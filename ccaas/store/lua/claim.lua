@@ -10,19 +10,21 @@
 -- then for offer i = 0..n-1, KEYS[5+5i .. 9+5i]:
 --   contact hash, queue waiting zset, queue arrivals zset, agent hash, agent work hash
 -- ARGV[1] now (ms)  ARGV[2] exclusive channels, comma separated  ARGV[3] router name
--- ARGV[4] rules version planned with
--- then for offer i, ARGV[5+7i .. 11+7i]: contact id, agent id, offer timeout (ms),
+-- ARGV[4] rules version planned with  ARGV[5] a random token fresh for this call: an offer id
+--   is "{contact id}.{attempt}.{token}", so none is ever issued twice, even when Redis lost
+--   its last writes and the attempt counter went back
+-- then for offer i, ARGV[6+7i .. 12+7i]: contact id, agent id, offer timeout (ms),
 --   agent profile revision, the agent's delay (ms) in the planned queue (-1: it does not
 --   serve it; the contact must still wait in that queue, so it is the contact's queue),
 --   JSON {channel: limit} for every channel, max total (0: none)
 -- Returns one reply per offer: {"ok", offer id, the agent's change sequence before, after}
 -- or {"refused", reason}.
 local deadlines_key, agent_changes_key, events_key, rules_key = unpack(KEYS, 1, 4)
-local now, exclusive_csv, router, planned_version = unpack(ARGV, 1, 4)
+local now, exclusive_csv, router, planned_version, token = unpack(ARGV, 1, 5)
 now = tonumber(now)
 local exclusive = split_set(exclusive_csv)
 local rules_ok = (redis.call('GET', rules_key) or '0') == planned_version
-local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 4, 4, 5, 7
+local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 4, 5, 5, 7
 
 -- Mirror of ccaas.domain.eligibility.has_room, in its order. `capacity` holds the limit of
 -- every channel as ccaas.domain.eligibility.capacity_limit gives it (the agent's own, else
@@ -70,7 +72,7 @@ local function claim(k, a)
     return {'refused', 'no_capacity'}
   end
   local attempt = tonumber(offer_count) + 1
-  local offer_id = contact_id .. '.' .. attempt
+  local offer_id = contact_id .. '.' .. attempt .. '.' .. token
   local expires = now + tonumber(timeout)
   redis.call('HSET', contact_key, 'state', 'offered', 'agent_id', agent_id, 'offer_id', offer_id,
     'offer_count', attempt, 'offered_at', now, 'offer_expires_at', expires)

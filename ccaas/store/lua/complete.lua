@@ -1,18 +1,26 @@
 -- complete: the agent finishes handling a connected contact. With wrap-up time the contact
 -- enters wrap-up (its slot stays held, an available agent shows wrap_up); without, it is done.
+-- Only the agent holding the contact can complete it. Completing again with the same
+-- disposition and notes changes nothing and answers ok, so a lost answer can be retried.
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent work hash  KEYS[4] wrap-up deadlines
 -- KEYS[5] agents available set  KEYS[6] agent changes  KEYS[7] events  KEYS[8] wake flag
 -- ARGV[1] contact id  ARGV[2] now (ms)  ARGV[3] wrap-up (ms)  ARGV[4] disposition
--- ARGV[5] notes  ARGV[6] wake channel  ARGV[7] agent id the caller read (KEYS are its)
--- Returns {"ok", contact state after} or {"refused", reason}.
+-- ARGV[5] notes  ARGV[6] wake channel  ARGV[7] the acting agent (KEYS are its)
+-- Returns {"ok", contact state after} or {"refused", "not_connected" | "not_yours"}.
 local contact_key, agent_key, work_key, wrap_up_deadlines_key, available_key,
   agent_changes_key, events_key, wake_key = unpack(KEYS, 1, 8)
 local contact_id, now, wrap_up_ms, disposition, notes, wake_channel, caller_agent =
   unpack(ARGV, 1, 7)
-local state, agent_id, channel, queue = unpack(redis.call('HMGET', contact_key, 'state',
-  'agent_id', 'channel', 'queue'))
+local state, agent_id, channel, queue, done_disposition, done_notes = unpack(redis.call('HMGET',
+  contact_key, 'state', 'agent_id', 'channel', 'queue', 'disposition', 'notes'))
+if agent_id ~= caller_agent then
+  return {'refused', state == 'connected' and 'not_yours' or 'not_connected'}
+end
+if (state == 'wrap_up' or state == 'completed') and done_disposition == disposition
+    and (done_notes or '') == notes then
+  return {'ok', state}
+end
 if state ~= 'connected' then return {'refused', 'not_connected'} end
-if agent_id ~= caller_agent then return {'refused', 'stale_agent'} end
 redis.call('HSET', contact_key, 'disposition', disposition, 'notes', notes, 'handled_at', now)
 emit(events_key, 'contact_handled', now, 'contact', contact_id, 'agent', agent_id,
   'queue', queue, 'channel', channel, 'disposition', disposition)

@@ -1,5 +1,7 @@
 -- requeue_offer: an offer ends without acceptance (rejected, rang out, or withdrawn because the
 -- agent left); the contact waits again in its old place (its original score and arrival time).
+-- Only the agent the offer rings for can reject it. The ended offer is kept on the contact, so
+-- rejecting again an offer this agent already rejected changes nothing and answers ok.
 -- A ring-out counts as a missed offer; after ARGV[6] in a row the agent is set away("no answer").
 -- KEYS[1] contact hash  KEYS[2] queue waiting zset  KEYS[3] queue arrivals zset
 -- KEYS[4] agent hash    KEYS[5] agent work hash     KEYS[6] offer deadlines zset
@@ -7,22 +9,28 @@
 -- ARGV[1] offer id  ARGV[2] contact id  ARGV[3] agent id  ARGV[4] now (ms)
 -- ARGV[5] why: "rejected" | "timed_out" | "withdrawn"   ARGV[6] missed offers before away
 -- ARGV[7] wake channel
--- Returns {"ok", agent presence after} or {"refused", reason}.
+-- Returns {"ok", agent presence after, "ended" | "again"} or {"refused", reason}.
 local contact_key, waiting_key, arrivals_key, agent_key, work_key, deadlines_key,
   available_key, agent_changes_key, events_key, wake_key = unpack(KEYS, 1, 10)
 local offer_id, contact_id, agent_id, now, why, missed_before_away, wake_channel =
   unpack(ARGV, 1, 7)
-local state, pending_offer, offered_to, score, first_enqueued, expires, queue, channel =
-  unpack(redis.call('HMGET', contact_key, 'state', 'offer_id', 'agent_id', 'score',
-    'first_enqueued_at', 'offer_expires_at', 'queue', 'channel'))
+local state, pending_offer, offered_to, score, first_enqueued, expires, queue, channel,
+  ended_offer, ended_agent, ended_why = unpack(redis.call('HMGET', contact_key, 'state',
+    'offer_id', 'agent_id', 'score', 'first_enqueued_at', 'offer_expires_at', 'queue', 'channel',
+    'ended_offer_id', 'ended_offer_agent_id', 'ended_offer_reason'))
 if state ~= 'offered' or pending_offer ~= offer_id or offered_to ~= agent_id then
+  if why == 'rejected' and ended_offer == offer_id and ended_agent == agent_id
+      and ended_why == 'rejected' then
+    return {'ok', redis.call('HGET', agent_key, 'presence') or '', 'again'}
+  end
   return {'refused', 'offer_not_pending'}
 end
 if why == 'timed_out' and tonumber(now) < tonumber(expires) then
   return {'refused', 'offer_not_due'}
 end
 redis.call('HSET', contact_key, 'state', 'queued', 'agent_id', '', 'offer_id', '',
-  'enqueued_at', now)
+  'enqueued_at', now, 'ended_offer_id', offer_id, 'ended_offer_agent_id', agent_id,
+  'ended_offer_reason', why)
 redis.call('ZADD', waiting_key, score, contact_id)
 redis.call('ZADD', arrivals_key, first_enqueued, contact_id)
 redis.call('ZREM', deadlines_key, offer_id)
@@ -42,4 +50,4 @@ if why == 'timed_out' then
 end
 touch(agent_changes_key, agent_id)
 wake(wake_key, wake_channel)
-return {'ok', presence}
+return {'ok', presence, 'ended'}

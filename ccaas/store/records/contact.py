@@ -62,6 +62,9 @@ TEXT_FIELDS = (
     "repeat_of",
     "agent_id",
     "offer_id",
+    "ended_offer_id",
+    "ended_offer_agent_id",
+    "ended_offer_reason",
     "disposition",
     "notes",
     "preferred_agent",
@@ -73,7 +76,7 @@ _HIDDEN = frozenset({"score"})  # stored for the queues' order; the API shows pr
 
 @dataclass(frozen=True, slots=True)
 class Offer:
-    """An offer ringing for an agent; its id is "{contact id}.{attempt}"."""
+    """An offer ringing for an agent; its id is "{contact id}.{attempt}.{token}"."""
 
     offer_id: str
     agent_id: str
@@ -111,6 +114,9 @@ class ContactRecord:
     offer_count: int | None = None
     agent_id: str | None = None
     offer_id: str | None = None
+    ended_offer_id: str | None = None  # the last offer that ended unanswered, by whom, why
+    ended_offer_agent_id: str | None = None
+    ended_offer_reason: str | None = None
     offered_at: int | None = None
     offer_expires_at: int | None = None
     connected_at: int | None = None

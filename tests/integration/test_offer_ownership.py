@@ -1,0 +1,101 @@
+"""Only the agent an offer rings for can answer it, only the holder can complete, a retry of
+an answer that succeeded answers the same, and no offer id is ever issued twice."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+
+from ccaas.desk.service import Desk
+from ccaas.domain.clock import ManualClock
+from ccaas.domain.intake import NewContact
+from ccaas.domain.models import Channel, Presence
+from ccaas.errors import Conflict
+from ccaas.ingest.service import Ingest
+from ccaas.router.service import Router
+from ccaas.store.agents import AgentProfile, AgentRepository
+from ccaas.store.contacts import ContactRepository
+from ccaas.store.context import StoreContext
+from ccaas.store.offers import OfferRepository
+from tests.helpers import dump
+
+
+async def _offered_to_q(ctx: StoreContext, external_id: str = "x") -> tuple[str, str]:
+    """A support chat ringing for q (p is there too, away); its contact and offer ids."""
+    desk = Desk(ctx)
+    for agent_id in ("p", "q"):
+        await AgentRepository(ctx).upsert(agent_id, AgentProfile(agent_id, {}, ["support"]))
+    await desk.set_presence("q", Presence.AVAILABLE)
+    contact_id = (
+        await Ingest(ctx).enqueue(NewContact(Channel.CHAT, external_id, "support"))
+    ).contact_id
+    (result,) = await Router(ctx).route_once()
+    assert result.offer_id and result.planned.agent_id == "q"
+    return contact_id, result.offer_id
+
+
+async def test_another_agent_cannot_answer_or_complete_and_changes_nothing(
+    ctx: StoreContext, redis: Redis
+) -> None:
+    contact_id, offer_id = await _offered_to_q(ctx)
+    desk, offers, contacts = Desk(ctx), OfferRepository(ctx), ContactRepository(ctx)
+    await desk.set_presence("p", Presence.AVAILABLE)
+    before = await dump(redis)
+    for attempt in (desk.accept(offer_id, "p"), offers.reject(offer_id, "p")):
+        with pytest.raises(Conflict, match="not ringing for agent 'p'"):
+            await attempt
+    assert await dump(redis) == before
+
+    await desk.accept(offer_id, "q")
+    before = await dump(redis)
+    with pytest.raises(Conflict, match="not connected to agent 'p'"):
+        await contacts.complete(contact_id, "p", "p's disposition", "p's notes")
+    with pytest.raises(Conflict):
+        await desk.accept(offer_id, "p")
+    assert await dump(redis) == before
+    assert await contacts.complete(contact_id, "q", "sorted") == "wrap_up"
+
+
+async def test_a_retried_answer_that_succeeded_answers_the_same_and_changes_nothing(
+    ctx: StoreContext, redis: Redis
+) -> None:
+    contact_id, offer_id = await _offered_to_q(ctx)
+    desk, offers, contacts = Desk(ctx), OfferRepository(ctx), ContactRepository(ctx)
+    await offers.reject(offer_id, "q")
+    after_reject = await dump(redis)
+    assert await offers.reject(offer_id, "q") == contact_id
+    assert await dump(redis) == after_reject
+
+    (result,) = await Router(ctx).route_once()  # q again: it is the only agent
+    assert result.offer_id and result.offer_id != offer_id
+    await desk.accept(result.offer_id, "q")
+    after_accept = await dump(redis)
+    await desk.accept(result.offer_id, "q")
+    assert await dump(redis) == after_accept
+    with pytest.raises(Conflict):  # the first offer ended with a rejection, not this
+        await desk.accept(offer_id, "q")
+
+    assert await contacts.complete(contact_id, "q", "sorted", "notes") == "wrap_up"
+    after_complete = await dump(redis)
+    assert await contacts.complete(contact_id, "q", "sorted", "notes") == "wrap_up"
+    assert await dump(redis) == after_complete
+    with pytest.raises(Conflict):  # a different completion is not a retry
+        await contacts.complete(contact_id, "q", "other", "notes")
+    assert await dump(redis) == after_complete
+
+
+async def test_offer_ids_are_not_issued_again_after_redis_lost_its_last_writes(
+    ctx: StoreContext, redis: Redis, clock: ManualClock
+) -> None:
+    contact_id, first = await _offered_to_q(ctx)
+    key = ctx.keys.contact(contact_id)
+    await OfferRepository(ctx).reject(first, "q")
+    # as if the AOF lost the offer: the contact waits again with its counter rolled back
+    await redis.hset(key, "offer_count", 0)
+    clock.advance(1)
+    (again,) = await Router(ctx).route_once()
+    assert again.offer_id is not None
+    assert again.offer_id != first and again.offer_id.split(".")[:2] == first.split(".")[:2]
+    with pytest.raises(Conflict):  # q's stale answer to the lost offer does not take the new
+        await Desk(ctx).accept(first, "q")
+    assert (await redis.hget(key, "state")) == "offered"
