@@ -153,17 +153,16 @@ async def test_redis_restarted_empty_gets_rules_and_routes_again(tmp_path: Path)
 
 def empty_restart_problems(probes: Sequence[Answer], up: float) -> list[str]:
     """After the empty restart /healthz is 503 {"status": "unhealthy", "redis": "empty"}
-    or 200 {"status": "ok"}, and 200 on every replica from 5 s on."""
+    or 200 {"status": "ok"}, and 200 on every replica from 5 s on. In the first second a
+    replica may not have looked at Redis again yet and still say "unreachable"."""
     problems = []
     for p in probes:
         if p.kind != "probe_health" or p.started < up:
             continue
         body = p.body if isinstance(p.body, dict) else {}
         healthy = p.status == 200 and body.get("status") == "ok"
-        empty = (
-            p.status == 503 and body.get("status") == "unhealthy" and body.get("redis") == "empty"
-        )
-        if not (healthy or empty):
+        says = body.get("redis") if p.status == 503 and body.get("status") == "unhealthy" else None
+        if not (healthy or says == "empty" or (says == "unreachable" and p.started < up + 1.0)):
             problems.append(f"/healthz after the empty restart: {p.describe()}")
         elif not healthy and p.started > up + 5.0:
             problems.append(f"/healthz still unhealthy 5 s after the empty restart: {p.describe()}")
