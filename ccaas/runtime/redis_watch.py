@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
+from redis.exceptions import NoPermissionError
 
 from ..store.client import is_outage
 from ..store.context import StoreContext
@@ -84,6 +85,7 @@ class RedisWatcher:
         self.ctx, self.epoch = ctx, epoch
         self.set_up_again, self.reload = set_up_again, reload
         self.run_id = ""  # of the Redis process last seen: a new one restarted meanwhile
+        self.may_read_info = True  # an ACL may refuse INFO: restarts are then seen by outages
 
     async def run(self) -> None:
         while True:
@@ -91,19 +93,11 @@ class RedisWatcher:
             await asyncio.sleep(TICK_SECONDS)
 
     async def check(self) -> None:
-        """One look: reachable, and with the epoch this process started on?"""
+        """One look: answering, taking writes, the same process, with our epoch?"""
         health = self.ctx.health
         try:
             async with asyncio.timeout(ANSWER_SECONDS):
-                async with self.ctx.redis.pipeline(transaction=False) as pipe:
-                    pipe.get(self.ctx.keys.epoch)
-                    pipe.info("server")
-                    epoch, server = await pipe.execute()
-            restarted = bool(self.run_id) and server["run_id"] != self.run_id
-            self.run_id = server["run_id"]
-            if epoch != self.epoch:
-                await self._renew_data(epoch)
-                return
+                epoch, run_id = await self._look()
         except Exception as exc:
             if not is_outage(exc):
                 raise
@@ -111,6 +105,8 @@ class RedisWatcher:
             if health.change(RedisState.DOWN, detail):
                 log.error("redis_unreachable", error=detail)
             return
+        restarted = bool(self.run_id and run_id) and run_id != self.run_id
+        self.run_id = run_id or self.run_id
         if not health.up or restarted:
             # a restart between two looks counts too: it may have lost its last writes
             down_for = 0.0 if health.up else health.seconds_in_state()
@@ -119,6 +115,30 @@ class RedisWatcher:
             await self.ctx.redis.connection_pool.disconnect(inuse_connections=False)
             log.info("redis_reachable", down_seconds=round(down_for, 2), restarted=restarted)
             health.renewed()
+        if epoch != self.epoch:
+            await self._renew_data(epoch)
+
+    async def _look(self) -> tuple[str | None, str]:
+        """The tenant's epoch and the Redis process's run id ("" if INFO is not allowed);
+        a refused write (a read-only replica, a full disk) raises here."""
+        keys = self.ctx.keys
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.epoch)
+            pipe.delete(keys.write_probe)  # a write that changes nothing
+            epoch, _ = await pipe.execute()
+        if not self.may_read_info:
+            return epoch, ""
+        try:
+            server = await self.ctx.redis.info("server")
+        except NoPermissionError:
+            self.may_read_info = False
+            log.warning(
+                "redis_info_refused",
+                detail="the Redis user may not run INFO: a restart is noticed only when it "
+                "makes Redis unreachable for a moment",
+            )
+            return epoch, ""
+        return epoch, str(server.get("run_id", ""))
 
     async def _renew_data(self, epoch: str | None) -> None:
         health = self.ctx.health

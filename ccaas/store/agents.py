@@ -13,7 +13,7 @@ from ..errors import InvalidInput, NotFound
 from .context import StoreContext
 from .scripts import Reply
 
-AGENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+AGENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # no ":": it separates key parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class AgentRepository:
     def _check(self, agent_id: str, profile: AgentProfile) -> None:
         if not AGENT_ID.fullmatch(agent_id):
             raise InvalidInput(
-                f"agent id {agent_id!r} must be 1..64 of letters, digits, '_', '-', '.', ':'",
+                f"agent id {agent_id!r} must be 1..64 of letters, digits, '_', '-', '.'",
                 field="id",
             )
         config = self.ctx.config

@@ -3,6 +3,7 @@ short enough that an outage is answered at once instead of hanging."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import hiredis
@@ -19,6 +20,9 @@ CONNECT_TIMEOUT_SECONDS = 0.5
 POOL_WAIT_SECONDS = 0.5  # every connection busy: wait this long for one, then fail
 MAX_CONNECTIONS = 100
 HEALTH_CHECK_SECONDS = 2  # a connection idle this long is pinged before use
+# Redis's own words for "cannot serve now", also when a script's write met them
+# ("Error running script ... -READONLY You can't write against a read only replica")
+_NOT_SERVING = re.compile(r"(?:^|-)(?:READONLY|MISCONF|MASTERDOWN|TRYAGAIN|LOADING)\b")
 
 
 class HiredisPackingConnection(Connection):  # type: ignore[misc]  # redis is untyped here
@@ -56,9 +60,7 @@ def is_outage(exc: BaseException) -> bool:
         return True  # BusyLoadingError ("LOADING") is a ConnectionError
     if isinstance(exc, exceptions.ReadOnlyError):
         return True
-    return isinstance(exc, exceptions.ResponseError) and str(exc).startswith(
-        ("MISCONF", "MASTERDOWN", "TRYAGAIN")
-    )
+    return isinstance(exc, exceptions.ResponseError) and bool(_NOT_SERVING.search(str(exc)))
 
 
 async def next_message(pubsub: PubSub, seconds: float) -> dict[str, Any] | None:

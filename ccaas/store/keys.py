@@ -5,7 +5,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import NotFound
+
 _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _id(kind: str, value: str) -> str:
+    """An id as part of a key name. ':' separates the parts of a name and '{' '}' mark the
+    hash tag, so an id holding one could name another entity's key ("a1:work" is agent
+    a1's work). No id ever holds one (none is made so), so there is no such entity."""
+    if ":" in value or "{" in value or "}" in value:
+        raise NotFound(
+            f"no {kind} {value[:80]!r}: no {kind} id contains ':', '{{' or '}}'",
+            **{f"{kind}_id": value[:80]},
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +38,11 @@ class TenantKeys:
 
     def contact(self, contact_id: str) -> str:
         """Hash: every field of one contact."""
-        return f"{self.prefix}contact:{contact_id}"
+        return f"{self.prefix}contact:{_id('contact', contact_id)}"
 
     def contact_body(self, contact_id: str) -> str:
         """String: the contact's long body (chat transcript, email body), kept apart."""
-        return f"{self.prefix}contact:{contact_id}:body"
+        return f"{self.prefix}contact:{_id('contact', contact_id)}:body"
 
     @property
     def external_ids(self) -> str:
@@ -45,15 +59,15 @@ class TenantKeys:
 
     def customer(self, customer_id: str) -> str:
         """Hash: the profile of one customer (typed fields, consent and extras as JSON)."""
-        return f"{self.prefix}customer:{customer_id}"
+        return f"{self.prefix}customer:{_id('customer', customer_id)}"
 
     def customer_identities(self, customer_id: str) -> str:
         """Set: the customer's identities as "kind:value"."""
-        return f"{self.prefix}customer:{customer_id}:identities"
+        return f"{self.prefix}customer:{_id('customer', customer_id)}:identities"
 
     def customer_timeline(self, customer_id: str) -> str:
         """Sorted set: the customer's contact ids by arrival time (ms)."""
-        return f"{self.prefix}customer:{customer_id}:timeline"
+        return f"{self.prefix}customer:{_id('customer', customer_id)}:timeline"
 
     @property
     def identities(self) -> str:
@@ -62,11 +76,11 @@ class TenantKeys:
 
     def agent(self, agent_id: str) -> str:
         """Hash: profile, presence and counters of one agent."""
-        return f"{self.prefix}agent:{agent_id}"
+        return f"{self.prefix}agent:{_id('agent', agent_id)}"
 
     def agent_work(self, agent_id: str) -> str:
         """Hash: contact id -> "state:channel" for each contact the agent holds."""
-        return f"{self.prefix}agent:{agent_id}:work"
+        return f"{self.prefix}agent:{_id('agent', agent_id)}:work"
 
     @property
     def agents(self) -> str:
@@ -145,12 +159,17 @@ class TenantKeys:
         return f"{self.prefix}epoch"
 
     @property
+    def write_probe(self) -> str:
+        """Never written: deleting it is the watcher's proof that Redis takes writes."""
+        return f"{self.prefix}write-probe"
+
+    @property
     def wake_pending(self) -> str:
         """String flag: a wake was already published and no round has started since."""
         return f"{self.prefix}wake:pending"
 
 
-_OFFER_ID = re.compile(r"([^.]+)\.[0-9]{1,9}(?:\.[0-9a-f]{1,16})?")
+_OFFER_ID = re.compile(r"([^.:{}]+)\.[0-9]{1,9}(?:\.[0-9a-f]{1,16})?")
 
 
 def contact_of_offer(offer: str) -> str:

@@ -17,9 +17,10 @@ async def availability_middleware(request: web.Request, handler: Handler) -> web
     if described is not None and described.needs_redis and services is not None:
         health = services.ctx.health
         if not health.up:
+            # the cause (with Redis's address) is in the log, not told to callers
             raise Unavailable(
-                f"Redis is {health.state.value} (for {health.seconds_in_state():.1f} s): "
-                f"{health.detail.rstrip('.')}; nothing was changed",
+                f"Redis is {health.state.value} (for {health.seconds_in_state():.1f} s); "
+                "nothing was changed",
                 redis=health.state.value,
             )
     return await handler(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import urlencode
 
 import structlog
@@ -33,22 +34,22 @@ async def healthz(request: web.Request) -> web.Response:
     ctx = services(request).ctx
     health = ctx.health
     if not health.up:
-        return _unhealthy(health.state.value, health.detail, health.seconds_in_state())
+        return _unhealthy(health.state.value, health.seconds_in_state())
     try:
         async with asyncio.timeout(HEALTH_ANSWER_SECONDS):
             await ctx.redis.ping()
-    except Exception as exc:  # any failure to reach Redis is unhealthy, whatever its type
-        return _unhealthy(RedisState.DOWN.value, str(exc) or type(exc).__name__, 0.0)
+    except Exception:  # any failure to reach Redis is unhealthy, whatever its type
+        return _unhealthy(RedisState.DOWN.value, 0.0)
     return web.json_response(
         {"status": "ok", "redis": health.state.value, "rules_version": ctx.rules.version}
     )
 
 
-def _unhealthy(state: str, detail: str, seconds: float) -> web.Response:
+def _unhealthy(state: str, seconds: float) -> web.Response:
+    """The cause, which names Redis's address, is in the log (redis_unreachable), not here."""
     body = {
         "status": "unhealthy",
         "redis": state,
-        "detail": detail,
         "for_seconds": round(seconds, 2),
     }
     return web.json_response(body, status=503, headers={"Retry-After": "1"})
@@ -123,7 +124,7 @@ async def complete_contact(request: web.Request) -> web.Response:
     body = await read_body(request, CompleteIn)
     svc, contact_id = services(request), request.match_info["id"]
     await svc.contacts.complete(contact_id, body.agent_id, body.disposition, body.notes)
-    return web.json_response(await svc.contacts.get(contact_id))
+    return web.json_response(_as_seen_by(await svc.contacts.get(contact_id), body.agent_id))
 
 
 @routes.get("/v1/agents")
@@ -187,7 +188,7 @@ async def accept_offer(request: web.Request) -> web.Response:
     body = await read_body(request, AgentActionIn)
     svc = services(request)
     contact_id = await svc.desk.accept(request.match_info["id"], body.agent_id)
-    return web.json_response(await svc.contacts.get(contact_id))
+    return web.json_response(_as_seen_by(await svc.contacts.get(contact_id), body.agent_id))
 
 
 @routes.post("/v1/offers/{id}/reject")
@@ -204,7 +205,18 @@ async def reject_offer(request: web.Request) -> web.Response:
     body = await read_body(request, AgentActionIn)
     svc = services(request)
     contact_id = await svc.offers.reject(request.match_info["id"], body.agent_id)
-    return web.json_response(await svc.contacts.get(contact_id))
+    return web.json_response(_as_seen_by(await svc.contacts.get(contact_id), body.agent_id))
+
+
+_ANOTHER_AGENTS = ("agent_id", "offer_id", "offered_at", "offer_expires_at")
+
+
+def _as_seen_by(contact: dict[str, Any], agent_id: str) -> dict[str, Any]:
+    """The contact as the agent who just answered it may see it: once it rings for someone
+    else (offered again after a reject, in a race), not that agent's offer."""
+    if contact.get("agent_id") in (None, "", agent_id):
+        return contact
+    return {name: value for name, value in contact.items() if name not in _ANOTHER_AGENTS}
 
 
 @routes.get("/v1/queues")

@@ -173,8 +173,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             log.debug("request_unavailable", error=str(exc) or type(exc).__name__)
             return problem(
                 Unavailable,
-                f"Redis did not serve this request ({str(exc) or type(exc).__name__}); "
-                "it may or may not have been carried out: send it again",
+                "Redis did not serve this request; it may or may not have been carried out: "
+                "send it again",
             )
         log.exception("request_failed", method=request.method, path=request.path)
         return problem(CcaasError, "the server failed; the error is logged")

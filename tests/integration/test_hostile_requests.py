@@ -49,7 +49,7 @@ async def test_a_lone_surrogate_in_a_body_is_refused_and_stores_nothing(
 
 async def test_following_the_link_header_lists_every_agent_once_in_order(api: TestClient) -> None:
     for n in range(7):
-        assert (await api.put(f"/v1/agents/a.{n}:x", json={"name": f"A{n}"})).status == 201
+        assert (await api.put(f"/v1/agents/a.{n}-x_y", json={"name": f"A{n}"})).status == 201
     seen: list[str] = []
     url: str | None = "/v1/agents?limit=3"
     while url is not None:

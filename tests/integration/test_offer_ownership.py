@@ -16,8 +16,10 @@ from ccaas.router.service import Router
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
+from ccaas.store.customers import CustomerRepository
 from ccaas.store.offers import OfferRepository
-from tests.helpers import dump
+from ccaas.web.services import SERVICES
+from tests.helpers import MakeApi, dump
 
 
 async def _offered_to_q(ctx: StoreContext, external_id: str = "x") -> tuple[str, str]:
@@ -99,3 +101,68 @@ async def test_offer_ids_are_not_issued_again_after_redis_lost_its_last_writes(
     with pytest.raises(Conflict):  # q's stale answer to the lost offer does not take the new
         await Desk(ctx).accept(first, "q")
     assert (await redis.hget(key, "state")) == "offered"
+
+
+async def test_a_retried_reject_does_not_show_the_next_agents_offer(
+    make_api: MakeApi, clock: ManualClock
+) -> None:
+    api = await make_api()
+    ctx = api.app[SERVICES].ctx
+    contact_id, offer_id = await _offered_to_q(ctx)
+    assert (await api.post(f"/v1/offers/{offer_id}/reject", json={"agent_id": "q"})).status == 200
+    await Desk(ctx).set_presence("q", Presence.AWAY, "break")
+    await Desk(ctx).set_presence("p", Presence.AVAILABLE)
+    clock.advance(1)
+    (next_offer,) = await Router(ctx).route_once()
+    assert next_offer.planned.agent_id == "p" and next_offer.offer_id
+    again = await api.post(f"/v1/offers/{offer_id}/reject", json={"agent_id": "q"})
+    assert again.status == 200
+    seen = await again.json()
+    assert seen["id"] == contact_id and seen["state"] == "offered"
+    assert next_offer.offer_id not in str(seen) and "agent_id" not in seen
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("put", "/v1/agents/q:work", {"name": "evil"}),
+        ("get", "/v1/agents/q:work", None),
+        ("post", "/v1/offers/{contact}:body.1/accept", {"agent_id": "p"}),
+        ("post", "/v1/offers/{contact}.1/accept", {"agent_id": "q:work"}),
+        ("get", "/v1/contacts/{contact}:body", None),
+        ("post", "/v1/contacts/{contact}:body/complete", {"agent_id": "p"}),
+        ("get", "/v1/customers/{{x}}", None),
+    ],
+)
+async def test_an_id_naming_another_key_is_refused_and_changes_nothing(
+    make_api: MakeApi, redis: Redis, method: str, path: str, body: object
+) -> None:
+    api = await make_api()
+    ctx = api.app[SERVICES].ctx
+    contact_id, _ = await _offered_to_q(ctx)
+    await ContactRepository(ctx).attach_body(contact_id, "the transcript", "transcript")
+    before = await dump(redis)
+    response = await api.request(method, path.format(contact=contact_id), json=body)
+    assert response.status in (404, 422), await response.text()
+    assert response.content_type == "application/problem+json"
+    assert await dump(redis) == before
+
+
+async def test_a_completion_retried_after_the_customer_was_erased_answers_the_same(
+    ctx: StoreContext, redis: Redis
+) -> None:
+    desk, contacts = Desk(ctx), ContactRepository(ctx)
+    for agent_id in ("p", "q"):
+        await AgentRepository(ctx).upsert(agent_id, AgentProfile(agent_id, {}, ["support"]))
+    await desk.set_presence("q", Presence.AVAILABLE)
+    arrival = NewContact(Channel.CHAT, "x", "support", customer={"email": "jo@example.com"})
+    contact_id = (await Ingest(ctx).enqueue(arrival)).contact_id
+    (offer,) = await Router(ctx).route_once()
+    assert offer.offer_id
+    await desk.accept(offer.offer_id, "q")
+    assert await contacts.complete(contact_id, "q", "paid", "jo's card number") == "wrap_up"
+    customer_id = (await contacts.raw(contact_id))["customer_id"]
+    await CustomerRepository(ctx).erase(customer_id)
+    after_erasure = await dump(redis)
+    assert await contacts.complete(contact_id, "q", "paid", "jo's card number") == "wrap_up"
+    assert await dump(redis) == after_erasure  # the notes are not written back

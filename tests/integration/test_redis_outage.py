@@ -159,3 +159,19 @@ async def test_the_engine_of_an_app_stops_its_duties_before_it_closes(
     await engine.stop_duties()
     assert all(d.done() for d in duties)
     assert (await api.get("/v1/queues")).status == 200  # requests are still answered
+
+
+async def test_a_redis_that_refuses_writes_is_not_serving(
+    own_redis: EmbeddedRedis, api: TestClient
+) -> None:
+    ctx = api.app[SERVICES].ctx
+    await ctx.redis.execute_command("REPLICAOF", "127.0.0.1", "1")  # as after a failover
+    try:
+        await _until(lambda: asyncio.sleep(0, not ctx.health.up), 1.5)
+        response = await api.put("/v1/agents/ann", json={"name": "Ann"})
+        assert response.status == 503
+        assert (await api.get("/healthz")).status == 503
+    finally:
+        await ctx.redis.execute_command("REPLICAOF", "NO", "ONE")
+    await _until(lambda: asyncio.sleep(0, ctx.health.up), 2.0)
+    assert (await api.put("/v1/agents/ann", json={"name": "Ann"})).status == 201

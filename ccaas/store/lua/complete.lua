@@ -16,8 +16,9 @@ local state, agent_id, channel, queue, done_disposition, done_notes = unpack(red
 if agent_id ~= caller_agent then
   return {'refused', state == 'connected' and 'not_yours' or 'not_connected'}
 end
+-- notes that are gone were erased with the customer: the disposition alone says it is a retry
 if (state == 'wrap_up' or state == 'completed') and done_disposition == disposition
-    and (done_notes or '') == notes then
+    and (not done_notes or done_notes == notes) then
   return {'ok', state}
 end
 if state ~= 'connected' then return {'refused', 'not_connected'} end
