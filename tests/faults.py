@@ -158,8 +158,11 @@ class RedisProcess:
 
     def aof_paths(self) -> list[Path]:
         """Redis 6 keeps appendonly.aof; Redis 7 an appendonlydir/ with a manifest."""
-        return [p for p in (self.data_dir / "appendonly.aof", self.data_dir / "appendonlydir")
-                if p.exists()]  # fmt: skip
+        return [
+            p
+            for p in (self.data_dir / "appendonly.aof", self.data_dir / "appendonlydir")
+            if p.exists()
+        ]
 
     def copy_aof(self, dest: Path) -> float:
         """Copy the append-only file(s) as they are now. Redis is stalled for the copy, so it
@@ -562,9 +565,14 @@ class Load:
         """Log an agent in: its profile, then available."""
         body = {"name": agent_id, "queues": ["chat", "voice"]}
         put = await self.api.call(
-            "register", "PUT", f"/v1/agents/{agent_id}", actor=agent_id, body=body, retries=2,
+            "register",
+            "PUT",
+            f"/v1/agents/{agent_id}",
+            actor=agent_id,
+            body=body,
+            retries=2,
             replica=replica,
-        )  # fmt: skip
+        )
         if put.status in (200, 201):
             await self.api.call(
                 "presence",
@@ -720,8 +728,9 @@ class Replay:
                     return True
         return False
 
-    def _held_as(self, entry_id: str, kind: str, contact: str, agent: str, offer: str,
-                 steps: Iterable[str]) -> bool:  # fmt: skip
+    def _held_as(
+        self, entry_id: str, kind: str, contact: str, agent: str, offer: str, steps: Iterable[str]
+    ) -> bool:
         held = self.holder.get(contact)
         if held is None or held[0] != agent or held[2] not in steps or (offer and held[1] != offer):
             self._problem(
@@ -1016,9 +1025,7 @@ class Tally:
 
     @staticmethod
     def of(answers: Sequence[Answer], history: Sequence[Entry]) -> dict[str, Any]:
-        kinds = Counter(
-            f"{a.kind}:{a.status or 'err'}" for a in answers if a.kind in ALLOWED
-        )  # fmt: skip
+        kinds = Counter(f"{a.kind}:{a.status or 'err'}" for a in answers if a.kind in ALLOWED)
         events = Counter(e.get("type", "") for _, e in history)
         return {
             "answers": dict(sorted(kinds.items())),
@@ -1121,8 +1128,9 @@ class FaultRun:
         self.probes += probes
         return probes
 
-    async def drain(self, seconds: float = 25.0, skip: Callable[[Answer], bool] | None = None
-                    ) -> dict[str, str]:  # fmt: skip
+    async def drain(
+        self, seconds: float = 25.0, skip: Callable[[Answer], bool] | None = None
+    ) -> dict[str, str]:
         """No more arrivals; agents take everything. Waits until every acknowledged contact
         (but those `skip` says were lost) is completed, as Redis says; returns the others."""
         await self.load.stop_arrivals()
@@ -1241,9 +1249,12 @@ class FaultRun:
         stats["checked"] = len(kept)
         path = self.folder / "fault-report.txt"
         path.write_text(
-            json.dumps(stats, indent=1) + "\n" + "\n".join(problems) + "\n\nanswers:\n"
+            json.dumps(stats, indent=1)
+            + "\n"
+            + "\n".join(problems)
+            + "\n\nanswers:\n"
             + "\n".join(a.describe() for a in answers[-3000:])
-        )  # fmt: skip
+        )
         report = Report(problems, stats, path)
         print(report.text())  # seen with -rA or -s; the numbers show what was exercised
         return report
