@@ -12,6 +12,10 @@ The checker then reads the event stream (`ccaas:{tenant}:events`) and the answer
 in plain words what a user would have noticed: a contact lost or given to two agents, an
 offer id issued twice, an agent told it holds another's contact, an agent over capacity, a
 500, a hang, a slow 503, routing that did not resume.
+
+Run them with `pytest tests/integration/test_faults_*.py -rA`: each run prints its numbers
+(answers by kind and status, events by type, how soon routing resumed) and writes every
+problem and the last answers to fault-report.txt in its tmp_path.
 """
 
 from __future__ import annotations
