@@ -41,6 +41,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ccaas.runtime.embedded_redis import find_redis_server, free_port
+from ccaas.supervise import raise_if_cancelled
 from tests.serve_processes import serve_env
 
 Entry = tuple[str, dict[str, str]]  # an event stream entry: its id and its fields
@@ -505,6 +506,8 @@ class EventTail:
             except (RedisError, OSError):
                 await asyncio.sleep(0.1)
                 continue
+            finally:
+                raise_if_cancelled()  # redis-py may swallow a cancellation that lands in a read
             for _, items in answer or []:
                 for entry_id, fields in items:
                     self.entries[entry_id] = fields
@@ -533,9 +536,11 @@ class EventTail:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            for _ in range(50):  # again and again: a read may swallow one cancellation
+                self._task.cancel()
+                done, _ = await asyncio.wait({self._task}, timeout=0.1)
+                if done:
+                    break
         await self.client.aclose()
 
 
