@@ -40,7 +40,7 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ccaas.runtime.embedded_redis import find_redis_server, free_port
+from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
 from ccaas.supervise import raise_if_cancelled
 from tests.serve_processes import serve_env
 
@@ -99,16 +99,12 @@ class RedisProcess:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def command(self) -> list[str]:
+        """The embedded Redis's command (AOF on), with the AOF never rewritten (so a copy stays
+        a prefix of it) and the log beside the folder; a later option wins."""
         return [
-            find_redis_server(),
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.data_dir.resolve()),
-            "--appendonly", "yes",
+            *EmbeddedRedis(self.data_dir, self.port).command(),
             "--appendfsync", "everysec",
-            "--auto-aof-rewrite-percentage", "0",  # the AOF only grows: a copy stays a prefix
-            "--save", "",
-            "--protected-mode", "yes",
+            "--auto-aof-rewrite-percentage", "0",
             "--logfile", str(self.log_file.resolve()),
         ]  # fmt: skip
 
@@ -583,15 +579,20 @@ class Load:
             replica=replica,
         )
         if put.status in (200, 201):
-            await self.api.call(
-                "presence",
-                "PUT",
-                f"/v1/agents/{agent_id}/presence",
-                actor=agent_id,
-                body={"presence": "available"},
-                retries=2,
-                replica=replica,
-            )
+            await self._available(agent_id, retries=2, replica=replica)
+
+    async def _available(
+        self, agent_id: str, retries: int = 0, replica: Replica | None = None
+    ) -> None:
+        await self.api.call(
+            "presence",
+            "PUT",
+            f"/v1/agents/{agent_id}/presence",
+            actor=agent_id,
+            body={"presence": "available"},
+            retries=retries,
+            replica=replica,
+        )
 
     async def register_all(self) -> None:
         await asyncio.gather(*(self.register(a) for a in self.agent_ids))
@@ -647,13 +648,7 @@ class Load:
                 await self.register(agent_id)
             elif seen.status == 200 and isinstance(seen.body, dict):
                 if seen.body.get("presence") not in ("available", "wrap_up"):
-                    await self.api.call(
-                        "presence",
-                        "PUT",
-                        f"/v1/agents/{agent_id}/presence",
-                        actor=agent_id,
-                        body={"presence": "available"},
-                    )
+                    await self._available(agent_id)
                 for item in seen.body.get("work", []):
                     await self._work_on(agent_id, item, rng, decided, done_at)
             await asyncio.sleep(max(0.0, started + self.settings.poll - loop.time()))
