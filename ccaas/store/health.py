@@ -26,7 +26,6 @@ class RedisHealth:
         self.since = time.monotonic()
         self.generation = 0
         self.listeners: list[Callable[[], None]] = []
-        self.suspected = False  # a request failed on Redis: the watcher looks again at once
 
     @property
     def up(self) -> bool:
