@@ -11,19 +11,24 @@ from ..domain.customer_profile import profile_from_contact
 from ..domain.identity import IDENTITY_FIELDS, Identity, InvalidIdentity, identity
 from ..domain.intake import NewContact
 from ..domain.rules.facts import CUSTOMER_DEFAULTS
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..store.customers import CustomerRepository
 
 log = structlog.get_logger("ccaas.ingest")
 
 
+CustomerWarning = dict[str, str]  # {"field": "customer.phone", "message": "..."}
+
+
 @dataclass(frozen=True, slots=True)
 class Wanted:
-    """Who a contact says its customer is: identities, an explicit id, profile fields."""
+    """Who a contact says its customer is: identities, an explicit id, profile fields, and
+    what of it could not be used (the contact is queued all the same)."""
 
     identities: tuple[Identity, ...]
     customer_id: str | None
     profile: dict[str, Any]
+    warnings: tuple[CustomerWarning, ...] = ()
 
     @property
     def anyone(self) -> bool:
@@ -34,11 +39,13 @@ NOBODY = Wanted((), None, {})  # a contact without a customer object (most bench
 
 
 def wanted_customer(contact: NewContact, region: str) -> Wanted:
-    """Read the contact's customer object; InvalidInput names a bad identity or field."""
+    """Read the contact's customer object; InvalidInput names a bad profile field. An
+    identity that does not parse (a withheld caller id, a mistyped email) is left out with a
+    warning: the call is never lost because of who it says it is from."""
     if not contact.customer:
         return NOBODY
     given = contact.customer
-    found = []
+    found, warnings = [], []
     for kind in IDENTITY_FIELDS:
         raw = given.get(kind)
         if raw in (None, ""):
@@ -46,11 +53,14 @@ def wanted_customer(contact: NewContact, region: str) -> Wanted:
         try:
             found.append(identity(kind, raw if isinstance(raw, str) else str(raw), region))
         except InvalidIdentity as exc:
-            raise InvalidInput(str(exc), field=f"customer.{kind}") from exc
+            warnings.append(
+                {"field": f"customer.{kind}", "message": f"{exc}; the contact is queued without it"}
+            )
     given_id = given.get("customer_id")
     if given_id is not None and not isinstance(given_id, str):
         raise InvalidInput("customer_id must be a string", field="customer.customer_id")
-    return Wanted(tuple(found), given_id, profile_from_contact(contact.customer))
+    profile = profile_from_contact(contact.customer)
+    return Wanted(tuple(found), given_id, profile, tuple(warnings))
 
 
 def routing_view(profile: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
@@ -69,9 +79,26 @@ def routing_view(profile: dict[str, Any], given: dict[str, Any] | None) -> dict[
     return view
 
 
-async def resolve(customers: CustomerRepository, wanted: Wanted) -> tuple[str, dict[str, Any]]:
-    """The contact's customer (created if new), with what the adapter knows saved."""
-    resolved = await customers.resolve(wanted.identities, wanted.customer_id)
+async def resolve(
+    customers: CustomerRepository, wanted: Wanted
+) -> tuple[str, dict[str, Any], tuple[CustomerWarning, ...]]:
+    """The contact's customer (created if new), with what the adapter knows saved, and the
+    warnings of what could not be used. A `customer_id` naming nobody (unknown, or erased)
+    does not refuse the contact: the customer is found from its identities instead."""
+    warnings = wanted.warnings
+    try:
+        resolved = await customers.resolve(wanted.identities, wanted.customer_id)
+    except NotFound:
+        if wanted.customer_id is None:
+            raise
+        warnings += (
+            {
+                "field": "customer.customer_id",
+                "message": f"no customer {wanted.customer_id[:80]!r} (unknown or erased); the "
+                "customer was found from the contact's identities instead",
+            },
+        )
+        resolved = await customers.resolve(wanted.identities, None)
     if wanted.profile:
         await customers.update(resolved.customer_id, wanted.profile)
     for identity_key, other in resolved.conflicts:
@@ -81,4 +108,4 @@ async def resolve(customers: CustomerRepository, wanted: Wanted) -> tuple[str, d
             other_customer=other,
             identity_kind=identity_key.split(":", 1)[0],
         )
-    return resolved.customer_id, await customers.get(resolved.customer_id)
+    return resolved.customer_id, await customers.get(resolved.customer_id), warnings

@@ -23,7 +23,7 @@ from ..store.contacts import ContactRepository, InsertStatus, NewRow, new_contac
 from ..store.context import StoreContext
 from ..store.customers import CustomerRepository
 from ..store.queues import QueueRepository
-from .customer import Wanted, resolve, routing_view, wanted_customer
+from .customer import CustomerWarning, Wanted, resolve, routing_view, wanted_customer
 
 log = structlog.get_logger("ccaas.ingest")
 PASSES = 4  # a contact refused for newer rules or a changed customer is tried this often
@@ -34,6 +34,7 @@ class Enqueued:
     created: bool
     contact_id: str
     rejected: Rejection | None = None
+    warnings: tuple[CustomerWarning, ...] = ()  # what of the customer could not be used
 
 
 @dataclass(slots=True)
@@ -103,9 +104,10 @@ class Ingest:
             wanted[i] = wanted_customer(contacts[i], rules.config.phone_region)
         arriving = {i: contacts[i] for i in todo}
         customer_ids: dict[int, str] = {}
+        warnings = {i: wanted[i].warnings for i in todo}
         for i in todo:
             if wanted[i].anyone:
-                customer_ids[i], profile = await resolve(self.customers, wanted[i])
+                customer_ids[i], profile, warnings[i] = await resolve(self.customers, wanted[i])
                 view = routing_view(profile, arriving[i].customer)
                 arriving[i] = dataclasses.replace(arriving[i], customer=view)
         if customer_ids:
@@ -138,7 +140,9 @@ class Ingest:
             for item, done in zip(pending, inserted, strict=True):
                 if done.status in (InsertStatus.CREATED, InsertStatus.EXISTING):
                     results[item.index] = Enqueued(
-                        done.status is InsertStatus.CREATED, done.contact_id
+                        done.status is InsertStatus.CREATED,
+                        done.contact_id,
+                        warnings=warnings[item.index],
                     )
                 elif done.status in (InsertStatus.RULES_CHANGED, InsertStatus.CUSTOMER_CHANGED):
                     stale.append(item.index)  # classify (and find the customer) again

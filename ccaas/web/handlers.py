@@ -60,10 +60,7 @@ def _unhealthy(state: str, seconds: float) -> web.Response:
     "Classify and enqueue a contact (idempotent by channel + external_id)",
     body=ContactIn,
     ok={201: "OK", 200: "the same channel + external_id again: that contact, unchanged"},
-    errors={
-        404: "customer.customer_id names no customer, or an erased one",
-        409: "not queued: no rule takes it, or its queue is closed or full",
-    },
+    errors={409: "not queued: no rule takes it, or its queue is closed or full"},
 )
 async def create_contact(request: web.Request) -> web.Response:
     body = await read_body(request, ContactIn)
@@ -86,7 +83,10 @@ async def create_contact(request: web.Request) -> web.Response:
             contact_id=result.contact_id,
             queue=contact["queue"],
             channel=body.channel.value,
+            dropped=[w["field"] for w in result.warnings] or None,
         )
+    if result.warnings:
+        contact["warnings"] = list(result.warnings)
     return web.json_response(contact, status=201 if result.created else 200)
 
 

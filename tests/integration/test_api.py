@@ -192,3 +192,12 @@ async def test_health_and_openapi(api: TestClient) -> None:
     served -= {("get", "/v1/openapi.json")}
     assert served - documented == set()  # every route an integrator can call is documented
     assert "channel" in spec["components"]["schemas"]["ContactIn"]["properties"]
+
+
+async def test_a_call_with_a_withheld_caller_id_is_queued_with_a_warning(api: TestClient) -> None:
+    call = {"channel": "voice", "external_id": "call-9", "customer": {"phone": "anonymous"}}
+    created = await api.post("/v1/contacts", json={**call, "queue": "billing"})
+    assert created.status == 201
+    contact = await created.json()
+    assert contact["state"] == "queued"
+    assert [w["field"] for w in contact["warnings"]] == ["customer.phone"]

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from ccaas.desk.service import Desk
 from ccaas.domain.clock import ManualClock
+from ccaas.domain.identity import identity
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.domain.rules.text import parse_rules
@@ -47,16 +48,37 @@ async def test_a_call_a_chat_and_an_email_from_one_person_share_one_timeline(
     assert {"kind": "login", "value": "jo-b"} in identities
 
 
-async def test_a_contact_with_a_malformed_identity_creates_nothing(
-    ctx: StoreContext, redis: Redis
+@pytest.mark.parametrize("caller_id", ["anonymous", "Withheld", "999", "12", "+44 20"])
+async def test_a_call_from_a_caller_id_that_does_not_parse_is_queued_with_a_warning(
+    ctx: StoreContext, redis: Redis, caller_id: str
 ) -> None:
-    try:
-        await arrive(ctx, Channel.VOICE, "billing", phone="12")
-    except InvalidInput as refused:
-        assert refused.fields["field"] == "customer.phone"
-    else:
-        raise AssertionError("a malformed phone number was accepted")
-    assert await redis.keys("*") == []
+    call = NewContact(Channel.VOICE, "call-1", "billing", customer={"phone": caller_id})
+    result = await Ingest(ctx).enqueue(call)
+    assert result.created and (await ContactRepository(ctx).get(result.contact_id))["state"] == (
+        "queued"
+    )
+    (warning,) = result.warnings
+    assert warning["field"] == "customer.phone" and "queued without it" in warning["message"]
+    assert await redis.hgetall(ctx.keys.identities) == {}  # no identity made of it
+
+
+async def test_a_contact_naming_an_erased_customer_finds_the_customer_by_its_identities(
+    ctx: StoreContext,
+) -> None:
+    customers = CustomerRepository(ctx)
+    old = (await customers.resolve([identity("email", "jo@example.com", "GB")])).customer_id
+    await customers.erase(old)
+    arrival = NewContact(
+        Channel.EMAIL,
+        "mail-1",
+        "support",
+        customer={"customer_id": old, "email": "jo@example.com"},
+    )
+    result = await Ingest(ctx).enqueue(arrival)
+    contact = await ContactRepository(ctx).get(result.contact_id)
+    assert contact["state"] == "queued" and contact["customer_id"] not in ("", old)
+    assert [w["field"] for w in result.warnings] == ["customer.customer_id"]
+    assert await customers.find(identity("email", "jo@example.com", "GB")) == contact["customer_id"]
 
 
 JOURNEY_RULES = """

@@ -275,11 +275,6 @@ async def _rollback_would_strand(w: World) -> ClientResponse:
     return await w.call("post", "/v1/admin/rules/rollback/1")  # v1 has no queue 'extra'
 
 
-@case("post", "/v1/contacts", 404)
-async def _unknown_customer(w: World) -> ClientResponse:
-    return await w.call("post", "/v1/contacts", json={**CHAT, "customer": {"customer_id": "u404"}})
-
-
 @case("delete", "/v1/customers/{id}", 409)
 async def _erase_a_merged_customer(w: World) -> ClientResponse:
     jo, dup = await w.customer(), await w.customer("email", "jo@example.com")
