@@ -31,6 +31,7 @@ class QueueRepository:
             replies = await pipe.execute()
         logged_in: dict[str, int] = {}
         available: dict[str, int] = {}
+        staffing: dict[str, int] = {}  # available or in wrap-up: what the EWT counts
         for row in replies[2 * len(names) :]:
             found = {k: v for k, v in zip(_STAFFING_FIELDS, row, strict=True) if v is not None}
             agent = AgentRecord.decode(found, {})
@@ -40,20 +41,23 @@ class QueueRepository:
                 logged_in[name] = logged_in.get(name, 0) + 1
                 if agent.presence is Presence.AVAILABLE:
                     available[name] = available.get(name, 0) + 1
+                if agent.presence in (Presence.AVAILABLE, Presence.WRAP_UP):
+                    staffing[name] = staffing.get(name, 0) + 1
         result = {}
         for i, name in enumerate(names):
             waiting, oldest = replies[2 * i], replies[2 * i + 1]
-            staffed = logged_in.get(name, 0)
+            staffed = staffing.get(name, 0)
             result[name] = QueueStats(
                 name=name,
                 waiting=waiting,
                 oldest_wait_seconds=round((now - oldest[0][1]) / 1000, 3) if oldest else 0.0,
-                agents_logged_in=staffed,
+                agents_logged_in=logged_in.get(name, 0),
                 agents_available=available.get(name, 0),
                 ewt_seconds=expected_wait_seconds(
                     waiting, staffed, rules.config.queues[name].expected_handle_seconds
                 ),
                 open=rules.is_open(name, now),
+                ewt_known=staffed > 0,
             )
         return result
 
@@ -75,6 +79,8 @@ class QueueRepository:
                     "max_size": queue.max_size,
                     "hours": queue.hours,
                     **live.as_vars(),
+                    # nobody staffing: unknown, not a number a caller could show as a wait
+                    "ewt_seconds": live.ewt_seconds if live.ewt_known else None,
                 }
             )
         return result

@@ -201,3 +201,17 @@ async def test_a_call_with_a_withheld_caller_id_is_queued_with_a_warning(api: Te
     contact = await created.json()
     assert contact["state"] == "queued"
     assert [w["field"] for w in contact["warnings"]] == ["customer.phone"]
+
+
+async def test_the_expected_wait_counts_only_agents_who_take_work(api: TestClient) -> None:
+    await api.post("/v1/contacts", json={**CHAT, "skills": {}})
+    for name in ("ann", "bob"):
+        await api.put(f"/v1/agents/{name}", json={"name": name, "queues": ["billing"]})
+        await api.put(f"/v1/agents/{name}/presence", json={"presence": "away", "reason": "break"})
+    queue = await (await api.get("/v1/queues/billing")).json()
+    assert queue["agents_logged_in"] == 2 and queue["agents_available"] == 0
+    assert queue["ewt_seconds"] is None  # nobody takes work: unknown, not a made-up wait
+    await api.put("/v1/agents/ann/presence", json={"presence": "available"})
+    queue = await (await api.get("/v1/queues/billing")).json()
+    # (1 waiting + 1) / 1 agent taking work times the default handle time, 180 s
+    assert queue["ewt_seconds"] == 360.0

@@ -34,6 +34,7 @@ class QueueStats:
     agents_available: int = 0
     ewt_seconds: float = 0.0
     open: bool = True
+    ewt_known: bool = True  # False: nobody staffs the queue (rules then see the one-day EWT)
 
     def as_vars(self) -> dict[str, Any]:
         return {
@@ -48,16 +49,18 @@ class QueueStats:
 
 
 def expected_wait_seconds(
-    waiting: int, agents_logged_in: int, expected_handle_seconds: float
+    waiting: int, agents_staffed: int, expected_handle_seconds: float
 ) -> float:
-    """A simple EWT: the queue ahead shared by the staffed agents, each taking a handle time.
+    """A simple EWT: the queue ahead shared by the staffing agents (those who take work now
+    or are finishing some: available or in wrap-up; not away or offline), each taking a
+    handle time.
 
-    With nobody logged in the wait is unknown; it is reported as one day so that
-    'ewt above x' conditions hold.
+    With nobody staffing the wait is unknown; rules see one day so that 'ewt above x'
+    conditions hold.
     """
-    if agents_logged_in <= 0:
+    if agents_staffed <= 0:
         return 86400.0 if waiting else 0.0
-    return round((waiting + 1) / agents_logged_in * expected_handle_seconds, 3)
+    return round((waiting + 1) / agents_staffed * expected_handle_seconds, 3)
 
 
 def customer_vars(customer: Mapping[str, Any] | None) -> dict[str, Any]:
