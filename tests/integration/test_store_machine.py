@@ -390,6 +390,7 @@ class StoreMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # 500 machine runs in CI take 70-110 s on 2 busy cores; a hang, longer
 def test_store_never_loses_or_double_assigns(redis_server: EmbeddedRedis) -> None:
     StoreMachine.redis_url = redis_server.url
     run_state_machine_as_test(
