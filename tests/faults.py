@@ -40,7 +40,7 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
+from ccaas.runtime.embedded_redis import EmbeddedRedis, end_process, free_port
 from ccaas.supervise import raise_if_cancelled
 from tests.serve_processes import serve_env
 
@@ -214,12 +214,7 @@ class RedisProcess:
         if self.process.poll() is None:
             if self.paused:
                 self.process.send_signal(signal.SIGCONT)
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            end_process(self.process)
         self.paused = False
 
 

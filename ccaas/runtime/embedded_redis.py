@@ -86,11 +86,16 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            end_process(self.process)
             log.info("embedded_redis_stopped", port=self.port)
         self.process = None
+
+
+def end_process(process: subprocess.Popen[bytes], grace_seconds: float = 10.0) -> None:
+    """SIGTERM, and SIGKILL if it has not ended within the grace."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
