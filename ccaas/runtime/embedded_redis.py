@@ -37,6 +37,26 @@ def free_port() -> int:
         return port
 
 
+PRIVATE_UMASK = 0o077  # personal data: readable by the service's user only
+DIR_MODE, FILE_MODE = 0o700, 0o600
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (and its missing parents) 0700, or make it 0700 if it exists."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    for folder in (path, *missing):
+        folder.chmod(DIR_MODE)  # mkdir's mode is masked by the umask
+
+
+def tighten(path: Path) -> None:
+    """What an older version left in redis-server's folder (0755 folders, 0644 files)
+    becomes 0700 and 0600."""
+    for entry in path.rglob("*"):
+        if not entry.is_symlink():
+            entry.chmod(DIR_MODE if entry.is_dir() else FILE_MODE)
+
+
 class EmbeddedRedis:
     """Starts redis-server on loopback with AOF under `data_dir`; stop() ends it."""
 
@@ -63,8 +83,12 @@ class EmbeddedRedis:
         ]  # fmt: skip
 
     async def start(self, wait_seconds: float = 10.0) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL)  # noqa: ASYNC220
+        private_dir(self.data_dir)
+        tighten(self.data_dir)
+        # the umask makes every file redis-server writes (AOF, its rewrites, the log) 0600
+        self.process = subprocess.Popen(  # noqa: ASYNC220
+            self.command(), stdout=subprocess.DEVNULL, umask=PRIVATE_UMASK
+        )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
         while loop.time() < deadline:

@@ -1,5 +1,6 @@
 """The engine's life: connect to Redis (waiting for it), bootstrap the rules, run the
-supervised duties (the router, the rules sync and the Redis watcher), stop them."""
+supervised duties (the router, the rules sync, the Redis watcher and the rewrite of
+Redis's files after erasures), stop them."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ..store.rules_store import refresh
 from ..supervise import supervise
 from ..web.app import build_app
 from ..web.services import SERVICES, Services
+from .erasure_rewrite import ErasureRewriter
 from .redis_watch import RedisWatcher, claim_epoch, wait_for_redis
 from .rules_sync import adopt, bootstrap, follow, set_up_again, watch_file
 
@@ -81,6 +83,7 @@ class Engine:
         )
         self._start("redis_watcher", watcher.run)
         self._start("rules_follower", lambda: follow(ctx))
+        self._start("erasure_rewriter", ErasureRewriter(ctx).run)
         if self.rules_file is not None and self.watch_rules_file:
             watched = self.rules_file
             self._start("rules_watcher", lambda: watch_file(ctx, watched))

@@ -22,7 +22,7 @@ from ..store.context import StoreContext
 from ..store.rules_store import RulesStore, load_version
 from ..web.services import SERVICES
 from .demo import load_demo
-from .embedded_redis import EmbeddedRedis
+from .embedded_redis import EmbeddedRedis, private_dir
 from .engine import ENGINE, create_app
 from .redis_watch import shown_url, wait_for_redis
 from .rules_sync import load_rules_file
@@ -70,6 +70,7 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
     try:
         redis_url = settings.redis_url
         if not redis_url:
+            private_dir(settings.data_dir)
             embedded = EmbeddedRedis(settings.data_dir / "redis")
             await embedded.start()
             redis_url = embedded.url

@@ -236,6 +236,7 @@ class CustomerRepository:
                     keys.customer_identities(customer_id),
                     keys.customer_timeline(customer_id),
                     keys.events,
+                    keys.erasures_pending,
                     *(
                         key
                         for contact_id in contact_ids

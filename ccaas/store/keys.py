@@ -164,6 +164,11 @@ class TenantKeys:
         return f"{self.prefix}write-probe"
 
     @property
+    def erasures_pending(self) -> str:
+        """Counter: customers erased since the persistence files were last rewritten."""
+        return f"{self.prefix}erasures:pending"
+
+    @property
     def wake_pending(self) -> str:
         """String flag: a wake was already published and no round has started since."""
         return f"{self.prefix}wake:pending"

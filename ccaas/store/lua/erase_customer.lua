@@ -3,13 +3,14 @@
 -- customer's details, the collected context, the notes and the channel's own id.
 -- KEYS[1] identity index  KEYS[2] external-ids hash  KEYS[3] customer hash
 -- KEYS[4] customer identities set  KEYS[5] customer timeline  KEYS[6] events
--- then KEYS[7..]: for every contact on the timeline (as the caller read it), its hash and
+-- KEYS[7] erasures pending counter (the rewrite of the files on disk reads it)
+-- then KEYS[8..]: for every contact on the timeline (as the caller read it), its hash and
 --   its body key, in pairs
 -- ARGV[1] customer id  ARGV[2] now (ms)
 -- Returns {"ok", contacts scrubbed} or {"refused", reason} ("changed": read again).
-local index_key, external_ids_key, customer_key, identities_key, timeline_key, events_key =
-  unpack(KEYS, 1, 6)
-local HEAD_KEYS = 6
+local index_key, external_ids_key, customer_key, identities_key, timeline_key, events_key,
+  erasures_key = unpack(KEYS, 1, 7)
+local HEAD_KEYS = 7
 local customer_id, now = unpack(ARGV, 1, 2)
 local status = customer_status(customer_key)
 if status == 'missing' then return {'refused', 'no_customer'} end
@@ -35,5 +36,6 @@ end
 local contacts = redis.call('ZCARD', timeline_key)
 redis.call('DEL', customer_key, identities_key, timeline_key)
 redis.call('HSET', customer_key, 'id', customer_id, 'erased_at', now, 'contacts', contacts)
+redis.call('INCR', erasures_key)
 emit(events_key, 'customer_erased', now, 'customer', customer_id, 'contacts', contacts)
 return {'ok', contacts}
