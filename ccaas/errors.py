@@ -60,6 +60,18 @@ class Conflict(CcaasError):
     )
 
 
+class CustomerErased(Conflict):
+    """The contact's customer was erased: it takes no new personal data."""
+
+    title = "Customer erased"
+    kind = "customer-erased"
+    about = (
+        "The contact's customer was erased, so the contact takes no new personal data (a "
+        "body, attributes). It can still be completed; notes sent then are not stored. "
+        "Nothing was changed."
+    )
+
+
 class ConfigError(CcaasError):
     """A configuration file or setting is wrong; the message names where."""
 

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 
 from ..domain.models import ContactState
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, CustomerErased, NotFound
 from .context import StoreContext
 from .records.contact import ContactRecord, encode_new
 from .scripts import Reply
@@ -39,6 +39,15 @@ class NewRow:
     fields: dict[str, Any]  # every other field; empty ones are left out
     max_size: int = 0
     customer_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What complete() led to: the contact's state, and whether notes sent were not stored
+    (its customer was erased: it takes no new personal data)."""
+
+    state: str
+    notes_discarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +136,13 @@ class ContactRepository:
             keys=[keys.contact(contact_id), keys.contact_body(contact_id), keys.events],
             args=[contact_id, body, self.ctx.clock.now_ms(), kind],
         )
-        if not Reply.decode(answer).ok:
+        reply = Reply.decode(answer)
+        if reply.reason == "customer_erased":
+            raise CustomerErased(
+                f"contact {contact_id!r} belonged to an erased customer; it takes no body",
+                contact_id=contact_id,
+            )
+        if not reply.ok:
             raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
 
     async def body(self, contact_id: str) -> str:
@@ -221,9 +236,10 @@ class ContactRepository:
 
     async def complete(
         self, contact_id: str, agent_id: str, disposition: str = "", notes: str = ""
-    ) -> str:
+    ) -> Completion:
         """`agent_id` finished the contact connected to it; returns the contact's new state.
-        The same completion again changes nothing and answers the state it led to."""
+        The same completion again changes nothing and answers the state it led to. The
+        contact of an erased customer is completed but keeps no notes."""
         raw = await self.raw(contact_id)
         queue = self.ctx.config.queues.get(raw["queue"])
         wrap_up = queue.wrap_up_seconds if queue else 0.0  # a queue since removed: none
@@ -242,7 +258,8 @@ class ContactRepository:
             )
         )
         if reply.ok:
-            return str(reply.values[0])
+            state, discarded = reply.values
+            return Completion(str(state), bool(int(discarded)))
         if reply.reason == "not_yours" or raw.get("agent_id", "") != agent_id:
             raise Conflict(
                 f"contact {contact_id!r} is not connected to agent {agent_id!r}; only the "

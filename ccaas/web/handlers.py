@@ -123,8 +123,11 @@ async def abandon_contact(request: web.Request) -> web.Response:
 async def complete_contact(request: web.Request) -> web.Response:
     body = await read_body(request, CompleteIn)
     svc, contact_id = services(request), request.match_info["id"]
-    await svc.contacts.complete(contact_id, body.agent_id, body.disposition, body.notes)
-    return web.json_response(_as_seen_by(await svc.contacts.get(contact_id), body.agent_id))
+    done = await svc.contacts.complete(contact_id, body.agent_id, body.disposition, body.notes)
+    contact = _as_seen_by(await svc.contacts.get(contact_id), body.agent_id)
+    if done.notes_discarded:
+        contact["notes_discarded"] = True  # the customer was erased: no new personal data
+    return web.json_response(contact)
 
 
 @routes.get("/v1/agents")
@@ -240,7 +243,12 @@ BODY_KINDS = ("transcript", "email", "message")
 @operation(
     "Keep the contact's long body (text, ≤ 512 KiB; ?kind=transcript|email|message)",
     body=TEXT_BODY,
-    errors={400: "empty, not UTF-8 or an unknown kind", 404: "unknown", 413: "too large"},
+    errors={
+        400: "empty, not UTF-8 or an unknown kind",
+        404: "unknown",
+        409: "its customer was erased: it takes no body",
+        413: "too large",
+    },
 )
 async def put_contact_body(request: web.Request) -> web.Response:
     kind = request.query.get("kind", "transcript")

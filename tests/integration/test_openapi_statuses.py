@@ -191,6 +191,14 @@ async def _empty_body(w: World) -> ClientResponse:
     return await w.call("put", BODY.format(id=await w.contact()), data="")
 
 
+@case("put", BODY, 409)
+async def _body_of_an_erased_customers_contact(w: World) -> ClientResponse:
+    created = await w.call("post", "/v1/contacts", json={**CHAT, "customer": {"login": "jo"}})
+    contact = await created.json()
+    assert (await w.call("delete", f"/v1/customers/{contact['customer_id']}")).status == 200
+    return await w.call("put", BODY.format(id=contact["id"]), data="the transcript")
+
+
 # agents and offers
 request("get", "/v1/agents", 200)
 request("get", "/v1/agents", 400, "/v1/agents?limit=0")

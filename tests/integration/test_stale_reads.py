@@ -36,7 +36,9 @@ async def test_complete_after_the_contact_moved_to_another_agent(ctx: StoreConte
     with pytest.raises(Conflict, match="not connected to agent 'ann'"):
         await contacts.complete(contact_id, "ann", "ann's stale view")
     assert (await contacts.raw(contact_id)).get("disposition") is None
-    assert await contacts.complete(contact_id, "bob", "done") == "wrap_up"  # support has wrap-up
+    assert (
+        await contacts.complete(contact_id, "bob", "done")
+    ).state == "wrap_up"  # support has wrap-up
     ann, bob = await desk.view("ann"), await desk.view("bob")
     assert ann["work"] == [] and ann["presence"] == "away"
     assert [w["state"] for w in bob["work"]] == ["wrap_up"] and bob["presence"] == "wrap_up"

@@ -1,6 +1,7 @@
 -- erase_customer: remove a customer's personal data and identities for good. The profile
 -- becomes a tombstone with anonymous counts; each of the customer's contacts loses the
--- customer's details, the collected context, the notes and the channel's own id.
+-- customer's details, the collected context, the notes and the channel's own id, and is
+-- marked erased_at: from then on it takes no new personal data (complete, attach_body).
 -- KEYS[1] identity index  KEYS[2] external-ids hash  KEYS[3] customer hash
 -- KEYS[4] customer identities set  KEYS[5] customer timeline  KEYS[6] events
 -- KEYS[7] erasures pending counter (the rewrite of the files on disk reads it)
@@ -32,6 +33,7 @@ for i = HEAD_KEYS + 1, #KEYS, 2 do
   redis.call('HDEL', contact_key, 'customer', 'attributes', 'notes', 'external_id',
     'preferred_note', 'body_bytes', 'body_kind')
   redis.call('DEL', body_key)
+  redis.call('HSET', contact_key, 'erased_at', now)
 end
 local contacts = redis.call('ZCARD', timeline_key)
 redis.call('DEL', customer_key, identities_key, timeline_key)

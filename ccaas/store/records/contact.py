@@ -51,6 +51,7 @@ INT_FIELDS = (
     "preferred_until",
     "rules_version",
     "body_bytes",
+    "erased_at",
 )
 TEXT_FIELDS = (
     "id",
@@ -131,6 +132,7 @@ class ContactRecord:
     preferred_note: str | None = None
     body_bytes: int | None = None
     body_kind: str | None = None
+    erased_at: int | None = None  # its customer was erased: it takes no new personal data
     extra: dict[str, str] = dataclasses.field(default_factory=dict)  # fields of newer code
 
     @classmethod
