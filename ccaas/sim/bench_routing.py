@@ -226,7 +226,7 @@ async def lifecycle_phase(redis: Redis, url: str, agents: int, contacts: int) ->
     async def play_agent(offer_id: str, contact_id: str, agent_id: str) -> None:
         async with agents_at_once:
             await desk.accept(offer_id, agent_id)
-            await repo.complete(contact_id, agent_id, "bench")
+            await repo.complete(contact_id, agent_id, "resolved")
 
     async def on_event(fields: dict[str, str]) -> None:
         if fields["type"] == "contact_offered":

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 
 from ..domain.models import ContactState
-from ..errors import Conflict, CustomerErased, NotFound
+from ..errors import Conflict, CustomerErased, InvalidInput, NotFound
 from .context import StoreContext
 from .records.contact import ContactRecord, encode_new
 from .scripts import Reply
@@ -241,6 +241,14 @@ class ContactRepository:
         The same completion again changes nothing and answers the state it led to. The
         contact of an erased customer is completed but keeps no notes."""
         raw = await self.raw(contact_id)
+        codes = self.ctx.config.wrap_up_codes_of(raw["queue"])
+        if disposition and disposition not in codes:
+            raise InvalidInput(
+                f"disposition {disposition[:40]!r} is not a wrap-up code of queue "
+                f"{raw['queue']!r}: use one of {', '.join(codes)} (free text goes in notes)",
+                field="disposition",
+                allowed=list(codes),
+            )
         queue = self.ctx.config.queues.get(raw["queue"])
         wrap_up = queue.wrap_up_seconds if queue else 0.0  # a queue since removed: none
         reply = Reply.decode(

@@ -62,10 +62,10 @@ async def test_contact_and_agent_lifecycle_over_http(api: TestClient, router: Ro
     assert (await api.post(f"/v1/offers/{offer['offer_id']}/reject", json=ann)).status == 409
 
     done = await api.post(
-        f"/v1/contacts/{contact['id']}/complete", json={**ann, "disposition": "paid"}
+        f"/v1/contacts/{contact['id']}/complete", json={**ann, "disposition": "resolved"}
     )
     body = await done.json()
-    assert body["state"] == "completed" and body["disposition"] == "paid"
+    assert body["state"] == "completed" and body["disposition"] == "resolved"
     agent = await (await api.get("/v1/agents/ann")).json()
     assert agent["work"] == [] and agent["presence"] == "available"
 

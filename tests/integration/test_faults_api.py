@@ -82,7 +82,7 @@ def every_call(ids: dict[str, str]) -> list[tuple[str, str, Any, str | None]]:
             None,
         ),
         ("DELETE", f"/v1/contacts/{gone}", None, None),
-        ("POST", f"/v1/contacts/{c}/complete", {"agent_id": "a1", "disposition": "x"}, None),
+        ("POST", f"/v1/contacts/{c}/complete", {"agent_id": "a1", "disposition": "other"}, None),
         ("PUT", f"/v1/contacts/{c}/body?kind=transcript", None, "hello, is anyone there?"),
         ("GET", f"/v1/contacts/{c}/body", None, None),
         ("GET", "/v1/agents", None, None),
@@ -255,7 +255,7 @@ async def test_an_agent_never_gets_another_agents_offer(tmp_path: Path) -> None:
                         "POST",
                         f"/v1/contacts/{contact}/complete",
                         actor="P",
-                        body={**me, "disposition": "stolen"},
+                        body={**me, "disposition": "other"},
                         ref=ref,
                     )
                 )

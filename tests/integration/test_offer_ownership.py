@@ -51,11 +51,11 @@ async def test_another_agent_cannot_answer_or_complete_and_changes_nothing(
     await desk.accept(offer_id, "q")
     before = await dump(redis)
     with pytest.raises(Conflict, match="not connected to agent 'p'"):
-        await contacts.complete(contact_id, "p", "p's disposition", "p's notes")
+        await contacts.complete(contact_id, "p", "follow_up", "p's notes")
     with pytest.raises(Conflict):
         await desk.accept(offer_id, "p")
     assert await dump(redis) == before
-    assert (await contacts.complete(contact_id, "q", "sorted")).state == "wrap_up"
+    assert (await contacts.complete(contact_id, "q", "resolved")).state == "wrap_up"
 
 
 async def test_a_retried_answer_that_succeeded_answers_the_same_and_changes_nothing(
@@ -77,9 +77,9 @@ async def test_a_retried_answer_that_succeeded_answers_the_same_and_changes_noth
     with pytest.raises(Conflict):  # the first offer ended with a rejection, not this
         await desk.accept(offer_id, "q")
 
-    assert (await contacts.complete(contact_id, "q", "sorted", "notes")).state == "wrap_up"
+    assert (await contacts.complete(contact_id, "q", "resolved", "notes")).state == "wrap_up"
     after_complete = await dump(redis)
-    assert (await contacts.complete(contact_id, "q", "sorted", "notes")).state == "wrap_up"
+    assert (await contacts.complete(contact_id, "q", "resolved", "notes")).state == "wrap_up"
     assert await dump(redis) == after_complete
     with pytest.raises(Conflict):  # a different completion is not a retry
         await contacts.complete(contact_id, "q", "other", "notes")
@@ -160,10 +160,12 @@ async def test_a_completion_retried_after_the_customer_was_erased_answers_the_sa
     (offer,) = await Router(ctx).route_once()
     assert offer.offer_id
     await desk.accept(offer.offer_id, "q")
-    assert (await contacts.complete(contact_id, "q", "paid", "jo's card number")).state == "wrap_up"
+    assert (
+        await contacts.complete(contact_id, "q", "resolved", "jo's card number")
+    ).state == "wrap_up"
     customer_id = (await contacts.raw(contact_id))["customer_id"]
     await CustomerRepository(ctx).erase(customer_id)
     after_erasure = await dump(redis)
-    again = await contacts.complete(contact_id, "q", "paid", "jo's card number")
+    again = await contacts.complete(contact_id, "q", "resolved", "jo's card number")
     assert (again.state, again.notes_discarded) == ("wrap_up", True)
     assert await dump(redis) == after_erasure  # the notes are not written back

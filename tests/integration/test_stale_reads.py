@@ -34,10 +34,10 @@ async def test_complete_after_the_contact_moved_to_another_agent(ctx: StoreConte
     await desk.accept((await contacts.raw(contact_id))["offer_id"], "bob")
 
     with pytest.raises(Conflict, match="not connected to agent 'ann'"):
-        await contacts.complete(contact_id, "ann", "ann's stale view")
+        await contacts.complete(contact_id, "ann", "follow_up")
     assert (await contacts.raw(contact_id)).get("disposition") is None
     assert (
-        await contacts.complete(contact_id, "bob", "done")
+        await contacts.complete(contact_id, "bob", "resolved")
     ).state == "wrap_up"  # support has wrap-up
     ann, bob = await desk.view("ann"), await desk.view("bob")
     assert ann["work"] == [] and ann["presence"] == "away"

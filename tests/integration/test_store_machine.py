@@ -250,7 +250,7 @@ class StoreMachine(RuleBasedStateMachine):
             return
         c = self.contacts[data.draw(st.sampled_from(connected))]
         assert c.agent is not None
-        state = self.run(self.contacts_repo.complete(c.id, c.agent, "done")).state
+        state = self.run(self.contacts_repo.complete(c.id, c.agent, "resolved")).state
         wrap_up = TEST_CONFIG.queues[c.queue].wrap_up_seconds
         if wrap_up > 0:
             assert state == "wrap_up"

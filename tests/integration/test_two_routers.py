@@ -111,7 +111,7 @@ async def test_two_routers_never_double_assign_or_lose(
                     elif item["state"] == "offered" and (step + n) % 11 != 0:
                         await desk.accept(item["offer_id"], agent_id)  # else: let it ring out
                     elif item["state"] == "connected":
-                        await contacts.complete(item["contact_id"], agent_id, "done")
+                        await contacts.complete(item["contact_id"], agent_id, "resolved")
             if profile["presence"] == "away" or step % 40 == 0:
                 await desk.set_presence(agent_id, Presence.AVAILABLE)
             elif step % 29 == 0:

@@ -463,6 +463,18 @@ BROKEN = [
         ["priority_rules.0.add", "less than or equal to 100"],
         id="priority-out-of-range",
     ),
+    pytest.param(
+        edit("    sla_seconds: 20\n", "    sla_seconds: 20\n    wrap_up_codes: [paid, paid]\n"),
+        13,
+        ["queues.billing.wrap_up_codes", "wrap-up codes repeated: paid"],
+        id="wrap-up-code-repeated",
+    ),
+    pytest.param(
+        edit("    sla_seconds: 20\n", "    sla_seconds: 20\n    wrap_up_codes: [Paid in full]\n"),
+        13,
+        ["queues.billing.wrap_up_codes.0", "should match pattern"],
+        id="wrap-up-code-free-text",
+    ),
 ]
 
 

@@ -15,6 +15,19 @@ from ..values import DAYS, Level, Name, Priority
 
 QueueName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Condition = Annotated[str, Field(min_length=1, max_length=2000, description="a CEL expression")]
+# a wrap-up code is a short word, never free text: free text (notes) is personal data
+WrapUpCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+WrapUpCodes = Annotated[list[WrapUpCode], Field(min_length=1, max_length=50)]
+DEFAULT_WRAP_UP_CODES = ("resolved", "follow_up", "no_answer", "transferred", "other")
+
+
+def _distinct(codes: list[str] | None) -> list[str] | None:
+    if codes is not None and len(set(codes)) != len(codes):
+        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        raise ValueError(f"wrap-up codes repeated: {', '.join(repeated)}")
+    return codes
+
+
 _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -134,6 +147,11 @@ class QueueConfig(_Strict):
     )
     overflow: OverflowConfig = Field(default_factory=OverflowConfig)
     relaxation: list[RelaxationStep] = Field(default_factory=list)
+    wrap_up_codes: WrapUpCodes | None = Field(
+        None, description="dispositions an agent may complete with; default: the top-level list"
+    )
+
+    _distinct_codes = field_validator("wrap_up_codes")(_distinct)
 
 
 class ProfileQueue(_Strict):
@@ -207,6 +225,12 @@ class RoutingConfig(_Strict):
         10.0, ge=0, description="seconds of waiting one priority point is worth"
     )
     max_missed_offers: int = Field(3, ge=1, description="ring-outs in a row before 'no answer'")
+    wrap_up_codes: WrapUpCodes = Field(
+        default_factory=lambda: list(DEFAULT_WRAP_UP_CODES),
+        description="dispositions of every queue that names none of its own",
+    )
+
+    _distinct_codes = field_validator("wrap_up_codes")(_distinct)
 
     @field_validator("skills", mode="before")
     @classmethod
@@ -244,6 +268,12 @@ class RoutingConfig(_Strict):
                 for name, q in self.queues.items()
             }
         )
+
+    def wrap_up_codes_of(self, queue: str) -> tuple[str, ...]:
+        """The dispositions a contact of `queue` may be completed with (a queue since
+        removed: the top-level list)."""
+        own = self.queues[queue].wrap_up_codes if queue in self.queues else None
+        return tuple(own if own is not None else self.wrap_up_codes)
 
     def exclusive_channels(self) -> str:
         return ",".join(sorted(ch for ch, cfg in self.channels.items() if cfg.exclusive))
