@@ -53,7 +53,8 @@ class CustomerRepository:
         for _ in range(5):
             keys = [i.key for i in ordered]
             owners = await self.ctx.redis.hmget(self.ctx.keys.identities, keys) if keys else []
-            target = customer_id or next((o for o in owners if o), None) or new_customer_id()
+            fresh = new_customer_id()
+            target = customer_id or next((o for o in owners if o), None) or fresh
             if customer_id is not None and not await self.ctx.redis.exists(
                 self.ctx.keys.customer(customer_id)
             ):
@@ -64,7 +65,9 @@ class CustomerRepository:
                 for key, owner in zip(keys, owners, strict=True)
                 if owner is not None and owner != target
             )
-            result = await self._link(target, free, create=customer_id is None)
+            # only a new id creates: an owner erased meanwhile leaves no tombstone, and
+            # must not come back under the same id
+            result = await self._link(target, free, create=target == fresh)
             if result.ok:
                 return Resolved(target, bool(int(result.values[0])), conflicts)
             if result.reason == "no_customer":
@@ -224,10 +227,14 @@ class CustomerRepository:
         return await self.get(into)
 
     async def erase(self, customer_id: str) -> int:
-        """Remove the customer's personal data everywhere; returns how many contacts had it."""
+        """Remove the customer's personal data and every link to them (the customers merged
+        into them included); returns how many contacts they had."""
         keys = self.ctx.keys
         for _ in range(5):
             contact_ids = await self.ctx.redis.zrange(keys.customer_timeline(customer_id), 0, -1)
+            merged = json.loads(
+                await self.ctx.redis.hget(keys.customer(customer_id), "merged_from") or "[]"
+            )
             answer = await self.ctx.scripts.erase_customer(
                 keys=[
                     keys.identities,
@@ -237,13 +244,14 @@ class CustomerRepository:
                     keys.customer_timeline(customer_id),
                     keys.events,
                     keys.erasures_pending,
+                    *(keys.customer(merged_id) for merged_id in merged),
                     *(
                         key
                         for contact_id in contact_ids
                         for key in (keys.contact(contact_id), keys.contact_body(contact_id))
                     ),
                 ],
-                args=[customer_id, self.ctx.clock.now_ms()],
+                args=[customer_id, self.ctx.clock.now_ms(), len(merged)],
             )
             result = Reply.decode(answer)
             if result.ok:

@@ -100,9 +100,10 @@ async def test_after_erasure_no_file_of_redis_holds_an_erased_value(
 ) -> None:
     data_dir, api = disk
     customer_id, _ = await a_served_customer(api)
-    assert await found_after(data_dir, ON_DISK, seconds=0) == ON_DISK  # it is all on disk
+    values = [*ON_DISK, customer_id]
+    assert await found_after(data_dir, values, seconds=0) == values  # it is all on disk
     assert (await api.delete(f"/v1/customers/{customer_id}")).status == 200
-    assert await found_after(data_dir, ON_DISK) == []
+    assert await found_after(data_dir, values) == []
 
 
 async def test_erasures_arriving_together_are_rewritten_once(

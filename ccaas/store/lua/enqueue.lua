@@ -5,7 +5,7 @@
 -- KEYS[4] rules active version
 -- then for contact i = 0..n-1, KEYS[5+5i .. 9+5i]: contact hash, queue waiting zset,
 --   queue arrivals zset, the customer's timeline zset and hash (used when the fields name a
---   customer_id: a customer erased or merged meanwhile refuses the contact)
+--   customer_id: a customer erased (gone) or merged meanwhile refuses the contact)
 -- ARGV[1] now (ms)  ARGV[2] wake channel  ARGV[3] rules version the contacts were classified by
 -- then for contact i, ARGV[4+5i .. 8+5i]: contact id, "channel:external_id", order score,
 --   JSON object of the contact's other fields, the queue's max size (0: no limit)
@@ -31,10 +31,8 @@ local function enqueue(k, a)
     return {'refused', 'queue_full'}
   end
   if string.find(fields_json, '"customer_id"', 1, true) then
-    local customer = customer_status(customer_key)
-    if customer == 'erased' or customer == 'merged' then
-      return {'refused', 'customer_changed'}
-    end
+    -- an erased customer leaves no hash: missing means erased since it was resolved
+    if customer_status(customer_key) ~= 'live' then return {'refused', 'customer_changed'} end
   end
   local fields = cjson.decode(fields_json)
   local args = {'id', contact_id, 'state', 'queued', 'score', score, 'first_enqueued_at', now,

@@ -1,6 +1,7 @@
 -- link_identities: give a customer the identities nobody owns yet, creating the customer if
 -- it does not exist. Refused, changing nothing, if one of them is owned by another customer
--- now (the caller read the index before; it reads again and decides again).
+-- now (the caller read the index before; it reads again and decides again). Events name
+-- neither the customer nor the identity's value (they outlive an erasure): only its kind.
 -- KEYS[1] identity index hash  KEYS[2] customer hash  KEYS[3] customer identities set
 -- KEYS[4] events
 -- ARGV[1] customer id  ARGV[2] now (ms)  ARGV[3] "create" to create the customer if missing
@@ -21,7 +22,7 @@ local created = 0
 if status == 'missing' then
   if mode ~= 'create' then return {'refused', 'no_customer', customer_id} end
   redis.call('HSET', customer_key, 'id', customer_id, 'created_at', now, 'updated_at', now)
-  emit(events_key, 'customer_created', now, 'customer', customer_id)
+  emit(events_key, 'customer_created', now)
   created = 1
 end
 local linked = 0
@@ -29,8 +30,7 @@ for _, identity in ipairs(identities) do
   if redis.call('HSETNX', index_key, identity, customer_id) == 1 then
     redis.call('SADD', identities_key, identity)
     linked = linked + 1
-    emit(events_key, 'identity_linked', now, 'customer', customer_id, 'identity_kind',
-      string.match(identity, '^[^:]+'))
+    emit(events_key, 'identity_linked', now, 'identity_kind', string.match(identity, '^[^:]+'))
   end
 end
 return {'ok', created, linked}

@@ -1,7 +1,8 @@
 -- merge_customers: join customer FROM into customer TO. TO gains FROM's identities and
 -- timeline (a contact in both appears once); for a profile field both have, the value of
 -- the customer updated later wins (ties: the smaller id), so merging A into B or B into A
--- gives the same profile. FROM becomes a tombstone pointing at TO.
+-- gives the same profile. FROM becomes a tombstone pointing at TO; TO's merged_from lists
+-- FROM and every customer merged into FROM before. The event names no customer.
 -- KEYS[1] identity index  KEYS[2] FROM hash  KEYS[3] FROM identities  KEYS[4] FROM timeline
 -- KEYS[5] TO hash  KEYS[6] TO identities  KEYS[7] TO timeline  KEYS[8] events
 -- ARGV[1] FROM id  ARGV[2] TO id  ARGV[3] now (ms)
@@ -39,11 +40,15 @@ local before = redis.call('ZCARD', to_timeline_key)
 redis.call('ZUNIONSTORE', to_timeline_key, 2, to_timeline_key, from_timeline_key,
   'AGGREGATE', 'MIN')
 local joined = redis.call('ZCARD', to_timeline_key) - before
+-- every customer ever joined into TO, through FROM too: erasing TO deletes their tombstones
 local merged = cjson.decode(redis.call('HGET', to_key, 'merged_from') or '[]')
+for _, earlier in ipairs(cjson.decode(redis.call('HGET', from_key, 'merged_from') or '[]')) do
+  merged[#merged + 1] = earlier
+end
 merged[#merged + 1] = from_id
 redis.call('HSET', to_key, 'merged_from', cjson.encode(merged), 'updated_at',
   math.max(from_updated, to_updated))
 redis.call('DEL', from_key, from_identities_key, from_timeline_key)
 redis.call('HSET', from_key, 'id', from_id, 'merged_into', to_id, 'merged_at', now)
-emit(events_key, 'customers_merged', now, 'customer', to_id, 'from', from_id)
+emit(events_key, 'customers_merged', now, 'identities', moved, 'contacts', joined)
 return {'ok', moved, joined}

@@ -1,4 +1,5 @@
--- update_customer: set or remove profile fields of an existing customer.
+-- update_customer: set or remove profile fields of an existing customer. The event names the
+-- fields changed, not the customer (events outlive an erasure).
 -- KEYS[1] customer hash  KEYS[2] events
 -- ARGV[1] customer id  ARGV[2] now (ms)  ARGV[3] JSON {field: value (a string) or false (remove)}
 -- Returns {"ok"} or {"refused", "no_customer"}.
@@ -16,6 +17,5 @@ for name, value in pairs(cjson.decode(changes_json)) do
 end
 table.sort(fields)
 redis.call('HSET', customer_key, 'updated_at', now)
-emit(events_key, 'customer_updated', now, 'customer', customer_id, 'fields',
-  table.concat(fields, ','))
+emit(events_key, 'customer_updated', now, 'fields', table.concat(fields, ','))
 return {'ok'}
