@@ -43,7 +43,10 @@ class Persistence:
 
 
 async def persistence(redis: Redis) -> Persistence:
-    return Persistence.parse(await redis.info("persistence"))
+    try:
+        return Persistence.parse(await redis.info("persistence"))
+    except exceptions.ResponseError as exc:
+        raise RewriteRefused(str(exc)) from exc
 
 
 async def erasures_pending(ctx: StoreContext) -> int:

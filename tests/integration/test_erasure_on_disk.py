@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 from ccaas.router.service import Router
 from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.runtime.engine import create_app
+from ccaas.store.client import connect
 from ccaas.web.services import SERVICES
 from tests.helpers import TEST_CONFIG
 
@@ -154,3 +155,34 @@ def modes(root: Path) -> dict[str, str]:
         str(path.relative_to(root)): oct(stat.S_IMODE(path.stat().st_mode))
         for path in root.rglob("*")
     }
+
+
+async def test_a_redis_that_refuses_the_rewrite_is_named_in_the_log(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "redis", appendonly=True)
+    await server.start()
+    admin = connect(server.url)
+    # an operator's Redis whose ccaas user may not rewrite files nor read the config
+    await admin.execute_command(
+        "ACL", "SETUSER", "ccaas", "on", ">secret", "~*", "&*", "+@all", "-bgrewriteaof",
+        "-bgsave", "-config",
+    )  # fmt: skip
+    app = create_app(
+        server.url.replace("//", "//ccaas:secret@"), TEST_CONFIG, tenant="t1", run_router=False
+    )
+    api = TestClient(TestServer(app))
+    try:
+        await api.start_server()
+        with capture_logs() as logs:
+            customer_id, _ = await a_served_customer(api)
+            assert (await api.delete(f"/v1/customers/{customer_id}")).status == 200
+            for _ in range(100):
+                refused = [log for log in logs if log["event"] == "erasure_rewrite_refused"]
+                if refused:
+                    break
+                await asyncio.sleep(0.05)
+        assert refused and "bgrewriteaof" in refused[0]["error"].lower(), logs
+        assert refused[0]["log_level"] == "error" and refused[0]["erasures"] == 1
+    finally:
+        await api.close()
+        await admin.aclose()
+        server.stop()
