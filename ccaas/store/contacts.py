@@ -237,9 +237,10 @@ class ContactRepository:
     async def complete(
         self, contact_id: str, agent_id: str, disposition: str = "", notes: str = ""
     ) -> Completion:
-        """`agent_id` finished the contact connected to it; returns the contact's new state.
-        The same completion again changes nothing and answers the state it led to. The
-        contact of an erased customer is completed but keeps no notes."""
+        """`agent_id` finished the contact connected to it, with one of its queue's wrap-up
+        codes (or none); returns the contact's new state. The same completion again changes
+        nothing and answers the state it led to. The contact of an erased customer is
+        completed but keeps no notes (the Completion says so)."""
         raw = await self.raw(contact_id)
         codes = self.ctx.config.wrap_up_codes_of(raw["queue"])
         if disposition and disposition not in codes:

@@ -17,7 +17,8 @@ POLL_SECONDS = 0.05  # how often a running rewrite is looked at
 
 class RewriteRefused(Exception):
     """The server will not rewrite its files for us (a renamed command, an ACL, a managed
-    service); the reason is Redis's own words."""
+    service); the reason is Redis's own words. Only the rewrite duty sees it, never an API
+    caller, so it is no CcaasError."""
 
 
 @dataclass(frozen=True, slots=True)
