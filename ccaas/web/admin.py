@@ -12,7 +12,7 @@ from ..domain.rules.compiled import summary
 from ..domain.rules.text import parse_rules
 from ..errors import ConfigError, NotFound, RulesRejected
 from ..store.rules_store import RulesStore, publish_text
-from .openapi import YAML_BODY, operation
+from .openapi import JSON_LIST, YAML_BODY, operation
 from .problems import BadRequest, read_text
 from .services import services
 
@@ -99,7 +99,7 @@ async def validate_rules(request: web.Request) -> web.Response:
 
 
 @admin_routes.get("/v1/admin/rules/versions")
-@operation("Every stored version, newest first")
+@operation("Every stored version, newest first", result=JSON_LIST)
 async def list_versions(request: web.Request) -> web.Response:
     return web.json_response(await RulesStore(services(request).ctx).versions())
 
