@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -119,6 +120,15 @@ def page_size(request: web.Request, default: int, most: int) -> int:
     if not (limit.isascii() and limit.isdigit() and len(limit) <= 6 and 1 <= int(limit) <= most):
         raise InvalidInput(f"limit must be a whole number from 1 to {most}", field="limit")
     return int(limit)
+
+
+def path_number(request: web.Request, name: str) -> int:
+    """The path parameter `name` as a whole number (ASCII digits, at most 18); InvalidInput
+    naming it if not."""
+    raw = request.match_info[name]
+    if not re.fullmatch(r"[0-9]{1,18}", raw):
+        raise InvalidInput(f"{name} {raw[:40]!r} is not a whole number", field=name)
+    return int(raw)
 
 
 def is_json(content_type: str) -> bool:
