@@ -181,8 +181,8 @@ async def put_presence(request: web.Request) -> web.Response:
     "The agent it rings for accepts an offer (accepting it again: 200, unchanged)",
     body=AgentActionIn,
     errors={
-        404: "unknown",
-        409: "not ringing for this agent",
+        404: "no such offer: never issued, or its contact does not exist",
+        409: "not ringing for this agent: it ended, or rings for another",
         422: "not an offer id, or no agent_id",
     },
 )
@@ -198,8 +198,8 @@ async def accept_offer(request: web.Request) -> web.Response:
     "The agent it rings for rejects an offer (rejecting it again: 200, unchanged)",
     body=AgentActionIn,
     errors={
-        404: "unknown",
-        409: "not ringing for this agent",
+        404: "no such offer: never issued, or its contact does not exist",
+        409: "not ringing for this agent: it ended, or rings for another",
         422: "not an offer id, or no agent_id",
     },
 )

@@ -24,6 +24,8 @@ MAX_LINE = 8190  # aiohttp's limit on the request line and on each header line
 
 
 class _ProblemRequestHandler(RequestHandler):
+    """aiohttp's request handler, answering what it cannot serve as problem+json."""
+
     def handle_error(
         self,
         request: BaseRequest,
@@ -33,12 +35,13 @@ class _ProblemRequestHandler(RequestHandler):
     ) -> web.StreamResponse:
         if request.writer.output_size > 0:  # as aiohttp: an answer is on its way already
             raise ConnectionError("the answer is sent already; cannot send the error")
-        if status >= 500:
-            log.exception("request_failed", exc_info=exc)
+        if status == 500:  # a failure outside every middleware
+            log.error("request_failed", exc_info=exc)
             answer = problem(CcaasError, "the server failed; the error is logged")
         else:
             answer = about_blank(status, _detail(status, exc, message))
-            log.info("request_unparsable", status=status, error=type(exc).__name__)
+            error = type(exc).__name__ if exc is not None else None
+            log.info("request_not_served", status=status, error=error)
         answer.force_close()  # as aiohttp does: what follows on the connection is unknown
         return answer
 
