@@ -4,9 +4,12 @@ the document says of it (a declared status, its media type, its body schema)."""
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,7 +36,11 @@ CHECKS = [
 SCHEMA_WAIT_SECONDS = 30.0  # the process starts, connects to Redis and loads its rules first
 EXAMPLES = 20  # per operation: the whole module stays well under a minute on 2 busy cores
 pytestmark = pytest.mark.timeout(60)  # each operation, and the first also starts the server
-OPERATIONS = sorted((method.upper(), path) for method, path, _ in documented_routes(build_app()))
+# what erases or ends comes last, so that the ids known to exist still do for the others
+OPERATIONS = sorted(
+    ((method.upper(), path) for method, path, _ in documented_routes(build_app())),
+    key=lambda op: (op[0] == "DELETE", op[1], op[0]),
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +60,51 @@ def served_schema(
         assert stop(process) == 0, "ccaas serve did not stop cleanly"
 
 
+@pytest.fixture(scope="module")
+def known_ids(served_schema: schemathesis.BaseSchema) -> dict[str, str]:
+    """What exists on the server: an agent, a contact ringing for it and its customer, by the
+    path prefix that names them, so that generated requests reach real ones too."""
+    base = served_schema.get_base_url().rstrip("/")
+    ann = {"name": "Ann", "profile": "billing_team", "skills": {"billing": 9}}
+    assert requests.put(f"{base}/v1/agents/ann", json=ann, timeout=5).ok
+    presence = {"presence": "available"}
+    assert requests.put(f"{base}/v1/agents/ann/presence", json=presence, timeout=5).ok
+    contact = {"channel": "chat", "external_id": "known-1", "customer": {"login": "jo"}}
+    created = requests.post(f"{base}/v1/contacts", json=contact, timeout=5).json()
+    for _ in range(100):  # the server's router offers it to ann within a round or two
+        seen = requests.get(f"{base}/v1/contacts/{created['id']}", timeout=5).json()
+        if seen.get("offer_id"):
+            break
+        time.sleep(0.05)
+    return {
+        "/v1/agents": "ann",
+        "/v1/contacts": seen["id"],
+        "/v1/customers": seen["customer_id"],
+        "/v1/offers": seen.get("offer_id") or f"{seen['id']}.1",
+        "/v1/queues": "billing",
+    }
+
+
+def _known(path: str, known_ids: dict[str, str]) -> dict[str, str] | None:
+    """The path's parameter filled with an id that exists, for a path that names one."""
+    names = re.findall(r"\{([^}]+)\}", path)
+    known = known_ids.get("/".join(path.split("/")[:3]))
+    return {names[0]: known} if names and known is not None else None
+
+
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[" ".join(o) for o in OPERATIONS])
 def test_each_operation_keeps_to_the_served_document(
-    served_schema: schemathesis.BaseSchema, method: str, path: str
+    served_schema: schemathesis.BaseSchema, known_ids: dict[str, str], method: str, path: str
 ) -> None:
     operation = served_schema[path][method]
+    existing = _known(path, known_ids)
+    fills = [None] if existing is None else [None, existing]  # generated ids, and real ones
     cases = st.one_of(
-        operation.as_strategy(GenerationMode.POSITIVE),
-        operation.as_strategy(GenerationMode.NEGATIVE),
+        *(
+            operation.as_strategy(mode, path_parameters=fill)
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+            for fill in fills
+        )
     )
 
     @given(case=cases)
