@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from hypothesis import settings
 from redis.asyncio import Redis
 
@@ -22,7 +22,7 @@ from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.runtime.engine import create_app
 from ccaas.store.client import connect
 from ccaas.store.context import StoreContext
-from tests.helpers import TEST_CONFIG, AnsweredStatuses, MakeApi
+from tests.helpers import TEST_CONFIG, AnsweredStatuses, MakeApi, ServedTestServer
 
 # `ci` searches harder and reproducibly; `dev` keeps a local run quick. max_examples is the count
 # for a test that sets none (tests with their own count keep it); `--hypothesis-profile` overrides.
@@ -103,7 +103,7 @@ async def make_api(
             **options,
         )
         answered.append(AnsweredStatuses(app))
-        client = TestClient(TestServer(app))
+        client = TestClient(ServedTestServer(app))
         clients.append(client)  # closed even when its start fails
         await client.start_server()
         return client

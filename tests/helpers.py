@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web import BaseRunner
 from redis.asyncio import Redis
 
 from ccaas.desk.service import Desk
@@ -21,6 +22,7 @@ from ccaas.router.service import Router
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.context import StoreContext
 from ccaas.web.openapi import documented_routes
+from ccaas.web.runner import ProblemAppRunner
 
 TEST_CONFIG = RoutingConfig.model_validate(
     {
@@ -129,6 +131,13 @@ async def dump(redis: Redis) -> dict[str, Any]:
         else:
             state[key] = await redis.get(key)
     return state
+
+
+class ServedTestServer(TestServer):
+    """A test server that runs the app as `ccaas serve` does (ProblemAppRunner)."""
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return ProblemAppRunner(self.app, **kwargs)
 
 
 class MakeApi(Protocol):

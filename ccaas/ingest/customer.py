@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from ..domain.customer_profile import profile_from_contact
+from ..domain.customer_profile import FROM_CONTACTS, profile_from_contact
 from ..domain.identity import IDENTITY_FIELDS, Identity, InvalidIdentity, identity
 from ..domain.intake import NewContact
 from ..domain.rules.facts import CUSTOMER_DEFAULTS
@@ -23,12 +23,14 @@ CustomerWarning = dict[str, str]  # {"field": "customer.phone", "message": "..."
 @dataclass(frozen=True, slots=True)
 class Wanted:
     """Who a contact says its customer is: identities, an explicit id, profile fields, and
-    what of it could not be used (the contact is queued all the same)."""
+    what of it could not be used (the contact is queued all the same); `given` is the
+    contact's customer object with its profile fields typed, as the rules see it."""
 
     identities: tuple[Identity, ...]
     customer_id: str | None
     profile: dict[str, Any]
     warnings: tuple[CustomerWarning, ...] = ()
+    given: dict[str, Any] | None = None
 
     @property
     def anyone(self) -> bool:
@@ -59,8 +61,9 @@ def wanted_customer(contact: NewContact, region: str) -> Wanted:
     given_id = given.get("customer_id")
     if given_id is not None and not isinstance(given_id, str):
         raise InvalidInput("customer_id must be a string", field="customer.customer_id")
-    profile = profile_from_contact(contact.customer)
-    return Wanted(tuple(found), given_id, profile, tuple(warnings))
+    typed = profile_from_contact(contact.customer)
+    profile = {k: v for k, v in typed.items() if k in FROM_CONTACTS}
+    return Wanted(tuple(found), given_id, profile, tuple(warnings), {**given, **typed})
 
 
 def routing_view(profile: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:

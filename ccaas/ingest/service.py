@@ -108,8 +108,10 @@ class Ingest:
         for i in todo:
             if wanted[i].anyone:
                 customer_ids[i], profile, warnings[i] = await resolve(self.customers, wanted[i])
-                view = routing_view(profile, arriving[i].customer)
+                view = routing_view(profile, wanted[i].given)
                 arriving[i] = dataclasses.replace(arriving[i], customer=view)
+            elif wanted[i].given is not None:
+                arriving[i] = dataclasses.replace(arriving[i], customer=wanted[i].given)
         if customer_ids:
             since = now - rules.config.repeat_window_seconds * 1000
             earlier = await self.customers.latest_contacts(customer_ids, since)

@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from ..store.client import connect
 from ..store.context import StoreContext
 from ..store.rules_store import RulesStore, load_version
+from ..web.runner import ProblemAppRunner
 from ..web.services import SERVICES
 from .demo import load_demo
 from .embedded_redis import EmbeddedRedis, private_dir
@@ -111,7 +112,7 @@ async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path
         max_body_bytes=settings.max_body_bytes,
         rules_file=settings.routing_file,
     )
-    runner = web.AppRunner(app, access_log=None)
+    runner = ProblemAppRunner(app, access_log=None)
     try:
         await runner.setup()
         if demo:

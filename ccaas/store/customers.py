@@ -101,15 +101,23 @@ class CustomerRepository:
         return Reply.decode(answer)
 
     async def add_identities(self, customer_id: str, identities: Sequence[Identity]) -> None:
-        """Link identities to an existing customer; Conflict names one owned by another."""
-        resolved = await self.resolve(identities, customer_id)
-        if resolved.conflicts:
-            identity, other = resolved.conflicts[0]
-            raise Conflict(
-                f"identity {identity!r} belongs to customer {other!r}; merge the two customers",
-                identity=identity,
-                other_customer=other,
-            )
+        """Link identities to an existing customer, all of them or none: Conflict names one
+        owned by another customer (nothing is linked then), NotFound an erased customer."""
+        identity_keys = sorted({i.key for i in identities})
+        for _ in range(MERGE_HOPS):
+            result = await self._link(customer_id, identity_keys, create=False)
+            if result.ok:
+                return
+            if result.reason == "owned_by_other":
+                identity_key, other = result.values[0], result.values[1]
+                raise Conflict(
+                    f"identity {identity_key!r} belongs to customer {other!r}; merge the two "
+                    "customers (no identity of the request was linked)",
+                    identity=identity_key,
+                    other_customer=other,
+                )
+            customer_id = await self.current_id(customer_id)  # merged meanwhile: follow it
+        raise NotFound(f"no customer {customer_id!r}", customer_id=customer_id)
 
     def identity(self, kind: str, raw: str) -> Identity:
         """`raw` as an identity of `kind` in canonical form (InvalidIdentity if it cannot be)."""

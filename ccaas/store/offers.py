@@ -44,6 +44,14 @@ def _not_pending(offer_id: str, agent_id: str) -> Conflict:
     )
 
 
+def _refusal(reply: Reply, offer_id: str, agent_id: str) -> NotFound | Conflict:
+    """An answer's refusal: an offer never made (404), or one no longer ringing for this
+    agent (409)."""
+    if reply.reason == "no_such_offer":
+        return NotFound(f"no offer {offer_id!r}", offer_id=offer_id)
+    return _not_pending(offer_id, agent_id)
+
+
 class OfferRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
@@ -152,8 +160,9 @@ class OfferRepository:
             ],
             args=[offer_id, contact_id, agent_id, self.ctx.clock.now_ms()],
         )
-        if not Reply.decode(answer).ok:
-            raise _not_pending(offer_id, agent_id)
+        reply = Reply.decode(answer)
+        if not reply.ok:
+            raise _refusal(reply, offer_id, agent_id)
 
     async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> Reply:
         keys = self.ctx.keys
@@ -189,7 +198,7 @@ class OfferRepository:
         contact_id, _ = await self.pending(offer_id)
         result = await self._requeue(offer_id, contact_id, agent_id, "rejected")
         if not result.ok:
-            raise _not_pending(offer_id, agent_id)
+            raise _refusal(result, offer_id, agent_id)
         return contact_id
 
     async def withdraw_for(self, contact_id: str, agent_id: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import structlog
@@ -12,8 +11,8 @@ from ..domain.rules.compiled import summary
 from ..domain.rules.text import parse_rules
 from ..errors import ConfigError, NotFound, RulesRejected
 from ..store.rules_store import RulesStore, publish_text
-from .openapi import YAML_BODY, operation
-from .problems import BadRequest, read_text
+from .openapi import JSON_LIST, YAML_BODY, operation
+from .problems import BadRequest, path_number, read_text
 from .services import services
 
 log = structlog.get_logger("ccaas.admin")
@@ -99,7 +98,7 @@ async def validate_rules(request: web.Request) -> web.Response:
 
 
 @admin_routes.get("/v1/admin/rules/versions")
-@operation("Every stored version, newest first")
+@operation("Every stored version, newest first", result=JSON_LIST)
 async def list_versions(request: web.Request) -> web.Response:
     return web.json_response(await RulesStore(services(request).ctx).versions())
 
@@ -109,15 +108,13 @@ async def list_versions(request: web.Request) -> web.Response:
     "Put an old version's text in force again, as a new version",
     ok=201,
     errors={
-        400: "not a version number",
         404: "no such version",
-        422: "refused: it would strand waiting contacts, or no longer compiles",
+        422: "not a version number (errors[].field is version), or refused: it would strand "
+        "waiting contacts, or no longer compiles",
     },
 )
 async def rollback(request: web.Request) -> web.Response:
-    ctx, raw = services(request).ctx, request.match_info["version"]
-    if not re.fullmatch(r"[0-9]{1,18}", raw):
-        raise BadRequest(f"version {raw[:40]!r} is not a version number")
+    ctx, raw = services(request).ctx, str(path_number(request, "version"))
     text = await RulesStore(ctx).text(int(raw))
     if text is None:
         raise NotFound(f"no rules version {raw}", version=int(raw))

@@ -9,8 +9,8 @@ from aiohttp import web
 from ..domain.identity import IDENTITY_FIELDS, Identity, InvalidIdentity, identity
 from ..errors import InvalidInput
 from ..store.customers import CustomerRepository
-from .openapi import operation
-from .problems import BadRequest, page_size, read_body
+from .openapi import operation, page_limit
+from .problems import page_size, read_body
 from .schemas import CustomerPatchIn, IdentitiesIn, IdentityIn, MergeIn
 from .services import services
 
@@ -30,16 +30,19 @@ def _identity(request: web.Request, item: IdentityIn, field: str) -> Identity:
     "Find a customer by one identity",
     query=LOOKUPS,
     errors={
-        400: "not exactly one identity",
         404: "nobody has it",
-        422: "the identity cannot be read",
+        422: "not exactly one identity, or it cannot be read: errors[].field names it",
     },
 )
 async def find_customer(request: web.Request) -> web.Response:
     given = [(k, v) for k, v in request.query.items() if k in LOOKUPS]
     unknown = sorted(set(request.query) - set(LOOKUPS))
     if unknown or len(given) != 1:
-        raise BadRequest(f"give exactly one of {', '.join(LOOKUPS)} (e.g. ?phone=+442079460001)")
+        field = unknown[0] if unknown else given[1][0] if given else "(query)"
+        raise InvalidInput(
+            f"give exactly one of {', '.join(LOOKUPS)} (e.g. ?phone=+442079460001)",
+            field=field[:64],
+        )
     kind, value = given[0]
     repo = CustomerRepository(services(request).ctx)
     item = IdentityIn.model_validate({"kind": kind, "value": value})
@@ -57,12 +60,16 @@ async def get_customer(request: web.Request) -> web.Response:
 @customer_routes.get("/v1/customers/{id}/timeline")
 @operation(
     "The customer's contacts on every channel, newest first",
-    errors={400: "limit is not 1..100, or before is not a next_before", 404: "unknown"},
+    query={"limit": page_limit(100), "before": {"type": "string"}},
+    errors={
+        404: "unknown",
+        422: "limit is not 1..100, or before is not a next_before: errors[].field names it",
+    },
 )
 async def get_timeline(request: web.Request) -> web.Response:
     limit, before = page_size(request, 20, 100), request.query.get("before")
     if before is not None and not re.fullmatch(r"[0-9]{1,15}(:[A-Za-z0-9]{1,64})?", before):
-        raise BadRequest("before must be the next_before of the page seen last")
+        raise InvalidInput("before must be the next_before of the page seen last", field="before")
     repo = CustomerRepository(services(request).ctx)
     page = await repo.timeline(request.match_info["id"], limit, before)
     return web.json_response(page)

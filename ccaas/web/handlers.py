@@ -11,9 +11,10 @@ from aiohttp import web
 
 from ..domain.intake import NewContact
 from ..domain.models import Presence
+from ..errors import InvalidInput
 from ..store.agents import AgentProfile
 from ..store.health import RedisState
-from .openapi import TEXT_BODY, operation
+from .openapi import JSON_LIST, TEXT_BODY, operation, page_limit
 from .problems import BadRequest, page_size, read_body, read_text
 from .schemas import AgentActionIn, AgentIn, CompleteIn, ContactIn, PresenceIn
 from .services import services
@@ -134,8 +135,9 @@ async def complete_contact(request: web.Request) -> web.Response:
 @operation(
     "Agents by id, a page at a time (?limit=1..500, default 100; ?after=the last id seen); "
     'a Link header (rel="next") names the next page',
-    errors={400: "limit is not 1..500"},
-    query=("limit", "after"),
+    errors={422: "limit is not 1..500: errors[].field is limit"},
+    query={"limit": page_limit(MAX_AGENTS_PAGE), "after": {"type": "string"}},
+    result=JSON_LIST,
 )
 async def list_agents(request: web.Request) -> web.Response:
     limit = page_size(request, AGENTS_PAGE, MAX_AGENTS_PAGE)
@@ -182,8 +184,8 @@ async def put_presence(request: web.Request) -> web.Response:
     "The agent it rings for accepts an offer (accepting it again: 200, unchanged)",
     body=AgentActionIn,
     errors={
-        404: "unknown",
-        409: "not ringing for this agent",
+        404: "no such offer: never issued, or its contact does not exist",
+        409: "not ringing for this agent: it ended, or rings for another",
         422: "not an offer id, or no agent_id",
     },
 )
@@ -199,8 +201,8 @@ async def accept_offer(request: web.Request) -> web.Response:
     "The agent it rings for rejects an offer (rejecting it again: 200, unchanged)",
     body=AgentActionIn,
     errors={
-        404: "unknown",
-        409: "not ringing for this agent",
+        404: "no such offer: never issued, or its contact does not exist",
+        409: "not ringing for this agent: it ended, or rings for another",
         422: "not an offer id, or no agent_id",
     },
 )
@@ -223,7 +225,7 @@ def _as_seen_by(contact: dict[str, Any], agent_id: str) -> dict[str, Any]:
 
 
 @routes.get("/v1/queues")
-@operation("Live figures of every queue")
+@operation("Live figures of every queue", result=JSON_LIST)
 async def list_queues(request: web.Request) -> web.Response:
     return web.json_response(await services(request).queues.stats())
 
@@ -243,17 +245,19 @@ BODY_KINDS = ("transcript", "email", "message")
 @operation(
     "Keep the contact's long body (text, ≤ 512 KiB; ?kind=transcript|email|message)",
     body=TEXT_BODY,
+    query={"kind": {"type": "string", "enum": list(BODY_KINDS)}},
     errors={
-        400: "empty, not UTF-8 or an unknown kind",
+        400: "empty or not UTF-8",
         404: "unknown",
         409: "its customer was erased: it takes no body",
         413: "too large",
+        422: "an unknown kind: errors[].field is kind",
     },
 )
 async def put_contact_body(request: web.Request) -> web.Response:
     kind = request.query.get("kind", "transcript")
     if kind not in BODY_KINDS:
-        raise BadRequest(f"kind must be one of {', '.join(BODY_KINDS)}")
+        raise InvalidInput(f"kind must be one of {', '.join(BODY_KINDS)}", field="kind")
     text = await read_text(request, MAX_BODY_TEXT)
     if not text:
         raise BadRequest("the body is empty: send the transcript or message as text")
@@ -263,7 +267,7 @@ async def put_contact_body(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/contacts/{id}/body")
-@operation("The contact's long body as text", errors={404: "unknown or none"})
+@operation("The contact's long body as text", errors={404: "unknown or none"}, result=TEXT_BODY)
 async def get_contact_body(request: web.Request) -> web.Response:
     text = await services(request).contacts.body(request.match_info["id"])
     return web.Response(text=text, content_type="text/plain", charset="utf-8")

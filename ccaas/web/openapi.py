@@ -26,16 +26,47 @@ from .. import __version__
 HandlerT = TypeVar("HandlerT", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
 Content = Mapping[str, Mapping[str, Any]]  # media type → media type object
 
-TEXT_BODY: Content = {"text/plain": {}}
+Schema = Mapping[str, Any]  # a JSON schema
+
+TEXT_BODY: Content = {"text/plain": {"schema": {"type": "string"}}}
 YAML_BODY: Content = {"application/yaml": {"schema": {"type": "string"}}}
+JSON_OBJECT: Content = {"application/json": {"schema": {"type": "object"}}}
+JSON_LIST: Content = {
+    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}
+}
 # What read_body refuses, so every operation with a JSON body answers it.
-JSON_BODY_ERRORS = {400: "malformed JSON", 413: "body too large", 422: "invalid field"}
+JSON_BODY_ERRORS = {
+    400: "malformed JSON",
+    413: "body too large",
+    415: "a Content-Type that is not JSON",
+    422: "invalid field: errors[].field names it",
+}
 # What every operation that reads or writes Redis may answer while Redis is not serving.
 REDIS_ERRORS = {503: "Redis unreachable, stalled or being set up again: retry after Retry-After"}
-
-_PROBLEM = {"description": "problem+json", "content": {"application/problem+json": {}}}
-_JSON = {"application/json": {"schema": {"type": "object"}}}
+# Every problem+json answer (RFC 9457); a kind may add fields of its own.
+PROBLEM_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"field": {"type": ["string", "null"]}}},
+        },
+    },
+}
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_PROBLEM = {"content": {"application/problem+json": {"schema": _PROBLEM_REF}}}
+_STRING: Schema = {"type": "string"}
 _PATH_PARAMETER = re.compile(r"\{([^}:]+)\}")
+
+
+def page_limit(most: int) -> Schema:
+    """The schema of a `limit` query parameter: a whole number from 1 to `most`."""
+    return {"type": "integer", "minimum": 1, "maximum": most}
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: the document is cached by routes
@@ -48,8 +79,9 @@ class Operation:
     body: type[BaseModel] | Content | None = None
     ok: Mapping[int, str] = field(default_factory=lambda: {200: "OK"})
     errors: Mapping[int, str] = field(default_factory=dict)
-    query: tuple[str, ...] = ()
+    query: Mapping[str, Schema] = field(default_factory=dict)
     needs_redis: bool = True  # answered 503 at once while Redis is not serving
+    result: Content = field(default_factory=lambda: JSON_OBJECT)  # what the `ok` answers carry
 
     @property
     def model(self) -> type[BaseModel] | None:
@@ -65,7 +97,8 @@ class Operation:
 
     def document(self) -> dict[str, Any]:
         responses: dict[str, Any] = {
-            str(code): {"description": why, "content": _JSON} for code, why in self.ok.items()
+            str(code): {"description": why, "content": dict(self.result)}
+            for code, why in self.ok.items()
         }
         errors = {code: why for code, why in self.statuses().items() if code not in self.ok}
         for code, why in errors.items():
@@ -78,8 +111,8 @@ class Operation:
             op["requestBody"] = {"required": True, "content": dict(self.body)}
         if self.query:
             op["parameters"] = [
-                {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-                for name in self.query
+                {"name": name, "in": "query", "required": False, "schema": dict(schema)}
+                for name, schema in self.query.items()
             ]
         return op
 
@@ -93,17 +126,21 @@ def operation(
     body: type[BaseModel] | Content | None = None,
     ok: int | Mapping[int, str] = 200,
     errors: Mapping[int, str] | None = None,
-    query: Iterable[str] = (),
+    query: Mapping[str, Schema] | Iterable[str] = (),
     needs_redis: bool = True,
+    result: Content = JSON_OBJECT,
 ) -> Callable[[HandlerT], HandlerT]:
     """Describe a handler for the OpenAPI document; `ok` is a status or status → description
-    of the answers that carry the result (JSON), `errors` those that are problem+json.
+    of the answers that carry the result (`result`: a JSON object unless told), `errors`
+    those that are problem+json; `query` names the query parameters (with their schemas, or
+    only names: strings).
 
     A JSON `body` implies the answers of read_body (JSON_BODY_ERRORS); `errors` adds to them
     or says better what one means for this handler. An operation that `needs_redis` implies
     503 (REDIS_ERRORS), answered at once while Redis is not serving."""
     oks = {ok: "OK"} if isinstance(ok, int) else dict(ok)
-    described = Operation(summary, body, oks, dict(errors or {}), tuple(query), needs_redis)
+    params = dict(query) if isinstance(query, Mapping) else dict.fromkeys(query, _STRING)
+    described = Operation(summary, body, oks, dict(errors or {}), params, needs_redis, dict(result))
 
     def describe(handler: HandlerT) -> HandlerT:
         _OPERATIONS[handler] = described
@@ -135,7 +172,7 @@ def openapi_document(app: web.Application) -> dict[str, Any]:
 @cache
 def _document(routes: tuple[tuple[str, str, Operation], ...]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    schemas: dict[str, Any] = {}
+    schemas: dict[str, Any] = {"Problem": dict(PROBLEM_SCHEMA)}
     for method, path, described in routes:
         item = paths.setdefault(path, {})
         if names := _PATH_PARAMETER.findall(path):

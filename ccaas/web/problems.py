@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import structlog
@@ -22,6 +24,7 @@ from ..errors import (
     Unavailable,
 )
 from ..store.client import is_outage
+from .json_body import UnsafeJson, loads_strict
 from .openapi import operation
 
 log = structlog.get_logger("ccaas.web")
@@ -36,7 +39,18 @@ class BadRequest(CcaasError):
     kind = "bad-request"
     about = (
         "The request cannot be read: the body is not JSON, not a JSON object, not UTF-8 or "
-        "empty, or a query or path parameter is malformed. Nothing was changed."
+        "empty. Nothing was changed."
+    )
+
+
+class UnsupportedMediaType(CcaasError):
+    status = 415
+    title = "Unsupported media type"
+    kind = "unsupported-media-type"
+    about = (
+        "The body's Content-Type is not one the call reads: a JSON call takes application/json "
+        "(or none); curl -d sends application/x-www-form-urlencoded unless told "
+        "-H 'Content-Type: application/json'. Nothing was changed."
     )
 
 
@@ -55,6 +69,7 @@ PROBLEM_KINDS: dict[str, type[CcaasError]] = {
     kind.kind: kind
     for kind in (
         BadRequest,
+        UnsupportedMediaType,
         NotFound,
         Conflict,
         CustomerErased,
@@ -95,28 +110,54 @@ def _problem_response(
     )
 
 
+def about_blank(status: int, detail: str) -> web.Response:
+    """aiohttp's own refusals (no such route, method not allowed, unparsable request):
+    RFC 9457's about:blank, whose title is the status's reason phrase."""
+    return _problem_response("about:blank", HTTPStatus(status).phrase, status, detail, {})
+
+
 def page_size(request: web.Request, default: int, most: int) -> int:
-    """The `limit` query parameter: a whole number from 1 to `most`; BadRequest if not."""
+    """The `limit` query parameter: a whole number from 1 to `most`; InvalidInput if not."""
     limit = request.query.get("limit", str(default))
     if not (limit.isascii() and limit.isdigit() and len(limit) <= 6 and 1 <= int(limit) <= most):
-        raise BadRequest(f"limit must be a whole number from 1 to {most}")
+        raise InvalidInput(f"limit must be a whole number from 1 to {most}", field="limit")
     return int(limit)
 
 
-def _no_constants(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
+def path_number(request: web.Request, name: str) -> int:
+    """The path parameter `name` as a whole number (ASCII digits, at most 18); InvalidInput
+    naming it if not."""
+    raw = request.match_info[name]
+    if not re.fullmatch(r"[0-9]{1,18}", raw):
+        raise InvalidInput(f"{name} {raw[:40]!r} is not a whole number", field=name)
+    return int(raw)
+
+
+def is_json(content_type: str) -> bool:
+    """application/json or a JSON-based type (application/problem+json, ...+json)."""
+    kind, _, subtype = content_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 async def read_body(request: web.Request, model: type[Model]) -> Model:
     """Parse and validate a JSON body; invalid input raises before anything is changed.
-    No body at all is read as {}, so the answer names the fields that are required."""
-    raw = await request.read() or b"{}"
+    No body at all is read as {}, so the answer names the fields that are required; a body
+    without a Content-Type is read as JSON, one with a type that is not JSON is refused."""
+    raw = await request.read()
+    if raw and "Content-Type" in request.headers and not is_json(request.content_type):
+        raise UnsupportedMediaType(
+            f"the body is {request.content_type}, not application/json: send "
+            "Content-Type: application/json (curl: -H 'Content-Type: application/json')",
+            content_type=request.content_type[:100],
+        )
     try:
-        payload = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        payload = loads_strict((raw or b"{}").decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise BadRequest("body is not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
         raise BadRequest(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    except UnsafeJson as exc:
+        raise InvalidInput(str(exc), errors=exc.errors) from exc
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"body is not acceptable JSON: {exc}") from exc
     if not isinstance(payload, dict):
@@ -167,9 +208,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        # aiohttp's own answers (no such route, method not allowed): RFC 9457's about:blank,
-        # whose title is the status's reason phrase
-        return _problem_response("about:blank", exc.reason, exc.status, exc.text or exc.reason, {})
+        response = about_blank(exc.status, exc.text or exc.reason)
+        if "Allow" in exc.headers:  # 405 says which methods the path takes (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception as exc:
         if is_outage(exc):  # the Redis watcher logs the outage once; no traceback per call
             log.debug("request_unavailable", error=str(exc) or type(exc).__name__)

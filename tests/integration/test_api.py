@@ -141,7 +141,7 @@ async def test_bad_contact_is_refused_and_changes_nothing(
         ("post", "/v1/contacts", b"[1, 2]", 400),
         ("post", "/v1/contacts", b'{"channel": "chat\xff"}', 400),
         ("post", "/v1/contacts", b"[" * 5000 + b"]" * 5000, 400),
-        ("post", "/v1/contacts", b'{"channel": "chat", "priority": NaN}', 400),
+        ("post", "/v1/contacts", b'{"channel": "chat", "priority": NaN}', 422),
         (
             "post",
             "/v1/contacts",

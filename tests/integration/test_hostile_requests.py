@@ -25,10 +25,14 @@ async def test_an_agent_id_ending_in_a_newline_is_refused(api: TestClient, redis
 
 
 @pytest.mark.parametrize("path", ["/v1/agents", "/v1/customers/u1/timeline"])
-async def test_a_limit_of_thousands_of_digits_is_a_bad_request(api: TestClient, path: str) -> None:
+async def test_a_limit_of_thousands_of_digits_is_refused_naming_it(
+    api: TestClient, path: str
+) -> None:
     response = await api.get(path, params={"limit": "9" * 5000})
-    assert response.status == 400
-    assert "limit must be a whole number" in (await response.json())["detail"]
+    assert response.status == 422
+    problem = await response.json()
+    assert "limit must be a whole number" in problem["detail"]
+    assert problem["errors"][0]["field"] == "limit"
 
 
 @pytest.mark.parametrize(

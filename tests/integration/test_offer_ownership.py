@@ -169,3 +169,24 @@ async def test_a_completion_retried_after_the_customer_was_erased_answers_the_sa
     again = await contacts.complete(contact_id, "q", "resolved", "jo's card number")
     assert (again.state, again.notes_discarded) == ("wrap_up", True)
     assert await dump(redis) == after_erasure  # the notes are not written back
+
+
+@pytest.mark.parametrize("verb", ["accept", "reject"])
+async def test_an_offer_never_made_is_not_found_and_an_ended_one_is_a_conflict(
+    make_api: MakeApi, redis: Redis, verb: str
+) -> None:
+    api = await make_api()
+    ctx = api.app[SERVICES].ctx
+    contact_id, offer_id = await _offered_to_q(ctx)
+    token = offer_id.rsplit(".", 1)[1]
+    never_made = [f"{contact_id}.7.{token}", f"{contact_id}.1.{'0' * len(token)}"]
+    before = await dump(redis)
+    for unknown in never_made:
+        response = await api.post(f"/v1/offers/{unknown}/{verb}", json={"agent_id": "q"})
+        assert response.status == 404, unknown
+        assert (await response.json())["type"] == "/v1/problems/not-found"
+    assert await dump(redis) == before
+
+    assert (await api.post(f"/v1/offers/{offer_id}/reject", json={"agent_id": "q"})).status == 200
+    ended = await api.post(f"/v1/offers/{offer_id}/accept", json={"agent_id": "q"})
+    assert ended.status == 409  # it was made, and it ended

@@ -110,6 +110,7 @@ for (method, path), target in JSON_BODY_ROUTES.items():
     request(method, path, 400, target, data=b"{not json", headers=JSON)
     request(method, path, 413, target, data=b'{"x": "' + b"x" * MAX_BODY + b'"}', headers=JSON)
     request(method, path, 422, target, json={"no_such_field": 1})
+    request(method, path, 415, target, data=b"{}", headers={"Content-Type": "text/plain"})
 
 request("get", "/healthz", 200)
 
@@ -179,6 +180,7 @@ async def _complete_queued(w: World) -> ClientResponse:
 BODY = "/v1/contacts/{id}/body"
 request("put", BODY, 404, "/v1/contacts/cdeadbeef/body", data="text")
 request("put", BODY, 413, "/v1/contacts/cdeadbeef/body", data="x" * (512 * 1024 + 1))
+request("put", BODY, 422, "/v1/contacts/cdeadbeef/body?kind=fax", data="text")
 
 
 @case("put", BODY, 200)
@@ -201,7 +203,7 @@ async def _body_of_an_erased_customers_contact(w: World) -> ClientResponse:
 
 # agents and offers
 request("get", "/v1/agents", 200)
-request("get", "/v1/agents", 400, "/v1/agents?limit=0")
+request("get", "/v1/agents", 422, "/v1/agents?limit=0")
 request("put", "/v1/agents/{id}", 201, "/v1/agents/zed", json={"name": "Zed"})
 request("get", "/v1/agents/{id}", 404, "/v1/agents/nobody")
 request(
@@ -262,7 +264,6 @@ for method, path, ok in (
 request("get", "/v1/admin/rules", 200)
 request("get", "/v1/admin/rules/versions", 200)
 ROLLBACK = "/v1/admin/rules/rollback/{version}"
-request("post", ROLLBACK, 400, "/v1/admin/rules/rollback/x")
 request("post", ROLLBACK, 404, "/v1/admin/rules/rollback/9")
 
 
@@ -291,7 +292,6 @@ async def _erase_a_merged_customer(w: World) -> ClientResponse:
 
 
 # customers
-request("get", "/v1/customers", 400, "/v1/customers?phone=1&email=a@b.com")
 request("get", "/v1/customers", 404, "/v1/customers?phone=%2B442079460009")
 request("get", "/v1/customers", 422, "/v1/customers?phone=12")
 
@@ -322,7 +322,7 @@ for (method, path), kw in CUSTOMER_READS.items():
 
 
 TIMELINE = "/v1/customers/{id}/timeline"
-request("get", TIMELINE, 400, "/v1/customers/u1/timeline?limit=0")
+request("get", TIMELINE, 422, "/v1/customers/u1/timeline?limit=0")
 MERGE = "/v1/customers/{id}/merge"
 request("post", MERGE, 404, "/v1/customers/u404/merge", json={"from": "u405"})
 

@@ -14,6 +14,8 @@ from ccaas.errors import CcaasError
 from ccaas.web.problems import PROBLEM_KINDS
 from tests.helpers import TEST_CONFIG, MakeApi, settled
 
+JSON = {"Content-Type": "application/json"}
+
 
 @pytest.fixture
 async def api(make_api: MakeApi) -> TestClient:
@@ -78,7 +80,7 @@ async def test_an_unknown_problem_type_is_not_found(api: TestClient) -> None:
 async def test_problems_carry_their_kind_type_and_fixed_title(
     api: TestClient, method: str, path: str, data: bytes, status: int, kind: str
 ) -> None:
-    response = await api.request(method, path, data=data)
+    response = await api.request(method, path, data=data, headers=JSON)
     assert response.status == status
     problem = await response.json()
     cls = PROBLEM_KINDS[kind]

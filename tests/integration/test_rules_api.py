@@ -105,7 +105,9 @@ async def test_bad_rules_bodies_are_refused(
 
 async def test_rollback_to_an_unknown_version_is_not_found(api: TestClient) -> None:
     assert (await api.post("/v1/admin/rules/rollback/9")).status == 404
-    assert (await api.post("/v1/admin/rules/rollback/x")).status == 400
+    not_a_number = await api.post("/v1/admin/rules/rollback/x")
+    assert not_a_number.status == 422
+    assert (await not_a_number.json())["errors"][0]["field"] == "version"
 
 
 def _line(text: str, fragment: str) -> int:

@@ -84,3 +84,16 @@ local function customer_is_live(customer_key)
   return customer_status(customer_key) == 'live'
 end
 
+
+-- Why an answer to offer_id (accept or reject) is refused: 'no_such_offer' when the contact
+-- was never offered under that id (neither its current nor its last ended offer, nor an
+-- earlier attempt, whose token is not kept), else 'offer_not_pending' (it ended, or it rings
+-- for another agent).
+local function offer_refusal(contact_key, offer_id)
+  local current, ended, count = unpack(redis.call('HMGET', contact_key, 'offer_id',
+    'ended_offer_id', 'offer_count'))
+  if offer_id == current or offer_id == ended then return 'offer_not_pending' end
+  local attempt = tonumber(string.match(offer_id, '^[^.]+%.(%d+)') or '')
+  if attempt and attempt < (tonumber(count) or 0) then return 'offer_not_pending' end
+  return 'no_such_offer'
+end

@@ -5,19 +5,19 @@
 -- KEYS[5] agent changes zset               KEYS[6] events stream
 -- KEYS[7] the contact's customer hash (its last_agent becomes this agent; "-" if none)
 -- ARGV[1] offer id  ARGV[2] contact id  ARGV[3] agent id  ARGV[4] now (ms)
--- Returns {"ok", "accepted" | "again"} or {"refused", "offer_not_pending"}.
+-- Returns {"ok", "accepted" | "again"} or {"refused", "offer_not_pending" | "no_such_offer"}.
 local contact_key, agent_key, work_key, deadlines_key, agent_changes_key, events_key,
   customer_key = unpack(KEYS, 1, 7)
 local offer_id, contact_id, agent_id, now = unpack(ARGV, 1, 4)
 local state, pending_offer, offered_to, channel, queue = unpack(redis.call('HMGET',
   contact_key, 'state', 'offer_id', 'agent_id', 'channel', 'queue'))
 if pending_offer ~= offer_id or offered_to ~= agent_id then
-  return {'refused', 'offer_not_pending'}
+  return {'refused', offer_refusal(contact_key, offer_id)}
 end
 if state == 'connected' or state == 'wrap_up' or state == 'completed' then
   return {'ok', 'again'}
 end
-if state ~= 'offered' then return {'refused', 'offer_not_pending'} end
+if state ~= 'offered' then return {'refused', offer_refusal(contact_key, offer_id)} end
 redis.call('HSET', contact_key, 'state', 'connected', 'connected_at', now)
 redis.call('HSET', work_key, contact_id, work_entry('connected', channel))
 redis.call('ZREM', deadlines_key, offer_id)

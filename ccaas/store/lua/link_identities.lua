@@ -6,13 +6,14 @@
 -- KEYS[4] events
 -- ARGV[1] customer id  ARGV[2] now (ms)  ARGV[3] "create" to create the customer if missing
 -- ARGV[4..] identities as "kind:value"
--- Returns {"ok", 1 if created else 0, identities newly linked} or {"refused", reason, key}.
+-- Returns {"ok", 1 if created else 0, identities newly linked}, {"refused", "owned_by_other",
+-- identity, its owner} or {"refused", "no_customer", customer id}.
 local index_key, customer_key, identities_key, events_key = unpack(KEYS, 1, 4)
 local customer_id, now, mode = unpack(ARGV, 1, 3)
 local identities = {unpack(ARGV, 4)}
 for _, identity in ipairs(identities) do
   local owner = redis.call('HGET', index_key, identity)
-  if owner and owner ~= customer_id then return {'refused', 'owned_by_other', identity} end
+  if owner and owner ~= customer_id then return {'refused', 'owned_by_other', identity, owner} end
 end
 local status = customer_status(customer_key)
 if status == 'erased' or status == 'merged' then

@@ -23,7 +23,7 @@ if state ~= 'offered' or pending_offer ~= offer_id or offered_to ~= agent_id the
       and ended_why == 'rejected' then
     return {'ok', redis.call('HGET', agent_key, 'presence') or '', 'again'}
   end
-  return {'refused', 'offer_not_pending'}
+  return {'refused', offer_refusal(contact_key, offer_id)}
 end
 if why == 'timed_out' and tonumber(now) < tonumber(expires) then
   return {'refused', 'offer_not_due'}
