@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 
 from ..domain.rules.compiled import CompiledRules
-from ..domain.rules.text import parse_rules
+from ..domain.rules.text import line_of, parse_rules, refused
 from ..errors import ConfigError
 from .context import StoreContext
 from .scripts import Reply
@@ -104,7 +104,7 @@ async def publish_text(
     that still holds waiting or ringing contacts (they would be stranded): nothing changes.
     """
     candidate = parse_rules(text, source)
-    await _refuse_stranding(ctx, candidate, source)
+    await refuse_stranding(ctx, candidate, text, source)
     activated = await RulesStore(ctx).activate(text, source, note, dedupe=dedupe)
     rules = await load_version(ctx, activated.version)
     swap(ctx, rules)
@@ -120,32 +120,38 @@ async def _baseline(ctx: StoreContext) -> CompiledRules:
     return ctx.rules
 
 
-async def _refuse_stranding(ctx: StoreContext, candidate: CompiledRules, source: str) -> None:
-    """ConfigError when `candidate` would leave contacts where no router looks for them:
-    in a queue it removes, or on a channel it takes away from their queue."""
+async def refuse_stranding(
+    ctx: StoreContext, candidate: CompiledRules, text: str, source: str
+) -> None:
+    """ConfigError when `candidate` (parsed from `text`) would leave contacts where no router
+    looks for them: in a queue it removes, or on a channel it takes away from their queue.
+    Each problem has the line of that queue's `channels` in `text` (of `queues:` for a
+    removed queue)."""
     lost = stranded_channels(await _baseline(ctx), candidate)
     if not lost:
         return
     held = await StrandedCounter(ctx).count(lost)
     problems = []
-    for (queue, channel), n in sorted(held.items()):
+    for (queue, channel), n in sorted(
+        held.items(), key=lambda item: (item[0][0], item[0][1] or "")
+    ):
         if not n:
             continue
         if channel is None:
+            loc: tuple[str, ...] = ("queues", queue)
             message = (
                 f"queue {queue!r} is removed but {n} contact(s) still wait in it; keep it "
                 "until it is empty (take it out of the profiles and rules meanwhile)"
             )
         else:
+            loc = ("queues", queue, "channels")
             message = (
                 f"queue {queue!r} would no longer take {channel} but {n} {channel} "
                 "contact(s) still wait in it; keep the channel until they are answered"
             )
-        problems.append({"line": None, "field": f"queues.{queue}", "message": message})
+        problems.append({"line": line_of(text, loc), "field": ".".join(loc), "message": message})
     if problems:
-        raise ConfigError(
-            "\n".join(f"{source}: {p['message']}" for p in problems), problems=problems
-        )
+        raise refused(source, problems)
 
 
 async def refresh(ctx: StoreContext) -> None:

@@ -11,7 +11,7 @@ from aiohttp import web
 from ..domain.rules.compiled import summary
 from ..domain.rules.text import parse_rules
 from ..errors import ConfigError, NotFound, RulesRejected
-from ..store.rules_store import RulesStore, publish_text
+from ..store.rules_store import RulesStore, publish_text, refuse_stranding
 from .openapi import YAML_BODY, operation
 from .problems import BadRequest, read_text
 from .services import services
@@ -85,14 +85,19 @@ async def put_rules(request: web.Request) -> web.Response:
 
 @admin_routes.post("/v1/admin/rules/validate")
 @operation(
-    "Check rules (YAML body) without changing anything",
+    "Check rules (YAML body) as PUT would, against the live state, without changing anything",
     body=YAML_BODY,
-    errors={400: "empty or not UTF-8", 413: "larger than 1 MiB", 422: "rejected"},
+    errors={
+        400: "empty or not UTF-8",
+        413: "larger than 1 MiB",
+        422: "rejected: errors[] with line, field and message",
+    },
 )
 async def validate_rules(request: web.Request) -> web.Response:
-    text = await _rules_text(request)
+    ctx, text = services(request).ctx, await _rules_text(request)
     try:
         rules = parse_rules(text, "body")
+        await refuse_stranding(ctx, rules, text, "body")
     except ConfigError as exc:
         raise _rejected(exc, "validate") from exc
     return web.json_response({"valid": True, "summary": summary(rules)})
