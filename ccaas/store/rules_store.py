@@ -103,12 +103,21 @@ async def publish_text(
     ConfigError (with each problem's line) when it is not valid, or when it removes a queue
     that still holds waiting or ringing contacts (they would be stranded): nothing changes.
     """
+    rules, _ = await publish(ctx, text, source, note, dedupe=dedupe)
+    return rules
+
+
+async def publish(
+    ctx: StoreContext, text: str, source: str, note: str = "", *, dedupe: bool = False
+) -> tuple[CompiledRules, bool]:
+    """publish_text, also saying whether a new version was made (False: with `dedupe`, the
+    text is the one in force, and nothing changed)."""
     candidate = parse_rules(text, source)
     await refuse_stranding(ctx, candidate, text, source)
     activated = await RulesStore(ctx).activate(text, source, note, dedupe=dedupe)
     rules = await load_version(ctx, activated.version)
     swap(ctx, rules)
-    return rules
+    return rules, activated.created
 
 
 async def _baseline(ctx: StoreContext) -> CompiledRules:

@@ -11,7 +11,7 @@ from aiohttp import web
 from ..domain.rules.compiled import summary
 from ..domain.rules.text import parse_rules
 from ..errors import ConfigError, NotFound, RulesRejected
-from ..store.rules_store import RulesStore, publish_text, refuse_stranding
+from ..store.rules_store import RulesStore, publish, publish_text, refuse_stranding
 from .openapi import YAML_BODY, operation
 from .problems import BadRequest, read_text
 from .services import services
@@ -109,10 +109,33 @@ async def list_versions(request: web.Request) -> web.Response:
     return web.json_response(await RulesStore(services(request).ctx).versions())
 
 
+def _version_number(request: web.Request) -> int:
+    raw = request.match_info["version"]
+    if not re.fullmatch(r"[0-9]{1,18}", raw):
+        raise BadRequest(f"version {raw[:40]!r} is not a version number")
+    return int(raw)
+
+
+@admin_routes.get("/v1/admin/rules/versions/{version}")
+@operation(
+    "One stored version: its metadata and its YAML text",
+    errors={400: "not a version number", 404: "no such version"},
+)
+async def get_version(request: web.Request) -> web.Response:
+    version = _version_number(request)
+    text = await RulesStore(services(request).ctx).text(version)
+    if text is None:
+        raise NotFound(f"no rules version {version}", version=version)
+    return web.json_response({**(await _version_info(request, version)), "yaml": text})
+
+
 @admin_routes.post("/v1/admin/rules/rollback/{version}")
 @operation(
     "Put an old version's text in force again, as a new version",
-    ok=201,
+    ok={
+        200: "that text is already in force: nothing changed (changed: false)",
+        201: "in force as a new version (changed: true)",
+    },
     errors={
         400: "not a version number",
         404: "no such version",
@@ -120,16 +143,20 @@ async def list_versions(request: web.Request) -> web.Response:
     },
 )
 async def rollback(request: web.Request) -> web.Response:
-    ctx, raw = services(request).ctx, request.match_info["version"]
-    if not re.fullmatch(r"[0-9]{1,18}", raw):
-        raise BadRequest(f"version {raw[:40]!r} is not a version number")
-    text = await RulesStore(ctx).text(int(raw))
+    ctx, version = services(request).ctx, _version_number(request)
+    text = await RulesStore(ctx).text(version)
     if text is None:
-        raise NotFound(f"no rules version {raw}", version=int(raw))
+        raise NotFound(f"no rules version {version}", version=version)
     try:
-        rules = await publish_text(ctx, text, "rollback", f"rollback to version {raw}")
+        # dedupe: the text in force already (that very version, or an equal one) changes nothing
+        rules, created = await publish(
+            ctx, text, "rollback", f"rollback to version {version}", dedupe=True
+        )
     except ConfigError as exc:
         raise _rejected(exc, "rollback") from exc
-    log.info("rules_rolled_back", version=rules.version, to=int(raw))
+    if created:
+        log.info("rules_rolled_back", version=rules.version, to=version)
     info = await _version_info(request, rules.version)
-    return web.json_response({**info, "rolled_back_to": int(raw)}, status=201)
+    return web.json_response(
+        {**info, "rolled_back_to": version, "changed": created}, status=201 if created else 200
+    )

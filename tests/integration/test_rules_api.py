@@ -209,3 +209,32 @@ async def test_a_condition_that_is_not_boolean_is_refused_by_put_with_its_line(
     )
     assert problem["message"] == "condition 'customer.tier': gives a string, not true or false"
     assert await data_keys(redis) == []
+
+
+async def test_an_old_version_s_text_can_be_read_back(api: TestClient) -> None:
+    second = RULES.replace("add: 20", "add: 25")
+    assert (
+        await api.put("/v1/admin/rules", data=RULES, headers={"X-Change-Note": "n1"})
+    ).status == 201
+    assert (await api.put("/v1/admin/rules", data=second)).status == 201
+    response = await api.get("/v1/admin/rules/versions/1")
+    assert response.status == 200
+    first = await response.json()
+    assert (first["version"], first["yaml"], first["note"]) == (1, RULES, "n1")
+    assert (first["source"], first["active"]) == ("api", False)
+    assert (await (await api.get("/v1/admin/rules/versions/2")).json())["yaml"] == second
+    missing = await api.get("/v1/admin/rules/versions/3")
+    assert (missing.status, missing.content_type) == (404, "application/problem+json")
+    assert (await api.get("/v1/admin/rules/versions/x")).status == 400
+
+
+async def test_a_rollback_to_the_version_in_force_changes_nothing(
+    api: TestClient, redis: Redis
+) -> None:
+    assert (await api.put("/v1/admin/rules", data=RULES)).status == 201
+    before = await dump(redis)
+    response = await api.post("/v1/admin/rules/rollback/1")
+    assert response.status == 200
+    answer = await response.json()
+    assert (answer["version"], answer["rolled_back_to"], answer["changed"]) == (1, 1, False)
+    assert await dump(redis) == before  # no new version, no event
