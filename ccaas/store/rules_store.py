@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from ..domain.rules.compiled import CompiledRules
+from ..domain.rules.file_header import split_header
 from ..domain.rules.text import line_of, parse_rules, refused
 from ..errors import ConfigError
 from .context import StoreContext
@@ -78,6 +79,14 @@ class RulesStore:
     async def note_file(self, text: str) -> None:
         await self.ctx.redis.set(self.ctx.keys.rules_file, checksum(text))
 
+    async def reject_file(self, rejected: dict[str, Any]) -> None:
+        """Keep `rejected` (JSON-able) as the last refused file save, seen by every replica."""
+        await self.ctx.redis.set(self.ctx.keys.rules_last_rejected, json.dumps(rejected))
+
+    async def last_rejected(self) -> dict[str, Any] | None:
+        value = await self.ctx.redis.get(self.ctx.keys.rules_last_rejected)
+        return dict(json.loads(value)) if value else None
+
 
 async def load_version(ctx: StoreContext, version: int) -> CompiledRules:
     """Compile a stored version (ConfigError if it is missing or no longer valid)."""
@@ -112,9 +121,10 @@ async def publish(
 ) -> tuple[CompiledRules, bool]:
     """publish_text, also saying whether a new version was made (False: with `dedupe`, the
     text is the one in force, and nothing changed)."""
-    candidate = parse_rules(text, source)
+    candidate = parse_rules(text, source)  # with its header line, if any: lines as sent
     await refuse_stranding(ctx, candidate, text, source)
-    activated = await RulesStore(ctx).activate(text, source, note, dedupe=dedupe)
+    _, body = split_header(text)  # the file's version line is not part of the rules
+    activated = await RulesStore(ctx).activate(body, source, note, dedupe=dedupe)
     rules = await load_version(ctx, activated.version)
     swap(ctx, rules)
     return rules, activated.created

@@ -46,7 +46,7 @@ async def _version_info(request: web.Request, version: int) -> dict[str, Any]:
 
 
 @admin_routes.get("/v1/admin/rules")
-@operation("The rules version in force, with its YAML")
+@operation("The rules version in force, with its YAML, and the last refused file save")
 async def get_rules(request: web.Request) -> web.Response:
     ctx = services(request).ctx
     store = RulesStore(ctx)
@@ -57,6 +57,7 @@ async def get_rules(request: web.Request) -> web.Response:
     info["yaml"] = await store.text(version) if version else None
     info["summary"] = summary(ctx.rules)
     info["loaded_here"] = ctx.rules.version
+    info["last_rejected"] = await store.last_rejected()
     return web.json_response(info)
 
 
