@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 import structlog
 from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
 from ccaas.domain.rules.text import parse_rules
+from ccaas.store.context import StoreContext
+from ccaas.store.rules_store import publish_text
 from tests.helpers import MakeApi
 
 V1 = """\
@@ -146,3 +149,18 @@ async def _last_rejected(api: TestClient) -> dict[str, Any] | None:
 async def _version_is(api: TestClient, version: int) -> dict[str, Any] | None:
     current = await rules(api)
     return current if current["version"] == version else None
+
+
+async def test_a_replica_whose_file_is_an_old_copy_starts_on_the_rules_in_force_and_updates_it(
+    make_api: MakeApi, redis: Redis, tmp_path: Path
+) -> None:
+    ctx = StoreContext.create(redis, "t1", parse_rules(V1, "f"))
+    await publish_text(ctx, V1, "file")
+    await publish_text(ctx, V2, "api")  # made while this replica was down
+    own = tmp_path / "own" / "routing.yaml"
+    own.parent.mkdir()
+    save(own, with_header(1, V1))  # its own file, as it last wrote it
+    api = await make_api(parse_rules(V1, str(own)), rules_file=own)
+    await until(lambda: file_shows(own, 2, V2))
+    current = await rules(api)
+    assert (current["version"], current["last_rejected"]) == (2, None)
