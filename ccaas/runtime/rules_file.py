@@ -124,11 +124,15 @@ async def check_save(ctx: StoreContext, text: str, path: Path) -> Save:
     if not between:
         return Save.PUBLISH
     newest = between[-1]
+    since = f"version {newest['version']} ({newest['source']}) came after it"
+    if newest["version"] == active:
+        since = f"version {active} ({newest['source']}) is in force since"
+    else:
+        since += f" and version {active} is in force"
     message = (
-        f"this file was edited from rules version {base}, but version {newest['version']} "
-        f"({newest['source']}) came after it and version {active} is in force: saving it would "
-        f"undo that change. Start from the rules in force (GET /v1/admin/rules/versions/{active})"
-        f", keep the first line '# ccaas rules version {active}', and save again"
+        f"this file was edited from rules version {base}, but {since}: saving it would undo "
+        f"that change. Make the edit on the rules in force (GET /v1/admin/rules/versions/"
+        f"{active}), keep the first line '# ccaas rules version {active}', and save again"
     )
     log.warning("rules_file_stale", file=str(path), version_in_force=active, based_on=base)
     raise ConfigError(
