@@ -3,8 +3,16 @@ there is refused when the document loads, with the line and the field."""
 
 from __future__ import annotations
 
-import pytest
+import functools
+from typing import Any
 
+import cel
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ccaas.domain.rules.expression_types import result_type
+from ccaas.domain.rules.facts import QueueStats, contact_vars, customer_vars, helpers, now_vars
 from ccaas.domain.rules.text import parse_rules
 from ccaas.errors import ConfigError
 
@@ -81,3 +89,83 @@ def test_a_preferred_agent_must_give_an_agent_id() -> None:
     [problem] = refused.value.fields["problems"]
     assert (problem["line"], problem["field"]) == (7, "classification.0.preferred_agent.agent")
     assert "gives a bool, not an agent id (a string)" in problem["message"]
+
+
+# --- the type worked out is the type CEL gives ---------------------------------------------
+
+LEAVES = {
+    "bool": ["contact.repeat", "queue.open", "true", 'open("billing")', "queues.billing.open"],
+    "int": ["contact.priority", "now.hour", "queue.eligible_agents", "3", "size(contact.tags)"],
+    "double": ["customer.lifetime_value", "contact.waited_seconds", "1.5", "queue.ewt_seconds"],
+    "string": ["customer.tier", "contact.channel", '"x"', "now.time", "contact.tags[0]"],
+}
+PYTHON = {"bool": bool, "int": int, "double": float, "string": str}
+
+
+def typed(kind: str, depth: int) -> st.SearchStrategy[str]:
+    """CEL expressions of `kind` over the variables, nested up to `depth`."""
+    leaf = st.sampled_from(LEAVES[kind])
+    if depth == 0:
+        return leaf
+
+    def sub(of: str) -> st.SearchStrategy[str]:
+        return typed(of, depth - 1)
+
+    either = st.tuples(sub("bool"), sub(kind), sub(kind)).map(
+        lambda t: f"({t[0]}) ? ({t[1]}) : ({t[2]})"
+    )
+    options = [leaf, either]
+    if kind == "bool":
+        same = st.sampled_from(sorted(LEAVES)).flatmap(lambda k: st.tuples(sub(k), sub(k)))
+        ordered = st.sampled_from(["int", "double", "string"]).flatmap(
+            lambda k: st.tuples(sub(k), sub(k))
+        )
+        options += [
+            same.map(lambda t: f"({t[0]}) == ({t[1]})"),
+            ordered.map(lambda t: f"({t[0]}) < ({t[1]})"),
+            sub("bool").map(lambda b: f"!({b})"),
+            st.tuples(sub("bool"), sub("bool")).map(lambda t: f"({t[0]}) && ({t[1]})"),
+            st.tuples(sub("bool"), sub("bool")).map(lambda t: f"({t[0]}) || ({t[1]})"),
+            sub("string").map(lambda s: f"contact.tags.exists(t, t == ({s}))"),
+            sub("string").map(lambda s: f'({s}).startsWith("g")'),
+        ]
+    elif kind in ("int", "double"):
+        options.append(st.tuples(sub(kind), sub(kind)).map(lambda t: f"({t[0]}) + ({t[1]})"))
+        options.append(sub(kind).map(lambda x: f"-({x})"))
+    else:
+        options.append(st.tuples(sub(kind), sub(kind)).map(lambda t: f"({t[0]}) + ({t[1]})"))
+    return st.one_of(options)
+
+
+@functools.cache
+def _variables() -> dict[str, Any]:
+    rules = parse_rules(document("contact.repeat"), "routing.yaml")
+    queue = {**QueueStats("billing", waiting=2, ewt_seconds=30.0).as_vars(), "eligible_agents": 1}
+    contact = contact_vars(
+        channel="chat",
+        queue="billing",
+        skills={"billing": 3},
+        priority=5,
+        tags=["gold"],
+        attributes={},
+        external_id="w1",
+        rule="picky",
+        waited_seconds=12.5,
+    )
+    return {
+        "contact": contact,
+        "customer": customer_vars({"tier": "gold", "lifetime_value": 120}),
+        "now": now_vars(1_795_428_000_000, rules),
+        "queue": queue,
+        "queues": {"billing": queue},
+        **helpers(rules, 1_795_428_000_000),
+    }
+
+
+@given(st.sampled_from(sorted(LEAVES)).flatmap(lambda k: st.tuples(st.just(k), typed(k, 2))))
+@settings(max_examples=100, deadline=None)
+def test_the_type_worked_out_is_the_type_cel_gives(case: tuple[str, str]) -> None:
+    kind, source = case
+    assert result_type(source).name == kind
+    value = cel.compile(source).execute(_variables())
+    assert type(value) is PYTHON[kind], (source, value)
