@@ -89,7 +89,12 @@ async def write_back(ctx: StoreContext, file: RulesFile, version: int) -> None:
         file.known = checksum(current)
         return
     if file.known is not None and checksum(current) != file.known:
-        log.info("rules_file_not_written", file=str(file.path), version=version, reason="edited")
+        log.warning(
+            "rules_file_not_written",
+            file=str(file.path),
+            version=version,
+            reason="the file holds an edit not accepted (yet): it is left as it is",
+        )
         return
     new = with_header(version, text)
     try:
