@@ -186,9 +186,8 @@ class _Reader:
         self.at = 0
         self.bound: set[str] = set()
 
-    def peek(self, offset: int = 0) -> _Token | None:
-        i = self.at + offset
-        return self.tokens[i] if i < len(self.tokens) else None
+    def peek(self) -> _Token | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
 
     def take(self, text: str | None = None) -> _Token:
         token = self.peek()
@@ -328,10 +327,8 @@ class _Reader:
             raise _Unreadable(token.text)
         if self.is_next("("):
             self.take("(")
-            arguments = self.arguments(")")
-            if token.text == "dyn":
-                return ANY
-            return _CALLS.get(token.text, ANY) if token.text != "has" or arguments else ANY
+            self.arguments(")")
+            return _CALLS.get(token.text, ANY)  # dyn(), and any other function: not known
         if token.text in ("true", "false"):
             return BOOL
         if token.text == "null":
