@@ -17,6 +17,7 @@ from ..domain.intake import NewContact, check_new_contact
 from ..domain.ordering import order_score
 from ..domain.rules.classify import Classified, Rejection, classify, retarget
 from ..domain.rules.compiled import CompiledRules
+from ..domain.rules.conditions import ConditionWarning
 from ..errors import Conflict, ContactRejected
 from ..store.agents import AgentRepository
 from ..store.contacts import ContactRepository, InsertStatus, NewRow, new_contact_id
@@ -123,10 +124,9 @@ class Ingest:
             try:
                 where = classify(contact, rules, now, stats)
             except Rejection as rejection:
+                _log_condition_failures(rejection.warnings, contact, "")
                 results[i] = Enqueued(False, "", rejection)
                 continue
-            for warning in where.warnings:
-                log.warning("rule_condition_failed", error=warning)
             pending.append(_Pending(i, contact, where, customer_ids.get(i, "")))
         logged_in = await self.agents.logged_in(
             {p.where.preferred_agent for p in pending if p.where.preferred_agent}
@@ -140,6 +140,8 @@ class Ingest:
             inserted = await self.contacts.insert(rows, rules.version)
             overflowing: list[_Pending] = []
             for item, done in zip(pending, inserted, strict=True):
+                if done.status is InsertStatus.CREATED:
+                    _log_condition_failures(item.where.warnings, item.contact, done.contact_id)
                 if done.status in (InsertStatus.CREATED, InsertStatus.EXISTING):
                     results[item.index] = Enqueued(
                         done.status is InsertStatus.CREATED,
@@ -196,6 +198,22 @@ class Ingest:
             fields=fields,
             max_size=rules.config.queues[where.queue].max_size or 0,
             customer_id=item.customer_id,
+        )
+
+
+def _log_condition_failures(
+    warnings: Sequence[ConditionWarning], contact: NewContact, contact_id: str
+) -> None:
+    """One warning per condition that failed (it counted as false), naming where it is
+    written and the contact (no id yet when the contact was refused)."""
+    for rule_field, error in warnings:
+        log.warning(
+            "rule_condition_failed",
+            rule=rule_field,
+            error=error,
+            contact_id=contact_id or None,
+            external_id=contact.external_id,
+            channel=contact.channel.value,
         )
 
 

@@ -10,6 +10,7 @@ import structlog
 from ..domain.eligibility import capacity_limit, has_skills
 from ..domain.models import AgentView, Channel, ChannelRule, Presence, WaitingContact
 from ..domain.rules.compiled import CompiledStep
+from ..domain.rules.conditions import ConditionWarning
 from ..domain.rules.facts import QueueStats, helpers, relaxation_variables
 from ..domain.rules.relaxation import NO_EFFECT, due_steps, effect_of
 from ..store.context import StoreContext
@@ -104,7 +105,7 @@ class Relaxer:
                 if live
                 else {}
             )
-            warnings: list[str] = []
+            warnings: list[ConditionWarning] = []
             for step in due_steps(rules, contact, now, variables, fns, warnings):
                 effect, trigger = effect_of(step, rules, contact.channel), trigger_words(step)
                 if effect is None:  # recorded as fired, so it is not tried again
@@ -117,11 +118,12 @@ class Relaxer:
                         contact_id=contact.id,
                         step=step.key,
                     )
-            for warning in warnings:
+            for rule_field, error in warnings:
                 log.warning(
                     "rule_condition_failed",
                     contact_id=contact.id,
-                    error=warning,
+                    rule=rule_field,
+                    error=error,
                 )
         return applied
 

@@ -25,6 +25,7 @@ from ..web.app import build_app
 from ..web.services import SERVICES, Services
 from .erasure_rewrite import ErasureRewriter
 from .redis_watch import RedisWatcher, claim_epoch, wait_for_redis
+from .rules_file import RulesFile
 from .rules_sync import adopt, bootstrap, follow, set_up_again, watch_file
 
 log = structlog.get_logger("ccaas.engine")
@@ -65,10 +66,11 @@ class Engine:
         ctx = StoreContext.create(redis, self.tenant, self.rules, self.clock)
         ctx.holder.refresh = lambda: refresh(ctx)
         epoch = ""
+        rules_file = None if self.rules_file is None else RulesFile(self.rules_file)
 
         async def set_up() -> None:
             nonlocal epoch
-            await bootstrap(ctx, self.rules_file)
+            await bootstrap(ctx, rules_file)
             epoch, _ = await claim_epoch(ctx)
 
         try:
@@ -77,15 +79,14 @@ class Engine:
             await redis.aclose()
             raise
         self._redis = redis
-        rules_file = self.rules_file
+        watched = rules_file if self.watch_rules_file else None
         watcher = RedisWatcher(
             ctx, epoch, lambda: set_up_again(ctx, rules_file), lambda: adopt(ctx)
         )
         self._start("redis_watcher", watcher.run)
-        self._start("rules_follower", lambda: follow(ctx))
+        self._start("rules_follower", lambda: follow(ctx, watched))
         self._start("erasure_rewriter", ErasureRewriter(ctx).run)
-        if self.rules_file is not None and self.watch_rules_file:
-            watched = self.rules_file
+        if watched is not None:
             self._start("rules_watcher", lambda: watch_file(ctx, watched))
         if self.run_router:
             self._tasks.append(asyncio.create_task(Router(ctx).run(), name="router"))

@@ -19,9 +19,9 @@ from ..errors import ConfigError
 from ..store.client import next_message
 from ..store.context import StoreContext
 from ..store.rules_store import RulesStore, checksum, load_version, publish_text, refresh, swap
+from .rules_file import FILE_SOURCE, RulesFile, Save, check_save, note_rejected, write_back
 
 log = structlog.get_logger("ccaas.rules")
-FILE_SOURCE = "file"
 POLL_SECONDS = 2.0  # a replica that missed a pub/sub message catches up this fast
 
 
@@ -38,11 +38,29 @@ def load_rules_file(path: Path, version: int = 0) -> CompiledRules:
     return parse_rules(read_rules_text(path), str(path), version)
 
 
-async def publish_file(ctx: StoreContext, text: str, path: Path) -> CompiledRules:
-    """Publish the rules file's text and remember it was accepted (even if already in force)."""
-    rules = await publish_text(ctx, text, FILE_SOURCE, str(path), dedupe=True)
+async def publish_file(
+    ctx: StoreContext, text: str, path: Path | RulesFile
+) -> CompiledRules | None:
+    """Publish the rules file's text and remember it was accepted (even if already in force).
+
+    ConfigError when it is not valid, or was edited from an older version than the one in
+    force (rules_file.check_save); None when it is an unchanged copy of an older version."""
+    file = RulesFile.of(path)
+    parse_rules(text, str(file.path))  # its own errors first, then whether it is stale
+    if await check_save(ctx, text, file.path) is Save.OLD_COPY:
+        file.known = checksum(text)  # nothing new: the rules in force may be written over it
+        return None
+    rules = await publish_text(ctx, text, FILE_SOURCE, str(file.path), dedupe=True)
     await RulesStore(ctx).note_file(text)
+    file.known = checksum(text)
     return rules
+
+
+async def _refused_save(
+    ctx: StoreContext, file: RulesFile, text: str | None, exc: ConfigError
+) -> None:
+    log.error("rules_file_rejected", file=str(file.path), errors=exc.detail)
+    await note_rejected(ctx, file.path, text, exc)
 
 
 async def join(ctx: StoreContext) -> None:
@@ -51,35 +69,42 @@ async def join(ctx: StoreContext) -> None:
     await bootstrap(ctx, None)
 
 
-async def bootstrap(ctx: StoreContext, path: Path | None) -> None:
+async def bootstrap(ctx: StoreContext, path: Path | RulesFile | None) -> None:
     """At start: put a changed rules file in force, then run on the version in force.
 
     The file is published when it differs from the last version that came from it, so a
     version made through the admin API survives restarts until the file is edited. A bad
-    file is logged and ignored while Redis holds a good version; with none it is fatal.
+    (or stale) file is logged, kept as `last_rejected` and ignored while Redis holds a good
+    version; with none it is fatal.
     """
     store = RulesStore(ctx)
     if path is not None:
-        text = read_rules_text(path)
+        file = RulesFile.of(path)
+        text = read_rules_text(file.path)
         if await store.file_checksum() != checksum(text):
             try:
-                await publish_file(ctx, text, path)
+                await publish_file(ctx, text, file)
             except ConfigError as exc:
                 if not await store.active_version():
                     raise
-                log.error("rules_file_rejected", errors=exc.detail)
+                await _refused_save(ctx, file, text, exc)
+        else:
+            file.known = checksum(text)
     version = await store.active_version()
     if version:
         swap(ctx, await load_version(ctx, version))
 
 
-async def set_up_again(ctx: StoreContext, path: Path | None) -> None:
+async def set_up_again(ctx: StoreContext, path: Path | RulesFile | None) -> None:
     """Redis lost the tenant's data: publish the rules file again and run on it."""
     if path is not None:
+        file = RulesFile.of(path)
+        text = None
         try:
-            await publish_file(ctx, read_rules_text(path), path)
+            text = read_rules_text(file.path)
+            await publish_file(ctx, text, file)
         except ConfigError as exc:
-            log.error("rules_file_rejected", errors=exc.detail)
+            await _refused_save(ctx, file, text, exc)
     await adopt(ctx)
 
 
@@ -95,10 +120,12 @@ async def adopt(ctx: StoreContext) -> None:
     log.warning("rules_reset", version=rules.version, before=before)
 
 
-async def follow(ctx: StoreContext) -> None:
-    """Switch to each new version as it is announced (or found by polling)."""
+async def follow(ctx: StoreContext, file: RulesFile | None = None) -> None:
+    """Switch to each new version as it is announced (or found by polling); with a watched
+    `file`, write each version this process runs back to it (rules_file.write_back)."""
     store = RulesStore(ctx)
     pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
+    shown = 0  # the version last written back (or found already there)
     try:
         await pubsub.subscribe(ctx.keys.rules_channel)
         while True:
@@ -112,6 +139,10 @@ async def follow(ctx: StoreContext) -> None:
                         version=version,
                         errors=exc.detail,
                     )
+            running = ctx.holder.current.version
+            if file is not None and running and running == version and running != shown:
+                shown = running
+                await write_back(ctx, file, running)
             await next_message(pubsub, POLL_SECONDS)
     finally:
         with contextlib.suppress(Exception):
@@ -143,24 +174,28 @@ def _watch_in_thread(path: Path, saved: Callable[[], object]) -> threading.Event
     return stop
 
 
-async def watch_file(ctx: StoreContext, path: Path) -> None:
+async def watch_file(ctx: StoreContext, path: Path | RulesFile) -> None:
     """Publish the rules file each time it is saved with valid, different content."""
+    file = RulesFile.of(path)
     loop, saves = asyncio.get_running_loop(), asyncio.Queue[None]()
-    stop = _watch_in_thread(path, lambda: loop.call_soon_threadsafe(saves.put_nowait, None))
+    stop = _watch_in_thread(file.path, lambda: loop.call_soon_threadsafe(saves.put_nowait, None))
     try:
         while True:
             await saves.get()
-            await _publish_saved(ctx, path)
+            await _publish_saved(ctx, file)
     finally:
         stop.set()
 
 
-async def _publish_saved(ctx: StoreContext, path: Path) -> None:
+async def _publish_saved(ctx: StoreContext, file: RulesFile) -> None:
+    text = None
     try:
-        text = read_rules_text(path)
+        text = read_rules_text(file.path)
         if await RulesStore(ctx).file_checksum() == checksum(text):
+            file.known = checksum(text)
             return
-        rules = await publish_file(ctx, text, path)
-        log.info("rules_file_loaded", version=rules.version)
+        rules = await publish_file(ctx, text, file)
+        if rules is not None:
+            log.info("rules_file_loaded", file=str(file.path), version=rules.version)
     except ConfigError as exc:
-        log.error("rules_file_rejected", errors=exc.detail)
+        await _refused_save(ctx, file, text, exc)

@@ -143,6 +143,12 @@ class TenantKeys:
         return f"{self.prefix}rules:file"
 
     @property
+    def rules_last_rejected(self) -> str:
+        """String: JSON {at, source, file, errors, version_in_force, based_on, yaml} of the
+        last rules file save that was refused."""
+        return f"{self.prefix}rules:last-rejected"
+
+    @property
     def rules_channel(self) -> str:
         """Pub/sub channel: a new rules version is in force (the message is its number)."""
         return f"{self.prefix}rules"

@@ -12,7 +12,8 @@ from typing import Any
 import structlog
 
 from ..domain.rules.compiled import CompiledRules
-from ..domain.rules.text import parse_rules
+from ..domain.rules.file_header import split_header
+from ..domain.rules.text import line_of, parse_rules, refused
 from ..errors import ConfigError
 from .context import StoreContext
 from .scripts import Reply
@@ -78,6 +79,14 @@ class RulesStore:
     async def note_file(self, text: str) -> None:
         await self.ctx.redis.set(self.ctx.keys.rules_file, checksum(text))
 
+    async def reject_file(self, rejected: dict[str, Any]) -> None:
+        """Keep `rejected` (JSON-able) as the last refused file save, seen by every replica."""
+        await self.ctx.redis.set(self.ctx.keys.rules_last_rejected, json.dumps(rejected))
+
+    async def last_rejected(self) -> dict[str, Any] | None:
+        value = await self.ctx.redis.get(self.ctx.keys.rules_last_rejected)
+        return dict(json.loads(value)) if value else None
+
 
 async def load_version(ctx: StoreContext, version: int) -> CompiledRules:
     """Compile a stored version (ConfigError if it is missing or no longer valid)."""
@@ -103,12 +112,22 @@ async def publish_text(
     ConfigError (with each problem's line) when it is not valid, or when it removes a queue
     that still holds waiting or ringing contacts (they would be stranded): nothing changes.
     """
-    candidate = parse_rules(text, source)
-    await _refuse_stranding(ctx, candidate, source)
-    activated = await RulesStore(ctx).activate(text, source, note, dedupe=dedupe)
+    rules, _ = await publish(ctx, text, source, note, dedupe=dedupe)
+    return rules
+
+
+async def publish(
+    ctx: StoreContext, text: str, source: str, note: str = "", *, dedupe: bool = False
+) -> tuple[CompiledRules, bool]:
+    """publish_text, also saying whether a new version was made (False: with `dedupe`, the
+    text is the one in force, and nothing changed)."""
+    candidate = parse_rules(text, source)  # with its header line, if any: lines as sent
+    await refuse_stranding(ctx, candidate, text, source)
+    _, body = split_header(text)  # the file's version line is not part of the rules
+    activated = await RulesStore(ctx).activate(body, source, note, dedupe=dedupe)
     rules = await load_version(ctx, activated.version)
     swap(ctx, rules)
-    return rules
+    return rules, activated.created
 
 
 async def _baseline(ctx: StoreContext) -> CompiledRules:
@@ -120,32 +139,38 @@ async def _baseline(ctx: StoreContext) -> CompiledRules:
     return ctx.rules
 
 
-async def _refuse_stranding(ctx: StoreContext, candidate: CompiledRules, source: str) -> None:
-    """ConfigError when `candidate` would leave contacts where no router looks for them:
-    in a queue it removes, or on a channel it takes away from their queue."""
+async def refuse_stranding(
+    ctx: StoreContext, candidate: CompiledRules, text: str, source: str
+) -> None:
+    """ConfigError when `candidate` (parsed from `text`) would leave contacts where no router
+    looks for them: in a queue it removes, or on a channel it takes away from their queue.
+    Each problem has the line of that queue's `channels` in `text` (of `queues:` for a
+    removed queue)."""
     lost = stranded_channels(await _baseline(ctx), candidate)
     if not lost:
         return
     held = await StrandedCounter(ctx).count(lost)
     problems = []
-    for (queue, channel), n in sorted(held.items()):
+    for (queue, channel), n in sorted(
+        held.items(), key=lambda item: (item[0][0], item[0][1] or "")
+    ):
         if not n:
             continue
         if channel is None:
+            loc: tuple[str, ...] = ("queues", queue)
             message = (
                 f"queue {queue!r} is removed but {n} contact(s) still wait in it; keep it "
                 "until it is empty (take it out of the profiles and rules meanwhile)"
             )
         else:
+            loc = ("queues", queue, "channels")
             message = (
                 f"queue {queue!r} would no longer take {channel} but {n} {channel} "
                 "contact(s) still wait in it; keep the channel until they are answered"
             )
-        problems.append({"line": None, "field": f"queues.{queue}", "message": message})
+        problems.append({"line": line_of(text, loc), "field": ".".join(loc), "message": message})
     if problems:
-        raise ConfigError(
-            "\n".join(f"{source}: {p['message']}" for p in problems), problems=problems
-        )
+        raise refused(source, problems)
 
 
 async def refresh(ctx: StoreContext) -> None:

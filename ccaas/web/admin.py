@@ -10,7 +10,7 @@ from aiohttp import web
 from ..domain.rules.compiled import summary
 from ..domain.rules.text import parse_rules
 from ..errors import ConfigError, NotFound, RulesRejected
-from ..store.rules_store import RulesStore, publish_text
+from ..store.rules_store import RulesStore, publish, publish_text, refuse_stranding
 from .openapi import JSON_LIST, YAML_BODY, operation
 from .problems import BadRequest, path_number, read_text
 from .services import services
@@ -45,7 +45,7 @@ async def _version_info(request: web.Request, version: int) -> dict[str, Any]:
 
 
 @admin_routes.get("/v1/admin/rules")
-@operation("The rules version in force, with its YAML")
+@operation("The rules version in force, with its YAML, and the last refused file save")
 async def get_rules(request: web.Request) -> web.Response:
     ctx = services(request).ctx
     store = RulesStore(ctx)
@@ -56,6 +56,7 @@ async def get_rules(request: web.Request) -> web.Response:
     info["yaml"] = await store.text(version) if version else None
     info["summary"] = summary(ctx.rules)
     info["loaded_here"] = ctx.rules.version
+    info["last_rejected"] = await store.last_rejected()
     return web.json_response(info)
 
 
@@ -84,14 +85,19 @@ async def put_rules(request: web.Request) -> web.Response:
 
 @admin_routes.post("/v1/admin/rules/validate")
 @operation(
-    "Check rules (YAML body) without changing anything",
+    "Check rules (YAML body) as PUT would, against the live state, without changing anything",
     body=YAML_BODY,
-    errors={400: "empty or not UTF-8", 413: "larger than 1 MiB", 422: "rejected"},
+    errors={
+        400: "empty or not UTF-8",
+        413: "larger than 1 MiB",
+        422: "rejected: errors[] with line, field and message",
+    },
 )
 async def validate_rules(request: web.Request) -> web.Response:
-    text = await _rules_text(request)
+    ctx, text = services(request).ctx, await _rules_text(request)
     try:
         rules = parse_rules(text, "body")
+        await refuse_stranding(ctx, rules, text, "body")
     except ConfigError as exc:
         raise _rejected(exc, "validate") from exc
     return web.json_response({"valid": True, "summary": summary(rules)})
@@ -103,10 +109,27 @@ async def list_versions(request: web.Request) -> web.Response:
     return web.json_response(await RulesStore(services(request).ctx).versions())
 
 
+
+@admin_routes.get("/v1/admin/rules/versions/{version}")
+@operation(
+    "One stored version: its metadata and its YAML text",
+    errors={404: "no such version", 422: "not a version number (errors[].field is version)"},
+)
+async def get_version(request: web.Request) -> web.Response:
+    version = path_number(request, "version")
+    text = await RulesStore(services(request).ctx).text(version)
+    if text is None:
+        raise NotFound(f"no rules version {version}", version=version)
+    return web.json_response({**(await _version_info(request, version)), "yaml": text})
+
+
 @admin_routes.post("/v1/admin/rules/rollback/{version}")
 @operation(
     "Put an old version's text in force again, as a new version",
-    ok=201,
+    ok={
+        200: "that text is already in force: nothing changed (changed: false)",
+        201: "in force as a new version (changed: true)",
+    },
     errors={
         404: "no such version",
         422: "not a version number (errors[].field is version), or refused: it would strand "
@@ -114,14 +137,20 @@ async def list_versions(request: web.Request) -> web.Response:
     },
 )
 async def rollback(request: web.Request) -> web.Response:
-    ctx, raw = services(request).ctx, str(path_number(request, "version"))
-    text = await RulesStore(ctx).text(int(raw))
+    ctx, version = services(request).ctx, path_number(request, "version")
+    text = await RulesStore(ctx).text(version)
     if text is None:
-        raise NotFound(f"no rules version {raw}", version=int(raw))
+        raise NotFound(f"no rules version {version}", version=version)
     try:
-        rules = await publish_text(ctx, text, "rollback", f"rollback to version {raw}")
+        # dedupe: the text in force already (that very version, or an equal one) changes nothing
+        rules, created = await publish(
+            ctx, text, "rollback", f"rollback to version {version}", dedupe=True
+        )
     except ConfigError as exc:
         raise _rejected(exc, "rollback") from exc
-    log.info("rules_rolled_back", version=rules.version, to=int(raw))
+    if created:
+        log.info("rules_rolled_back", version=rules.version, to=version)
     info = await _version_info(request, rules.version)
-    return web.json_response({**info, "rolled_back_to": int(raw)}, status=201)
+    return web.json_response(
+        {**info, "rolled_back_to": version, "changed": created}, status=201 if created else 200
+    )

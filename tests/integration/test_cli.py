@@ -96,6 +96,22 @@ def test_rules_check_names_the_line_of_a_broken_condition(tmp_path: Path, repo_r
     assert "does not compile" in bad.stderr
 
 
+def test_rules_check_refuses_a_condition_that_is_not_true_or_false(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    example = (repo_root / "config" / "routing.yaml").read_text()
+    condition = 'when: customer.tier == "gold"'
+    line = next(i for i, text in enumerate(example.splitlines(), 1) if condition in text)
+    bad_file = tmp_path / "routing.yaml"
+    bad_file.write_text(example.replace(condition, "when: customer.tier", 1))
+    bad = subprocess.run([*CCAAS, "rules", "check", str(bad_file)], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert (
+        f"{bad_file}:{line}: classification.0.when: condition 'customer.tier': "
+        "gives a string, not true or false"
+    ) in bad.stderr
+
+
 @pytest.mark.slow
 def test_bench_routing_prints_one_json_object(redis_server: EmbeddedRedis) -> None:
     env = os.environ | {"CCAAS_REDIS_URL": redis_server.url, "CCAAS_LOG_LEVEL": "WARNING"}

@@ -274,6 +274,23 @@ async def _rollback(w: World) -> ClientResponse:
     return await w.call("post", "/v1/admin/rules/rollback/1")
 
 
+@case("post", ROLLBACK, 200)
+async def _rollback_to_the_version_in_force(w: World) -> ClientResponse:
+    await w.call("put", "/v1/admin/rules", data=RULES)
+    return await w.call("post", "/v1/admin/rules/rollback/1")
+
+
+VERSION = "/v1/admin/rules/versions/{version}"
+request("get", VERSION, 422, "/v1/admin/rules/versions/x")
+request("get", VERSION, 404, "/v1/admin/rules/versions/9")
+
+
+@case("get", VERSION, 200)
+async def _read_a_version(w: World) -> ClientResponse:
+    await w.call("put", "/v1/admin/rules", data=RULES)
+    return await w.call("get", "/v1/admin/rules/versions/1")
+
+
 @case("post", ROLLBACK, 422)
 async def _rollback_would_strand(w: World) -> ClientResponse:
     await w.call("put", "/v1/admin/rules", data=RULES)

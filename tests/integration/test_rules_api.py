@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import structlog
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
+from structlog.testing import capture_logs
 
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.rules.text import parse_rules
@@ -174,3 +176,67 @@ async def test_a_bad_document_is_refused_with_its_line_and_changes_nothing(
     assert await dump(redis) == before
     health = await (await api.get("/healthz")).json()
     assert health["rules_version"] == 1
+
+
+async def test_a_condition_that_fails_at_run_time_is_logged_with_its_rule_and_contact(
+    make_api: MakeApi,
+) -> None:
+    text = RULES.replace(
+        'when: contact.attributes.language == "es"', "when: contact.attributes.amount > 100"
+    )
+    api = await make_api(parse_rules(text, "routing.yaml"))
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        response = await api.post(
+            "/v1/contacts",
+            json={"channel": "chat", "external_id": "w9", "attributes": {"amount": "lots"}},
+        )
+    assert response.status == 201
+    contact = await response.json()
+    assert contact["rule"] == "default"  # the failed condition counted as false
+    [failed] = [e for e in logs if e["event"] == "rule_condition_failed"]
+    assert failed["rule"] == "classification.1.when"
+    assert failed["contact_id"] == contact["id"]
+
+
+async def test_a_condition_that_is_not_boolean_is_refused_by_put_with_its_line(
+    api: TestClient, redis: Redis
+) -> None:
+    text = RULES.replace('when: customer.tier == "gold"', "when: customer.tier")
+    response = await api.put("/v1/admin/rules", data=text)
+    assert response.status == 422
+    [problem] = (await response.json())["errors"]
+    assert (problem["line"], problem["field"]) == (
+        _line(text, "customer.tier"),
+        "priority_rules.0.when",
+    )
+    assert problem["message"] == "condition 'customer.tier': gives a string, not true or false"
+    assert await data_keys(redis) == []
+
+
+async def test_an_old_version_s_text_can_be_read_back(api: TestClient) -> None:
+    second = RULES.replace("add: 20", "add: 25")
+    assert (
+        await api.put("/v1/admin/rules", data=RULES, headers={"X-Change-Note": "n1"})
+    ).status == 201
+    assert (await api.put("/v1/admin/rules", data=second)).status == 201
+    response = await api.get("/v1/admin/rules/versions/1")
+    assert response.status == 200
+    first = await response.json()
+    assert (first["version"], first["yaml"], first["note"]) == (1, RULES, "n1")
+    assert (first["source"], first["active"]) == ("api", False)
+    assert (await (await api.get("/v1/admin/rules/versions/2")).json())["yaml"] == second
+    missing = await api.get("/v1/admin/rules/versions/3")
+    assert (missing.status, missing.content_type) == (404, "application/problem+json")
+    assert (await api.get("/v1/admin/rules/versions/x")).status == 422
+
+
+async def test_a_rollback_to_the_version_in_force_changes_nothing(
+    api: TestClient, redis: Redis
+) -> None:
+    assert (await api.put("/v1/admin/rules", data=RULES)).status == 201
+    before = await dump(redis)
+    response = await api.post("/v1/admin/rules/rollback/1")
+    assert response.status == 200
+    answer = await response.json()
+    assert (answer["version"], answer["rolled_back_to"], answer["changed"]) == (1, 1, False)
+    assert await dump(redis) == before  # no new version, no event

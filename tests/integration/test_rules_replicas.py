@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from ccaas.domain.rules.file_header import with_header
 from ccaas.domain.rules.text import parse_rules
 from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
 from ccaas.store.context import StoreContext
@@ -71,6 +72,17 @@ async def wait_for_versions(
     raise AssertionError(f"replicas run versions {seen}, expected {version} on each")
 
 
+async def wait_for_file(path: Path, header: str, body: str, seconds: float = 10) -> None:
+    """Until the file shows `header` then `body` (the rules in force written back)."""
+    text = ""
+    for _ in range(int(seconds / 0.05)):
+        text = path.read_text()  # noqa: ASYNC240 -- a small file, read while polling
+        if text.startswith(header) and text.endswith("\n" + body.lstrip("\n")):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the file shows {text!r}, expected {header!r} and the rules in force")
+
+
 async def test_replicas_switch_together_and_refuse_bad_rules(
     replicas: list[str], routing_file: Path
 ) -> None:
@@ -82,6 +94,7 @@ async def test_replicas_switch_together_and_refuse_bad_rules(
             assert response.status == 201, await response.text()
             assert (await response.json())["version"] == 2
         await wait_for_versions(session, replicas, 2)
+        await wait_for_file(routing_file, "# ccaas rules version 2", V2)
 
         async with session.put(f"{second}/v1/admin/rules", data=BROKEN) as response:
             assert response.status == 422
@@ -93,13 +106,15 @@ async def test_replicas_switch_together_and_refuse_bad_rules(
         await asyncio.sleep(1.5)
         assert await versions_seen(session, replicas) == [2, 2]
 
-        routing_file.write_text(V1.replace("[voice, chat]", "[voice, chat, email]"))  # noqa: ASYNC240
+        edited = with_header(2, V2).replace("[voice, chat]", "[voice, chat, email]")
+        routing_file.write_text(edited)  # noqa: ASYNC240 -- an edit of version 2, as the file shows it
         await wait_for_versions(session, replicas, 3)  # one save, one version
 
         async with session.post(f"{second}/v1/admin/rules/rollback/1") as response:
             assert response.status == 201
             assert (await response.json())["rolled_back_to"] == 1
         await wait_for_versions(session, replicas, 4)
+        await wait_for_file(routing_file, "# ccaas rules version 4", V1)
         async with session.get(f"{first}/v1/admin/rules") as response:
             current = await response.json()
         assert (current["version"], current["yaml"]) == (4, V1)

@@ -15,7 +15,7 @@ from ccaas.errors import ConfigError, InvalidInput
 from ccaas.runtime.rules_sync import bootstrap, join, watch_file
 from ccaas.store.context import StoreContext
 from ccaas.store.rules_store import RulesStore, publish_text
-from tests.helpers import MONDAY_10AM, arrive
+from tests.helpers import MONDAY_10AM, MakeApi, arrive, dump
 
 V1 = """
 queues:
@@ -111,3 +111,28 @@ async def test_an_api_version_survives_a_restart_when_the_file_was_not_edited_si
     restarted = StoreContext.create(redis, "t1", parse_rules(second, str(path)), ManualClock())
     await bootstrap(restarted, path)  # a plain restart keeps the API's v3
     assert await RulesStore(restarted).active_version() == 3
+
+
+async def test_validate_refuses_what_put_refuses_with_the_line_of_the_queue(
+    make_api: MakeApi, redis: Redis
+) -> None:
+    api = await make_api(parse_rules(V1, "f"))
+    assert (await api.put("/v1/admin/rules", data=V1)).status == 201
+    for channel, external_id, queue in (("chat", "w1", "billing"), ("voice", "v1", "callbacks")):
+        body = {"channel": channel, "external_id": external_id, "queue": queue}
+        assert (await api.post("/v1/contacts", json=body)).status == 201
+    before = await dump(redis)
+    text = NO_CALLBACKS.replace(
+        "billing: {channels: [voice, chat]}", "billing: {channels: [voice]}"
+    )
+    answers = [await api.post("/v1/admin/rules/validate", data=text)]
+    answers.append(await api.put("/v1/admin/rules", data=text))
+    assert [a.status for a in answers] == [422, 422]
+    refused = [(await a.json())["errors"] for a in answers]
+    assert refused[0] == refused[1]
+    assert [(e["line"], e["field"]) for e in refused[0]] == [
+        (3, "queues.billing.channels"),  # billing: {channels: [voice]}
+        (2, "queues.callbacks"),  # removed: the line of queues:
+    ]
+    assert "would no longer take chat but 1 chat contact(s)" in refused[0][0]["message"]
+    assert await dump(redis) == before

@@ -75,7 +75,7 @@ def due_keys(
     now_ms: int,
     stats: dict[str, QueueStats] | None = None,
     eligible: int = 0,
-    warnings: list[str] | None = None,
+    warnings: list[tuple[str, str]] | None = None,
     attributes: dict[str, Any] | None = None,
 ) -> list[str]:
     found = due_steps(
@@ -178,11 +178,12 @@ def test_rules_a_condition_that_cannot_be_computed_is_not_due(
 ) -> None:
     rules = load(ONE_STEP.format(trigger='when: "contact.attributes.vip > 2"'))
     contact = waiting(rules)
-    warnings: list[str] = []
+    warnings: list[tuple[str, str]] = []
     found = due_keys(rules, contact, T0 + 10 * SECOND, warnings=warnings, attributes=attributes)
     assert found == (["queue:billing/s"] if due else [])
     assert bool(warnings) == warned
-    assert all("contact.attributes.vip" in w for w in warnings)
+    assert all(field == "queues.billing.relaxation.0.when" for field, _ in warnings)
+    assert all("contact.attributes.vip" in message for _, message in warnings)
 
 
 STEPS = """

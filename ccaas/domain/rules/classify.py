@@ -14,7 +14,7 @@ from ..intake import NewContact
 from ..models import Channel
 from ..values import clamp_priority
 from .compiled import CompiledRules
-from .conditions import CompiledCondition, EvaluationError, MissingValue
+from .conditions import CompiledCondition, ConditionWarning, EvaluationError, MissingValue
 from .facts import QueueStats, contact_vars, customer_vars, helpers, now_vars
 
 EXPLICIT_RULE = "(requested queue)"
@@ -29,9 +29,16 @@ REASONS = {
 class Rejection(Exception):
     """The contact cannot be queued; `reason` is a key of REASONS."""
 
-    def __init__(self, reason: str, queue: str | None, rule: str | None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        queue: str | None,
+        rule: str | None,
+        warnings: tuple[ConditionWarning, ...] = (),
+    ) -> None:
         super().__init__(f"{REASONS[reason]} (queue {queue!r}, rule {rule!r})")
         self.reason, self.queue, self.rule = reason, queue, rule
+        self.warnings = warnings  # conditions that failed on the way (they count as false)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +53,7 @@ class Classified:
     preferred_agent: str = ""
     hold_ms: int = 0
     overflowed: tuple[tuple[str, str], ...] = ()  # (from queue, reason) for each hop
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[ConditionWarning, ...] = field(default=())
 
     @property
     def priority(self) -> int:
@@ -57,7 +64,7 @@ def _holds(
     condition: CompiledCondition | None,
     variables: Mapping[str, Any],
     fns: Mapping[str, Any],
-    warnings: list[str],
+    warnings: list[ConditionWarning],
 ) -> bool:
     if condition is None:
         return True
@@ -66,7 +73,7 @@ def _holds(
     except MissingValue:
         return False
     except EvaluationError as exc:
-        warnings.append(str(exc))
+        warnings.append((exc.field, str(exc)))
         return False
 
 
@@ -189,7 +196,7 @@ def classify(
     queue_stats: Mapping[str, QueueStats] | None = None,
 ) -> Classified:
     """Decide the queue, requirements, priority, tags and preferred agent of a new contact."""
-    warnings: list[str] = []
+    warnings: list[ConditionWarning] = []
     variables = _variables(contact, rules, now_ms, queue_stats)
     preferred, hold_ms = "", 0
     if contact.queue:
@@ -206,7 +213,7 @@ def classify(
             if _holds(compiled.condition, variables, fns, warnings):
                 break
         else:
-            raise Rejection("no_rule", None, None)
+            raise Rejection("no_rule", None, None, tuple(warnings))
         rule_name, queue = rule.name, rule.queue
         skills = dict(rule.skills)
         for skill, level in contact.skills.items():
@@ -221,7 +228,7 @@ def classify(
             except MissingValue:
                 agent = None
             except EvaluationError as exc:
-                warnings.append(str(exc))
+                warnings.append((exc.field, str(exc)))
                 agent = None
             if isinstance(agent, str) and agent:
                 preferred, hold_ms = agent, int(rule.preferred_agent.hold_seconds * 1000)

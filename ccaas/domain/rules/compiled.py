@@ -113,7 +113,7 @@ def _condition(
     if source is None:
         return None
     try:
-        return compile_condition(source, scope, queues)
+        return compile_condition(source, scope, queues, ".".join(str(part) for part in loc))
     except ConditionError as exc:
         problems.append(Problem(loc, f"condition {source.strip()!r}: {exc}"))
         return None

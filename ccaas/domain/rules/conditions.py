@@ -11,6 +11,8 @@ from typing import Any
 
 import cel
 
+from .expression_types import DYN, NotBoolean, result_type
+
 CONTACT_FIELDS = frozenset(
     {
         "channel",
@@ -238,37 +240,67 @@ class CompiledCondition:
     source: str
     program: cel.Program
     roots: frozenset[str]
+    field: str = ""  # where it is written, e.g. classification.0.when (named in run-time warnings)
 
     def value(self, variables: Mapping[str, Any], helpers: Mapping[str, Callable[..., Any]]) -> Any:
         """The expression's value; raises EvaluationError when it cannot be computed."""
         try:
             return self.program.execute({**variables, **helpers})
         except KeyError as exc:
-            raise MissingValue(f"{self.source!r}: no value for {exc}") from exc
+            raise MissingValue(f"{self.source!r}: no value for {exc}", self.field) from exc
         except (TypeError, ValueError, RuntimeError) as exc:
-            raise EvaluationError(f"{self.source!r}: {type(exc).__name__}: {exc}") from exc
+            message = f"{self.source!r}: {type(exc).__name__}: {exc}"
+            raise EvaluationError(message, self.field) from exc
 
     def holds(
         self, variables: Mapping[str, Any], helpers: Mapping[str, Callable[..., Any]]
     ) -> bool:
         result = self.value(variables, helpers)
         if not isinstance(result, bool):
-            raise EvaluationError(f"{self.source!r} gave {result!r}, not true or false")
+            message = f"{self.source!r} gave {result!r}, not true or false"
+            raise EvaluationError(message, self.field)
         return result
 
 
+# (where the condition is written, what went wrong): one condition that failed at run time
+ConditionWarning = tuple[str, str]
+
+
 class EvaluationError(RuntimeError):
-    """A condition failed at run time (e.g. a type mismatch); callers treat it as false."""
+    """A condition failed at run time (e.g. a type mismatch); callers treat it as false.
+
+    `field` is where the condition is written (classification.0.when), for the log.
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class MissingValue(EvaluationError):
     """The condition read a key the contact does not have (an absent attribute): false, quietly."""
 
 
+def _check_result(source: str, scope: Scope) -> None:
+    """ConditionError unless the expression can give what its place needs: true or false for
+    a `when`, an agent id (a string) for a preferred agent. Types not known before run time
+    (values of free-form maps, dyn()) pass: they are checked when the condition runs."""
+    try:
+        found = result_type(source)
+    except NotBoolean as exc:
+        raise ConditionError(str(exc)) from exc
+    if scope is Scope.PREFERRED_AGENT:
+        if found.name not in (DYN, "string"):
+            raise ConditionError(f"gives {found.reads_as()}, not an agent id (a string)")
+    elif found.name not in (DYN, "bool"):
+        raise ConditionError(str(NotBoolean(source.strip(), found, whole=True)))
+
+
 def compile_condition(
-    source: str, scope: Scope, queue_names: frozenset[str] = frozenset()
+    source: str, scope: Scope, queue_names: frozenset[str] = frozenset(), field: str = ""
 ) -> CompiledCondition:
-    """Compile and check `source`; ConditionError says what is wrong in an admin's words."""
+    """Compile and check `source` (written at `field`); ConditionError says what is wrong
+    in an admin's words."""
     program = _compile(source)
     bound = set(_BOUND.findall(_STRING.sub('""', source)))
     for name in program.variables():
@@ -282,4 +314,6 @@ def compile_condition(
             continue
         raise ConditionError(f"unknown function {name!r}{_close(name, _STANDARD | HELPERS)}")
     _check_paths(source, scope, queue_names)
-    return CompiledCondition(source, program, frozenset(program.variables()) & set(scope.variables))
+    _check_result(source, scope)
+    roots = frozenset(program.variables()) & set(scope.variables)
+    return CompiledCondition(source, program, roots, field)

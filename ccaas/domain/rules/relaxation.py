@@ -15,7 +15,7 @@ from typing import Any
 from ..models import Channel, WaitingContact
 from ..values import clamp_priority
 from .compiled import CompiledRules, CompiledStep
-from .conditions import EvaluationError, MissingValue
+from .conditions import ConditionWarning, EvaluationError, MissingValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ def due_steps(
     now_ms: int,
     variables: Mapping[str, Any],
     helpers: Mapping[str, Any],
-    warnings: list[str] | None = None,
+    warnings: list[ConditionWarning] | None = None,
 ) -> list[CompiledStep]:
     """Steps of the contact that have not fired and whose trigger holds now, in order."""
     due: list[CompiledStep] = []
@@ -73,7 +73,7 @@ def due_steps(
                 continue
             except EvaluationError as exc:
                 if warnings is not None:
-                    warnings.append(str(exc))
+                    warnings.append((exc.field, str(exc)))
                 continue
         due.append(step)
         if step.step.move_to is not None:

@@ -114,7 +114,16 @@ def _line_of(root: Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
-def _refused(source: str, problems: list[dict[str, Any]]) -> ConfigError:
+def line_of(text: str, loc: Sequence[int | str]) -> int | None:
+    """1-based line of the key at `loc` in the YAML `text`, or of its nearest parent that
+    exists (a removed queue: the `queues:` line); None if the text is not YAML."""
+    try:
+        return _line_of(_yaml().compose(text), loc)
+    except (YAMLError, RecursionError):
+        return None
+
+
+def refused(source: str, problems: list[dict[str, Any]]) -> ConfigError:
     """One ConfigError for `problems` ({line, field, message}), a line of text for each."""
     lines = []
     for p in problems:
@@ -136,24 +145,24 @@ def _read_yaml(text: str, source: str) -> tuple[Node | None, Any]:
         root = yaml.compose(text)
         if root is not None and _alias_values(root) > MAX_ALIAS_VALUES:
             message = f"not usable YAML: its aliases stand for over {MAX_ALIAS_VALUES:,} values"
-            raise _refused(source, [_problem(message)])
+            raise refused(source, [_problem(message)])
         return root, yaml.constructor.construct_document(root) if root is not None else None
     except (RecursionError, MaxDepthExceededError) as exc:
         message = "not usable YAML: it nests too deeply or refers to itself"
-        raise _refused(source, [_problem(message)]) from exc
+        raise refused(source, [_problem(message)]) from exc
     except _RepeatedKey as exc:
         message = f"key {exc.key!r} appears twice (lines {exc.first} and {exc.second}): keep one"
-        raise _refused(source, [_problem(message, exc.second)]) from exc
+        raise refused(source, [_problem(message, exc.second)]) from exc
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
-        raise _refused(source, [_problem(f"not valid YAML: {exc.problem}", line)]) from exc
+        raise refused(source, [_problem(f"not valid YAML: {exc.problem}", line)]) from exc
     except ReaderError as exc:  # a character YAML does not allow, e.g. a NUL
         line = text.count("\n", 0, exc.position) + 1
         message = f"not valid YAML: {str(exc).splitlines()[0]}"
-        raise _refused(source, [_problem(message, line)]) from exc
+        raise refused(source, [_problem(message, line)]) from exc
     except YAMLError as exc:
-        raise _refused(source, [_problem(f"not valid YAML: {exc}")]) from exc
+        raise refused(source, [_problem(f"not valid YAML: {exc}")]) from exc
 
 
 def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
@@ -164,11 +173,11 @@ def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
     root, document = _read_yaml(text, source)
     if not isinstance(document, dict):
         message = "the document must be a mapping of keys (queues:, classification:, ...)"
-        raise _refused(source, [_problem(message, 1)])
+        raise refused(source, [_problem(message, 1)])
     try:
         return rules_from_document(document, version)
     except RecursionError as exc:
-        raise _refused(source, [_problem("not usable: the document refers to itself")]) from exc
+        raise refused(source, [_problem("not usable: the document refers to itself")]) from exc
     except RulesInvalid as exc:
         found = [
             _problem(
@@ -178,7 +187,7 @@ def parse_rules(text: str, source: str, version: int = 0) -> CompiledRules:
             )
             for problem in exc.problems
         ]
-        raise _refused(source, found) from exc
+        raise refused(source, found) from exc
 
 
 def parse_routing(text: str, source: str) -> RoutingConfig:
