@@ -109,7 +109,6 @@ async def list_versions(request: web.Request) -> web.Response:
     return web.json_response(await RulesStore(services(request).ctx).versions())
 
 
-
 @admin_routes.get("/v1/admin/rules/versions/{version}")
 @operation(
     "One stored version: its metadata and its YAML text",
