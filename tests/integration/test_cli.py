@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
+from ccaas.runtime.embedded_redis import free_port
 
 CCAAS = [sys.executable, "-m", "ccaas.cli"]
 
@@ -97,21 +97,37 @@ def test_rules_check_names_the_line_of_a_broken_condition(tmp_path: Path, repo_r
 
 
 @pytest.mark.slow
-def test_bench_routing_prints_one_json_object(redis_server: EmbeddedRedis) -> None:
-    env = os.environ | {"CCAAS_REDIS_URL": redis_server.url, "CCAAS_LOG_LEVEL": "WARNING"}
+def test_bench_routing_prints_only_json_and_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
+    env |= {"TMPDIR": str(temp), "CCAAS_LOG_LEVEL": "INFO"}  # its own embedded redis-server
     run = subprocess.run(
-        [*CCAAS, "bench", "routing", "--agents", "20", "--contacts", "300", "--json"],
+        [*CCAAS, "bench", "routing", "--agents", "20", "--contacts", "200", "--json"],
         capture_output=True,
         text=True,
         env=env,
         timeout=180,
     )
     assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
+    result = json.loads(run.stdout)  # the whole of stdout is one JSON document
     assert set(result) >= {
         "routed_per_s", "lifecycle_per_s", "p50_ms", "p99_ms", "redis_ceiling_per_s",
         "agents", "contacts",
     }  # fmt: skip
-    assert result["agents"] == 20 and result["contacts"] == 300
+    assert result["agents"] == 20 and result["contacts"] == 200
     assert result["routed_per_s"] > 0 and result["lifecycle_per_s"] > 0
     assert 0 <= result["p50_ms"] <= result["p99_ms"]
+    assert list(temp.iterdir()) == []
+    assert not processes_mentioning(str(temp)), "the embedded redis-server outlived the bench"
+
+
+def test_serve_refuses_an_unknown_setting_at_start(tmp_path: Path, repo_root: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
+    env |= {"CCAAS_REDIS_URI": "redis://127.0.0.1:1/0", "CCAAS_DATA_DIR": str(tmp_path)}
+    run = subprocess.run(
+        [*CCAAS, "serve"], cwd=repo_root, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert run.returncode == 2
+    assert "CCAAS_REDIS_URI is not a setting; did you mean CCAAS_REDIS_URL?" in run.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing was started
