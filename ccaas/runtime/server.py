@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 from redis.asyncio import Redis
+from structlog.contextvars import bound_contextvars
 
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.schema import RoutingConfig
@@ -120,7 +121,8 @@ async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path
         if demo:
             seeds = read_seeds(seeds_dir)
             ctx = app[SERVICES].ctx
-            await load_demo(ctx, seeds)
+            with bound_contextvars(tenant=settings.tenant):
+                await load_demo(ctx, seeds)
             centre = DemoCentre(ctx, seeds.agent_ids, seeds.contacts)
             app[ENGINE].start_duty("demo_simulator", centre.run)
         await web.TCPSite(

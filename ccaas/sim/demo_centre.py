@@ -170,8 +170,8 @@ class DemoCentre:
                 disposition = self._disposition(fields["queue"] or "")
                 await self.contacts.complete(contact_id, plan.agent_id, disposition)
                 self.tally.completed += 1
-        except CcaasError as exc:  # it moved meanwhile (withdrawn, abandoned): next step sees
-            log.debug("demo_move_refused", move=plan.state, problem=exc.detail)
+        except CcaasError as exc:  # it moved meanwhile (abandoned): the next step sees it
+            log.info("demo_move_refused", move=plan.state, problem=exc.detail)
         self.played.pop(contact_id, None)
 
     def _disposition(self, queue: str) -> str:

@@ -50,6 +50,7 @@ def test_serve_starts_embedded_redis_answers_health_and_stops_it(
         assert body == {"status": "ok", "redis": "reachable", "rules_version": 1}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agents") as response:
             assert len(json.load(response)) == 40  # the demo centre from seeds/
+        assert _demo_agents_answer(port), "no demo agent answered an offer"
         assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()
     finally:
         server.send_signal(signal.SIGINT)
@@ -61,6 +62,19 @@ def test_serve_starts_embedded_redis_answers_health_and_stops_it(
             raise
     assert code == 0
     assert not processes_mentioning(str(tmp_path)), "the embedded redis-server outlived serve"
+
+
+def _demo_agents_answer(port: int, seconds: float = 20.0) -> bool:
+    """Whether some agent is connected to a contact within `seconds` (demo agents answer
+    after a few; nobody else answers in the demo)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agents") as response:
+            agents = json.load(response)
+        if any(w["state"] == "connected" for a in agents for w in a["work"]):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def test_rules_check_accepts_the_example_and_names_a_bad_field(
