@@ -16,7 +16,3 @@ class EventLog:
             self.ctx.keys.events, minid=f"{max(oldest_kept_ms, 0)}-0", approximate=False
         )
         return removed
-
-    async def length(self) -> int:
-        count: int = await self.ctx.redis.xlen(self.ctx.keys.events)
-        return count
