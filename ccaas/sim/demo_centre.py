@@ -32,6 +32,7 @@ from ..store.records.agent import AgentRecord
 log = structlog.get_logger("ccaas.sim")
 DEFAULT_DISPOSITION = "resolved"
 _FIELDS = ("agent_id", "state", "offer_id", "queue")
+CATCH_UP_MS = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,8 @@ class DemoCentre:
     async def step(self) -> None:
         """Everything due at the clock's now: arrivals, answers, completions, hang-ups."""
         now = self.ctx.clock.now_ms()
+        # after a pause (Redis was away, the duty restarted) arrivals resume, not catch up
+        self.next_arrival_ms = max(self.next_arrival_ms, now - CATCH_UP_MS)
         while self.by_channel and self.next_arrival_ms <= now:
             gap = self.random.expovariate(1 / self.pace.arrival_every_seconds)
             self.next_arrival_ms += max(int(gap * 1000), 1)

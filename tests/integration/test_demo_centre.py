@@ -66,10 +66,13 @@ async def test_the_demo_agents_answer_complete_and_stay_available_for_minutes(
 ) -> None:
     ctx, centre, router = await _centre(redis, start)
     after_load = await _last_event_id(ctx)
-    longest = await _run(ctx, centre, router, seconds=240)
+    longest = await _run(ctx, centre, router, seconds=180)
+    completed_before = centre.tally.completed
+    longest = max(longest, await _run(ctx, centre, router, seconds=60))
     events = await _events(ctx, after_load)
     kinds = [e["type"] for e in events]
-    assert kinds.count("contact_completed") >= 40, centre.tally
+    assert kinds.count("contact_completed") >= 25, centre.tally
+    assert centre.tally.completed >= completed_before + 3  # still completing, minutes on
     assert "offer_timed_out" not in kinds  # nobody lets an offer ring out
     assert not [e for e in events if e["type"] == "agent_presence" and e["presence"] == "away"]
     channels = {e["channel"] for e in events if e["type"] == "contact_queued"}
