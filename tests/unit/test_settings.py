@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ccaas.errors import ConfigError
-from ccaas.runtime.settings import load_settings
+from ccaas.runtime.settings import known_names, load_settings, unknown_settings
 
 
 def test_a_misspelt_variable_is_refused_with_the_setting_it_looks_like() -> None:
@@ -37,3 +39,10 @@ def test_the_example_env_file_names_only_settings(repo_root: Path) -> None:
 
 def test_other_variables_and_known_settings_are_accepted() -> None:
     load_settings(environ={"CCAAS_HTTP_PORT": "8095", "HOME": "/root", "CCAASX": "1"})
+
+
+@given(st.sampled_from(known_names()), st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", min_size=1))
+def test_any_name_but_a_setting_is_refused(name: str, extra: str) -> None:
+    assert unknown_settings([name, name.lower()]) == []
+    [line] = unknown_settings([name + extra])
+    assert line.startswith(f"{name + extra} is not a setting")
