@@ -139,9 +139,15 @@ def test_bench_routing_prints_only_json_and_leaves_no_temporary_folder(tmp_path:
 def test_serve_refuses_an_unknown_setting_at_start(tmp_path: Path, repo_root: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
     env |= {"CCAAS_REDIS_URI": "redis://127.0.0.1:1/0", "CCAAS_DATA_DIR": str(tmp_path)}
-    run = subprocess.run(
-        [*CCAAS, "serve"], cwd=repo_root, env=env, capture_output=True, text=True, timeout=30
+    server = subprocess.Popen(
+        [*CCAAS, "serve"], cwd=repo_root, env=env, stderr=subprocess.PIPE, text=True
     )
-    assert run.returncode == 2
-    assert "CCAAS_REDIS_URI is not a setting; did you mean CCAAS_REDIS_URL?" in run.stderr
+    try:
+        _, stderr = server.communicate(timeout=20)
+    except subprocess.TimeoutExpired:  # it started: stop it as a user would, Redis with it
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=20)
+        raise AssertionError("serve started despite an unknown setting") from None
+    assert server.returncode == 2
+    assert "CCAAS_REDIS_URI is not a setting; did you mean CCAAS_REDIS_URL?" in stderr
     assert list(tmp_path.iterdir()) == []  # nothing was started
