@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
+
 from ..domain.models import ContactState, Presence
 from ..errors import InvalidInput, NotFound
 from ..store.agents import AgentRepository
@@ -16,6 +18,7 @@ from ..store.offers import OfferRepository
 from ..store.records.agent import AgentRecord
 from ..store.records.contact import ContactRecord
 
+log = structlog.get_logger("ccaas.desk")
 HISTORY = 5  # earlier contacts of the customer shown with each offer
 _WORK_FIELDS = ("agent_id", "state", "offer_id", "offer_expires_at", "customer_id", "attributes")
 
@@ -112,4 +115,11 @@ class Desk:
             except NotFound:
                 customer_id = ""
         await self.offers.accept(offer_id, agent_id, contact_id, customer_id)
+        log.info(
+            "offer_accepted",
+            contact_id=contact_id,
+            agent_id=agent_id,
+            queue=raw.get("queue", ""),
+            offer_id=offer_id,
+        )
         return contact_id

@@ -18,7 +18,7 @@ from ..domain.ordering import order_score
 from ..domain.rules.classify import Classified, Rejection, classify, retarget
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.conditions import ConditionWarning
-from ..errors import Conflict, ContactRejected
+from ..errors import CcaasError, Conflict, ContactRejected
 from ..store.agents import AgentRepository
 from ..store.contacts import ContactRepository, InsertStatus, NewRow, new_contact_id
 from ..store.context import StoreContext
@@ -72,6 +72,36 @@ class Ingest:
         overflow, is returned with `rejected` set and leaves no trace. Contacts classified
         by rules that are no longer in force are classified again by the new ones.
         """
+        try:
+            results = await self._enqueue_all(contacts)
+        except CcaasError as exc:  # bad input or a conflict: none of the batch is queued
+            first = contacts[0] if contacts else None
+            log.info(
+                "contact_refused",
+                status=exc.status,
+                reason=exc.fields.get("reason", exc.kind),
+                problem=exc.detail,
+                field=exc.fields.get("field"),
+                channel=first.channel.value if first else None,
+                external_id=first.external_id if first else None,
+                batch=len(contacts),
+            )
+            raise
+        for contact, result in zip(contacts, results, strict=True):
+            if result.rejected is not None:
+                log.info(
+                    "contact_refused",
+                    status=ContactRejected.status,
+                    reason=result.rejected.reason,
+                    problem=str(result.rejected),
+                    queue=result.rejected.queue,
+                    rule=result.rejected.rule,
+                    channel=contact.channel.value,
+                    external_id=contact.external_id,
+                )
+        return results
+
+    async def _enqueue_all(self, contacts: Sequence[NewContact]) -> list[Enqueued]:
         results: dict[int, Enqueued] = {}
         todo = list(range(len(contacts)))
         for attempt in range(PASSES):

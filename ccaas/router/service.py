@@ -72,10 +72,12 @@ class Router:
         self.snapshot.note_claims(results)
         for result in results:
             if result.offer_id:
-                log.debug(
+                log.info(
                     "contact_offered",
                     contact_id=result.planned.contact_id,
                     agent_id=result.planned.agent_id,
+                    queue=result.planned.queue,
+                    channel=result.planned.channel.value,
                     offer_id=result.offer_id,
                 )
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from ruamel.yaml.error import YAMLError
 from ..desk.service import Desk
 from ..domain.intake import NewContact
 from ..domain.models import Channel, Presence
-from ..errors import ConfigError
+from ..errors import ConfigError, ContactRejected, InvalidInput
 from ..ingest.service import Ingest
 from ..store.agents import AgentProfile, AgentRepository
 from ..store.context import StoreContext
@@ -20,22 +21,64 @@ from ..store.context import StoreContext
 log = structlog.get_logger("ccaas.demo")
 
 
-def _read(path: Path, section: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class DemoSeeds:
+    """The demo's agents (as in seeds/agents.yaml) and contacts (seeds/scenarios.yaml, each
+    with the scenarios' `demo_skills` merged into its own skills)."""
+
+    agents: list[dict[str, Any]]
+    contacts: list[NewContact]
+
+    @property
+    def agent_ids(self) -> list[str]:
+        return [str(item["id"]) for item in self.agents]
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         document = YAML(typ="safe", pure=True).load(path.read_text()) or {}
     except (OSError, YAMLError) as exc:
         raise ConfigError(f"cannot load demo data {path}: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a mapping")
+    return document
+
+
+def _section(document: dict[str, Any], path: Path, section: str) -> list[dict[str, Any]]:
     items = document.get(section, [])
     if not isinstance(items, list):
         raise ConfigError(f"{path}: '{section}' must be a list")
     return items
 
 
-async def load_demo(ctx: StoreContext, seeds_dir: Path) -> tuple[int, int]:
-    """Upsert the seeded agents and enqueue the seeded contacts; returns (agents, contacts)."""
+def read_seeds(seeds_dir: Path) -> DemoSeeds:
+    agents_path, scenarios_path = seeds_dir / "agents.yaml", seeds_dir / "scenarios.yaml"
+    scenarios = _read(scenarios_path)
+    demo_skills = {str(k): int(v) for k, v in (scenarios.get("demo_skills") or {}).items()}
+    contacts = []
+    for item in _section(scenarios, scenarios_path, "contacts"):
+        skills = {**demo_skills}
+        for skill, level in dict(item.get("skills", {})).items():
+            skills[skill] = max(int(level), skills.get(skill, 0))
+        contacts.append(
+            NewContact(
+                channel=Channel(item["channel"]),
+                external_id=str(item["external_id"]),
+                queue=item.get("queue", ""),
+                skills=skills,
+                priority=int(item.get("priority", 0)),
+                customer=item.get("customer"),
+                attributes=dict(item.get("attributes", {})),
+            )
+        )
+    return DemoSeeds(_section(_read(agents_path), agents_path, "agents"), contacts)
+
+
+async def load_demo(ctx: StoreContext, seeds: DemoSeeds) -> tuple[int, int]:
+    """Upsert the seeded agents and enqueue the seeded contacts; returns (agents, contacts
+    enqueued). A contact the rules in force refuse is logged, naming it, and skipped."""
     agents, desk, ingest = AgentRepository(ctx), Desk(ctx), Ingest(ctx)
-    seeded_agents = _read(seeds_dir / "agents.yaml", "agents")
-    for item in seeded_agents:
+    for item in seeds.agents:
         profile = AgentProfile(
             name=item["name"],
             skills=dict(item.get("skills", {})),
@@ -47,18 +90,20 @@ async def load_demo(ctx: StoreContext, seeds_dir: Path) -> tuple[int, int]:
         await desk.set_presence(
             item["id"], Presence(item.get("presence", "available")), item.get("reason", "")
         )
-    seeded_contacts = _read(seeds_dir / "scenarios.yaml", "contacts")
-    for item in seeded_contacts:
-        await ingest.enqueue(
-            NewContact(
-                channel=Channel(item["channel"]),
-                external_id=str(item["external_id"]),
-                queue=item.get("queue", ""),
-                skills=dict(item.get("skills", {})),
-                priority=int(item.get("priority", 0)),
-                customer=item.get("customer"),
-                attributes=dict(item.get("attributes", {})),
+    enqueued = 0
+    for index, contact in enumerate(seeds.contacts):
+        try:
+            await ingest.enqueue(contact)
+        except (ContactRejected, InvalidInput) as exc:
+            log.warning(
+                "demo_contact_skipped",
+                index=index,
+                external_id=contact.external_id,
+                channel=contact.channel.value,
+                problem=exc.detail,
+                **exc.fields,
             )
-        )
-    log.info("demo_loaded", agents=len(seeded_agents), contacts=len(seeded_contacts))
-    return len(seeded_agents), len(seeded_contacts)
+            continue
+        enqueued += 1
+    log.info("demo_loaded", agents=len(seeds.agents), contacts=enqueued)
+    return len(seeds.agents), enqueued

@@ -1,6 +1,6 @@
 """The engine's life: connect to Redis (waiting for it), bootstrap the rules, run the
-supervised duties (the router, the rules sync, the Redis watcher and the rewrite of
-Redis's files after erasures), stop them."""
+supervised duties (the router, the rules sync, the Redis watcher, the event trimmer and the
+rewrite of Redis's files after erasures), stop them."""
 
 from __future__ import annotations
 
@@ -20,17 +20,20 @@ from ..router.service import Router
 from ..store.client import connect, is_outage
 from ..store.context import StoreContext
 from ..store.rules_store import refresh
+from ..store.scripts import DEFAULT_EVENTS_MAX_LEN
 from ..supervise import supervise
 from ..web.app import build_app
 from ..web.services import SERVICES, Services
 from .erasure_rewrite import ErasureRewriter
 from .redis_watch import RedisWatcher, claim_epoch, wait_for_redis
+from .retention import DAY_MS, keep_trimming
 from .rules_file import RulesFile
 from .rules_sync import adopt, bootstrap, follow, set_up_again, watch_file
 
 log = structlog.get_logger("ccaas.engine")
 SHUTDOWN_GRACE_SECONDS = 3.0
 CANCEL_AGAIN_SECONDS = 0.1
+DEFAULT_EVENTS_MAX_AGE_MS = 7 * DAY_MS
 
 
 class Engine:
@@ -46,10 +49,13 @@ class Engine:
         clock: Clock | None = None,
         rules_file: Path | None = None,
         watch_rules_file: bool = True,
+        events_max_len: int = DEFAULT_EVENTS_MAX_LEN,
+        events_max_age_ms: int = DEFAULT_EVENTS_MAX_AGE_MS,
     ) -> None:
         self.redis_url, self.rules, self.tenant, self.clock = redis_url, rules, tenant, clock
         self.run_router = run_router
         self.rules_file, self.watch_rules_file = rules_file, watch_rules_file
+        self.events_max_len, self.events_max_age_ms = events_max_len, events_max_age_ms
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Redis | None = None
 
@@ -63,7 +69,9 @@ class Engine:
 
     async def _start_all(self) -> StoreContext:
         redis: Redis = connect(self.redis_url)
-        ctx = StoreContext.create(redis, self.tenant, self.rules, self.clock)
+        ctx = StoreContext.create(
+            redis, self.tenant, self.rules, self.clock, events_max_len=self.events_max_len
+        )
         ctx.holder.refresh = lambda: refresh(ctx)
         epoch = ""
         rules_file = None if self.rules_file is None else RulesFile(self.rules_file)
@@ -86,6 +94,8 @@ class Engine:
         self._start("redis_watcher", watcher.run)
         self._start("rules_follower", lambda: follow(ctx, watched))
         self._start("erasure_rewriter", ErasureRewriter(ctx).run)
+        max_age = self.events_max_age_ms
+        self._start("events_trimmer", lambda: keep_trimming(ctx, max_age))
         if watched is not None:
             self._start("rules_watcher", lambda: watch_file(ctx, watched))
         if self.run_router:
@@ -96,6 +106,11 @@ class Engine:
     def _start(self, name: str, duty: Callable[[], Awaitable[object]]) -> None:
         task = asyncio.create_task(supervise(name, duty, 0.5, is_outage), name=name)
         self._tasks.append(task)
+
+    def start_duty(self, name: str, duty: Callable[[], Awaitable[object]]) -> None:
+        """Run one more supervised duty (the demo simulator) until the engine stops."""
+        with bound_contextvars(tenant=self.tenant):
+            self._start(name, duty)
 
     @property
     def duties(self) -> tuple[asyncio.Task[None], ...]:
@@ -139,10 +154,13 @@ def create_app(
     clock: Clock | None = None,
     rules_file: Path | None = None,
     watch_rules_file: bool = True,
+    events_max_len: int = DEFAULT_EVENTS_MAX_LEN,
+    events_max_age_ms: int = DEFAULT_EVENTS_MAX_AGE_MS,
 ) -> web.Application:
     """The HTTP app on an engine that starts and stops with it. `rules` are used until
     Redis holds a rules version; with `rules_file`, that file is published at start (when
-    changed) and, if `watch_rules_file`, on each save."""
+    changed) and, if `watch_rules_file`, on each save. The event stream keeps about
+    `events_max_len` events, none older than `events_max_age_ms`."""
     app = build_app(max_body_bytes)
     engine = app[ENGINE] = Engine(
         redis_url,
@@ -152,6 +170,8 @@ def create_app(
         clock=clock,
         rules_file=rules_file,
         watch_rules_file=watch_rules_file,
+        events_max_len=events_max_len,
+        events_max_age_ms=events_max_age_ms,
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

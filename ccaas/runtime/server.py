@@ -13,19 +13,22 @@ from typing import Any
 import structlog
 from aiohttp import web
 from redis.asyncio import Redis
+from structlog.contextvars import bound_contextvars
 
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.schema import RoutingConfig
 from ..errors import ConfigError
+from ..sim.demo_centre import DemoCentre
 from ..store.client import connect
 from ..store.context import StoreContext
 from ..store.rules_store import RulesStore, load_version
 from ..web.runner import ProblemAppRunner
 from ..web.services import SERVICES
-from .demo import load_demo
+from .demo import load_demo, read_seeds
 from .embedded_redis import EmbeddedRedis, private_dir
 from .engine import ENGINE, create_app
 from .redis_watch import shown_url, wait_for_redis
+from .retention import DAY_MS
 from .rules_sync import load_rules_file
 from .settings import Settings
 
@@ -111,12 +114,19 @@ async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path
         run_router=settings.router,
         max_body_bytes=settings.max_body_bytes,
         rules_file=settings.routing_file,
+        events_max_len=settings.events_max_len,
+        events_max_age_ms=int(settings.events_max_age_days * DAY_MS),
     )
     runner = ProblemAppRunner(app, access_log=None)
     try:
         await runner.setup()
         if demo:
-            await load_demo(app[SERVICES].ctx, seeds_dir)
+            seeds = read_seeds(seeds_dir)
+            ctx = app[SERVICES].ctx
+            with bound_contextvars(tenant=settings.tenant):
+                await load_demo(ctx, seeds)
+            centre = DemoCentre(ctx, seeds.agent_ids, seeds.contacts)
+            app[ENGINE].start_duty("demo_simulator", centre.run)
         await web.TCPSite(
             runner, settings.http_host, settings.http_port, shutdown_timeout=SHUTDOWN_SECONDS
         ).start()

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from dotenv import dotenv_values
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..errors import ConfigError
 from .logging import LogFormat
 
+PREFIX = "CCAAS_"
+
 
 class Settings(BaseSettings):
     """Every setting of `ccaas serve`; each can be set as CCAAS_<NAME>."""
 
-    model_config = SettingsConfigDict(env_prefix="CCAAS_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_file=None, extra="ignore")
 
     redis_url: str | None = Field(None, description="Redis to use; empty starts an embedded one")
     tenant: str = Field("default", description="tenant this process serves")
@@ -26,9 +32,49 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
     router: bool = Field(True, description="run the router in this process")
     max_body_bytes: int = Field(64 * 1024, description="largest accepted HTTP body")
+    events_max_len: int = Field(
+        1_000_000, ge=1000, description="event stream: about this many events are kept at most"
+    )
+    events_max_age_days: float = Field(
+        7.0, gt=0, description="event stream: events older than this are trimmed"
+    )
 
 
-def load_settings(env_file: Path | None = None) -> Settings:
+def known_names() -> list[str]:
+    return [PREFIX + name.upper() for name in Settings.model_fields]
+
+
+def unknown_settings(names: Iterable[str]) -> list[str]:
+    """One line per CCAAS_* name that is no setting, with the setting it most looks like."""
+    known = known_names()
+    lines = []
+    for name in sorted(set(names)):
+        upper = name.upper()
+        if not upper.startswith(PREFIX) or upper in known:
+            continue
+        # compared without the prefix, which every name shares and would make all look alike
+        close = difflib.get_close_matches(
+            upper.removeprefix(PREFIX), [k.removeprefix(PREFIX) for k in known], n=1, cutoff=0.6
+        )
+        hint = f"; did you mean {PREFIX}{close[0]}?" if close else ""
+        lines.append(f"{name} is not a setting{hint}")
+    return lines
+
+
+def load_settings(
+    env_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """The settings; a CCAAS_* variable (in the environment or the env file) that names no
+    setting is refused, so a misspelt one is not silently ignored."""
+    environ = os.environ if environ is None else environ
+    names = list(environ)
+    if env_file is not None and env_file.is_file():
+        names += [name for name in dotenv_values(env_file) if name]
+    unknown = unknown_settings(names)
+    if unknown:
+        raise ConfigError(
+            "unknown setting: " + "; ".join(unknown) + " (`ccaas serve --help` lists them)"
+        )
     try:
         return Settings(_env_file=env_file)
     except ValidationError as exc:

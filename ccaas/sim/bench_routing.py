@@ -2,7 +2,8 @@
 
 The router runs in its own process (as in production); this process is the load: it enqueues
 contacts and, for the lifecycle phase, plays the agents who accept and complete offers. Times
-come from the `ts` of each transition in the event stream.
+come from the `ts` of each transition in the event stream (microseconds, Redis's clock).
+With no CCAAS_REDIS_URL it runs a private redis-server in a temporary folder, removed on exit.
 """
 
 from __future__ import annotations
@@ -52,12 +53,16 @@ def bench_config(capacity: int) -> RoutingConfig:
 
 
 class Progress:
-    """A one-line progress bar on stderr."""
+    """A one-line progress bar on stderr (none with --json)."""
+
+    enabled = True
 
     def __init__(self, label: str, total: int) -> None:
         self.label, self.total, self.last = label, total, -1.0
 
     def show(self, done: int) -> None:
+        if not self.enabled:
+            return
         fraction = min(done / self.total, 1.0) if self.total else 1.0
         if fraction - self.last < 0.02 and fraction < 1.0:
             return
@@ -120,7 +125,7 @@ async def _events(redis: Redis, stream: str, last_id: str) -> tuple[str, list[di
 async def _wait_for(
     ctx: StoreContext, kind: str, total: int, progress: Progress, on_event: Callable[..., Any]
 ) -> dict[str, int]:
-    """Follow the event stream until `total` events of `kind`; returns contact -> ts."""
+    """Follow the event stream until `total` events of `kind`; returns contact -> ts (µs)."""
     seen: dict[str, int] = {}
     last = "0-0"
     deadline = time.monotonic() + 600
@@ -176,11 +181,12 @@ async def _per_second(ctx: StoreContext, first_kind: str, last_kind: str) -> flo
     first = await _stream_times(ctx, first_kind)
     last = await _stream_times(ctx, last_kind)
     await _drop_tenant(ctx)
-    span = (max(last.values()) - min(first.values())) / 1000
+    span = (max(last.values()) - min(first.values())) / 1_000_000
     return len(last) / span if span > 0 else 0.0
 
 
 async def _stream_times(ctx: StoreContext, kind: str) -> dict[str, int]:
+    """Contact -> `ts` (µs) of its first event of `kind`."""
     times: dict[str, int] = {}
     last = "0-0"
     while True:
@@ -247,7 +253,7 @@ async def lifecycle_phase(redis: Redis, url: str, agents: int, contacts: int) ->
 async def latency_phase(
     redis: Redis, url: str, agents: int, rate: float, seconds: float
 ) -> tuple[float, float, int]:
-    """(c) paced arrivals at `rate` per second: enqueue→offer p50 and p99 in ms."""
+    """(c) paced arrivals at `rate` per second: enqueue→offer p50 and p99 in ms (to the µs)."""
     total = min(int(rate * seconds), agents * (MAX_CAPACITY - 2))
     ctx = await _fresh_ctx(redis, bench_config(capacity=total // agents + 2))
     await _setup_agents(ctx, agents)
@@ -271,7 +277,7 @@ async def latency_phase(
     queued = await _stream_times(ctx, "contact_queued")
     offered = await _stream_times(ctx, "contact_offered")
     await _drop_tenant(ctx)
-    waits = [float(offered[c] - queued[c]) for c in offered if c in queued]
+    waits = [(offered[c] - queued[c]) / 1000 for c in offered if c in queued]
     return _percentile(waits, 50), _percentile(waits, 99), len(waits)
 
 
@@ -290,18 +296,32 @@ async def redis_ceiling(redis: Redis, seconds: float = 2.0) -> float:
 
 
 async def run_routing_bench(settings: Settings, agents: int, contacts: int, as_json: bool) -> int:
+    """Run the four phases; print one JSON object (`as_json`) or a summary on stdout."""
     if agents < 1 or contacts < 1 or contacts > agents * (MAX_CAPACITY - 2):
         raise InvalidInput(
             f"need 1 <= contacts <= agents x {MAX_CAPACITY - 2} so that every contact can be "
             f"offered at once; got {agents} agents, {contacts} contacts",
             field="contacts",
         )
-    embedded: EmbeddedRedis | None = None
-    url = settings.redis_url
-    if not url:
-        embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="ccaas-bench-")))
-        await embedded.start()
-        url = embedded.url
+    with contextlib.ExitStack() as folder:
+        url = settings.redis_url
+        embedded: EmbeddedRedis | None = None
+        if not url:  # the folder goes on exit, also on an error or Ctrl-C
+            data_dir = folder.enter_context(tempfile.TemporaryDirectory(prefix="ccaas-bench-"))
+            embedded = EmbeddedRedis(Path(data_dir), appendonly=False)
+            folder.callback(embedded.stop)  # before the folder is removed
+            await embedded.start()
+            url = embedded.url
+        result = await _measure(url, agents, contacts, progress=not as_json)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        print(_summary(result))
+    return 0
+
+
+async def _measure(url: str, agents: int, contacts: int, progress: bool) -> dict[str, Any]:
+    Progress.enabled = progress
     redis: Redis = connect(url)
     try:
         routed = await routing_phase(redis, url, agents, contacts)
@@ -310,23 +330,26 @@ async def run_routing_bench(settings: Settings, agents: int, contacts: int, as_j
         ceiling = await redis_ceiling(redis)
     finally:
         await redis.aclose()
-        if embedded is not None:
-            embedded.stop()
-    result = {
+    return {
         "routed_per_s": round(routed, 1),
         "lifecycle_per_s": round(lifecycle, 1),
-        "p50_ms": round(p50, 2),
-        "p99_ms": round(p99, 2),
+        "p50_ms": round(p50, 3),
+        "p99_ms": round(p99, 3),
         "latency_rate_per_s": round(routed / 2, 1),
         "latency_samples": samples,
         "redis_ceiling_per_s": round(ceiling, 1),
         "agents": agents,
         "contacts": contacts,
     }
-    sys.stderr.write(
-        f"routed {routed:,.0f}/s · lifecycle {lifecycle:,.0f}/s · "
-        f"offer latency p50 {p50:.1f} ms p99 {p99:.1f} ms at {routed / 2:,.0f}/s · "
-        f"redis EVALSHA ceiling {ceiling:,.0f}/s\n"
+
+
+def _summary(result: dict[str, Any]) -> str:
+    return (
+        f"{result['agents']} agents, {result['contacts']} contacts\n"
+        f"  routed (enqueue→offer)    {result['routed_per_s']:>12,.0f} contacts/s\n"
+        f"  lifecycle (…→complete)    {result['lifecycle_per_s']:>12,.0f} contacts/s\n"
+        f"  offer latency at {result['latency_rate_per_s']:,.0f}/s   "
+        f"p50 {result['p50_ms']:.3f} ms  p99 {result['p99_ms']:.3f} ms"
+        f"  ({result['latency_samples']} samples)\n"
+        f"  Redis EVALSHA ceiling     {result['redis_ceiling_per_s']:>12,.0f} calls/s"
     )
-    print(json.dumps(result))
-    return 0

@@ -12,7 +12,7 @@ from ..domain.rules.compiled import CompiledRules, compile_rules
 from ..domain.rules.schema import RoutingConfig
 from .health import RedisHealth
 from .keys import TenantKeys
-from .scripts import Scripts
+from .scripts import DEFAULT_EVENTS_MAX_LEN, Scripts
 
 
 class RulesHolder:
@@ -51,13 +51,15 @@ class StoreContext:
         tenant: str,
         rules: CompiledRules | RoutingConfig,
         clock: Clock | None = None,
+        events_max_len: int = DEFAULT_EVENTS_MAX_LEN,
     ) -> StoreContext:
+        """`events_max_len`: about how many events the stream keeps (see scripts.py)."""
         if isinstance(rules, RoutingConfig):
             rules = compile_rules(rules)
         return cls(
             redis,
             TenantKeys(tenant),
-            Scripts.register(redis),
+            Scripts.register(redis, events_max_len),
             RulesHolder(rules),
             clock or SystemClock(),
         )

@@ -7,6 +7,8 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import structlog
+
 from ..domain.eligibility import capacity_limit
 from ..domain.models import AgentView
 from ..domain.policy import PlannedOffer
@@ -16,6 +18,7 @@ from .context import StoreContext
 from .keys import contact_of_offer
 from .scripts import Reply
 
+log = structlog.get_logger("ccaas.offers")
 CLAIMS_PER_CALL = 100  # keeps each script short, so Redis never blocks long
 
 
@@ -31,6 +34,17 @@ class ClaimResult:
     agent_change_before: int
     agent_change_after: int
     at_ms: int
+
+
+def _log_requeue(
+    why: str, offer_id: str, contact_id: str, agent_id: str, queue: str, presence: str
+) -> None:
+    """offer_rejected, offer_timed_out (a ring-out) or offer_withdrawn; and agent_set_away
+    when that ring-out was the agent's last allowed miss."""
+    ids = {"contact_id": contact_id, "agent_id": agent_id, "queue": queue}
+    log.info(f"offer_{why}", offer_id=offer_id, **ids)
+    if why == "timed_out" and presence == "away":
+        log.info("agent_set_away", reason="no answer", agent_id=agent_id, queue=queue)
 
 
 def _not_pending(offer_id: str, agent_id: str) -> Conflict:
@@ -190,7 +204,10 @@ class OfferRepository:
                 keys.wake_channel,
             ],
         )
-        return Reply.decode(answer)
+        reply = Reply.decode(answer)
+        if reply.ok and reply.values[1:2] == ("ended",):
+            _log_requeue(why, offer_id, contact_id, agent_id, queue, str(reply.values[0]))
+        return reply
 
     async def reject(self, offer_id: str, agent_id: str) -> str:
         """`agent_id` declines the offer ringing for it (again: a no-op); the contact waits

@@ -17,6 +17,15 @@ class QueueRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
 
+    async def waiting_counts(self) -> dict[str, int]:
+        """How many contacts wait in each queue of the rules in force."""
+        names = sorted(self.ctx.rules.config.queues)
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.zcard(self.ctx.keys.queue_waiting(name))
+            counts = await pipe.execute()
+        return dict(zip(names, counts, strict=True))
+
     async def live_stats(self, only: str | None = None) -> dict[str, QueueStats]:
         rules, keys, redis = self.ctx.rules, self.ctx.keys, self.ctx.redis
         names = [only] if only else sorted(rules.config.queues)

@@ -41,11 +41,16 @@ class Reply:
         return [cls.decode(item) for item in raw]
 
 
+DEFAULT_EVENTS_MAX_LEN = 1_000_000  # the events_max_len setting's default
+
+
 @cache
-def script_source(name: str) -> str:
-    """The script's text with the shared helpers (_lib.lua) in front of it."""
+def script_source(name: str, events_max_len: int = DEFAULT_EVENTS_MAX_LEN) -> str:
+    """The script's text with the shared helpers (_lib.lua) in front of it, and in front of
+    those the event stream's length limit the helpers' `emit` trims to."""
     lua = resources.files("ccaas.store") / "lua"
-    return (lua / "_lib.lua").read_text() + (lua / f"{name}.lua").read_text()
+    header = f"local EVENTS_MAX_LEN = {int(events_max_len)}\n"
+    return header + (lua / "_lib.lua").read_text() + (lua / f"{name}.lua").read_text()
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,13 @@ class Scripts:
     attach_body: AsyncScript
 
     @classmethod
-    def register(cls, redis: Redis) -> Scripts:
-        return cls(**{f.name: redis.register_script(script_source(f.name)) for f in fields(cls)})
+    def register(cls, redis: Redis, events_max_len: int = DEFAULT_EVENTS_MAX_LEN) -> Scripts:
+        return cls(
+            **{
+                f.name: redis.register_script(script_source(f.name, events_max_len))
+                for f in fields(cls)
+            }
+        )
 
 
 SCRIPT_NAMES = tuple(f.name for f in fields(Scripts))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
+from ccaas.runtime.embedded_redis import free_port
 
 CCAAS = [sys.executable, "-m", "ccaas.cli"]
 
@@ -50,6 +50,7 @@ def test_serve_starts_embedded_redis_answers_health_and_stops_it(
         assert body == {"status": "ok", "redis": "reachable", "rules_version": 1}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agents") as response:
             assert len(json.load(response)) == 40  # the demo centre from seeds/
+        assert _demo_agents_answer(port), "no demo agent answered an offer"
         assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()
     finally:
         server.send_signal(signal.SIGINT)
@@ -61,6 +62,19 @@ def test_serve_starts_embedded_redis_answers_health_and_stops_it(
             raise
     assert code == 0
     assert not processes_mentioning(str(tmp_path)), "the embedded redis-server outlived serve"
+
+
+def _demo_agents_answer(port: int, seconds: float = 20.0) -> bool:
+    """Whether some agent is connected to a contact within `seconds` (demo agents answer
+    after a few; nobody else answers in the demo)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agents") as response:
+            agents = json.load(response)
+        if any(w["state"] == "connected" for a in agents for w in a["work"]):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def test_rules_check_accepts_the_example_and_names_a_bad_field(
@@ -113,21 +127,43 @@ def test_rules_check_refuses_a_condition_that_is_not_true_or_false(
 
 
 @pytest.mark.slow
-def test_bench_routing_prints_one_json_object(redis_server: EmbeddedRedis) -> None:
-    env = os.environ | {"CCAAS_REDIS_URL": redis_server.url, "CCAAS_LOG_LEVEL": "WARNING"}
+def test_bench_routing_prints_only_json_and_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
+    env |= {"TMPDIR": str(temp), "CCAAS_LOG_LEVEL": "INFO"}  # its own embedded redis-server
     run = subprocess.run(
-        [*CCAAS, "bench", "routing", "--agents", "20", "--contacts", "300", "--json"],
+        [*CCAAS, "bench", "routing", "--agents", "20", "--contacts", "200", "--json"],
         capture_output=True,
         text=True,
         env=env,
         timeout=180,
     )
     assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
+    result = json.loads(run.stdout)  # the whole of stdout is one JSON document
     assert set(result) >= {
         "routed_per_s", "lifecycle_per_s", "p50_ms", "p99_ms", "redis_ceiling_per_s",
         "agents", "contacts",
     }  # fmt: skip
-    assert result["agents"] == 20 and result["contacts"] == 300
+    assert result["agents"] == 20 and result["contacts"] == 200
     assert result["routed_per_s"] > 0 and result["lifecycle_per_s"] > 0
     assert 0 <= result["p50_ms"] <= result["p99_ms"]
+    assert list(temp.iterdir()) == []
+    assert not processes_mentioning(str(temp)), "the embedded redis-server outlived the bench"
+
+
+def test_serve_refuses_an_unknown_setting_at_start(tmp_path: Path, repo_root: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
+    env |= {"CCAAS_REDIS_URI": "redis://127.0.0.1:1/0", "CCAAS_DATA_DIR": str(tmp_path)}
+    server = subprocess.Popen(
+        [*CCAAS, "serve"], cwd=repo_root, env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _, stderr = server.communicate(timeout=20)
+    except subprocess.TimeoutExpired:  # it started: stop it as a user would, Redis with it
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=20)
+        raise AssertionError("serve started despite an unknown setting") from None
+    assert server.returncode == 2
+    assert "CCAAS_REDIS_URI is not a setting; did you mean CCAAS_REDIS_URL?" in stderr
+    assert list(tmp_path.iterdir()) == []  # nothing was started

@@ -1,7 +1,22 @@
 -- Shared helpers, prepended to every transition script when it is loaded (see scripts.py).
+-- scripts.py puts `local EVENTS_MAX_LEN = <n>` (the events_max_len setting) in front.
 
+-- An event's time in microseconds since the epoch: Redis's own clock at the commit when it
+-- agrees with the caller's `now` (ms) within a second, so latencies resolve below a
+-- millisecond; otherwise `now` x 1000, so a caller's manual clock (tests, simulations)
+-- stays in charge.
+local function event_ts(now)
+  local ms = tonumber(now)
+  local t = redis.call('TIME')
+  local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  if math.abs(us / 1000 - ms) > 1000 then us = ms * 1000 end
+  return string.format('%.0f', us)
+end
+
+-- Append an event; the stream keeps about EVENTS_MAX_LEN of them (docs/operations.md).
 local function emit(stream, kind, now, ...)
-  return redis.call('XADD', stream, '*', 'type', kind, 'ts', now, ...)
+  return redis.call('XADD', stream, 'MAXLEN', '~', EVENTS_MAX_LEN, '*',
+    'type', kind, 'ts', event_ts(now), ...)
 end
 
 -- Publish a wake-up for routers unless one is already pending since the last round began.

@@ -1,0 +1,48 @@
+"""CCAAS_* variables that name no setting are refused, with the setting they look like."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ccaas.errors import ConfigError
+from ccaas.runtime.settings import known_names, load_settings, unknown_settings
+
+
+def test_a_misspelt_variable_is_refused_with_the_setting_it_looks_like() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ={"CCAAS_REDIS_URI": "redis://x", "PATH": "/bin"})
+    assert "CCAAS_REDIS_URI is not a setting; did you mean CCAAS_REDIS_URL?" in refused.value.detail
+
+
+def test_a_variable_like_no_setting_is_refused_without_a_guess() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ={"CCAAS_MQTT_URL": "mqtt://broker"})
+    assert "CCAAS_MQTT_URL is not a setting" in refused.value.detail
+    assert "did you mean" not in refused.value.detail
+
+
+def test_an_env_file_is_checked_too(tmp_path: Path) -> None:
+    env_file = tmp_path / "ccaas.env"
+    env_file.write_text("CCAAS_TENANT=acme\nCCAAS_LOG_LEVL=DEBUG\n")
+    with pytest.raises(ConfigError, match="did you mean CCAAS_LOG_LEVEL"):
+        load_settings(env_file, environ={})
+
+
+def test_the_example_env_file_names_only_settings(repo_root: Path) -> None:
+    settings = load_settings(repo_root / "config" / "ccaas.example.env", environ={})
+    assert settings.events_max_age_days == 7
+
+
+def test_other_variables_and_known_settings_are_accepted() -> None:
+    load_settings(environ={"CCAAS_HTTP_PORT": "8095", "HOME": "/root", "CCAASX": "1"})
+
+
+@given(st.sampled_from(known_names()), st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", min_size=1))
+def test_any_name_but_a_setting_is_refused(name: str, extra: str) -> None:
+    assert unknown_settings([name, name.lower()]) == []
+    [line] = unknown_settings([name + extra])
+    assert line.startswith(f"{name + extra} is not a setting")
