@@ -33,6 +33,7 @@ JSON_FIELDS: dict[str, Any] = {
     "tags": [],
     "relaxed": [],
     "overflowed": [],
+    "rejected_by": {},  # agent -> when (ms) it rejected the contact, within the cooldown
 }
 INT_FIELDS = (
     "priority",
@@ -101,6 +102,7 @@ class ContactRecord:
     tags: list[str] = dataclasses.field(default_factory=list)
     overflowed: list[list[str]] = dataclasses.field(default_factory=list)
     relaxed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    rejected_by: dict[str, int] = dataclasses.field(default_factory=dict)
     customer: dict[str, Any] | None = None
     attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
     customer_id: str | None = None
@@ -212,6 +214,7 @@ WAITING_FIELDS = (
     "relaxed",
     "preferred_agent",
     "preferred_until",
+    "rejected_by",
 )
 
 
@@ -224,7 +227,7 @@ def _requirements(skills_json: str) -> Mapping[str, int]:
 def waiting_view(contact_id: str, score: float, row: Sequence[str | None]) -> WaitingContact:
     """The policy's view of a waiting contact from its WAITING_FIELDS (the hot path: one
     contact per waiting contact per round, so it decodes only what the policy needs)."""
-    channel, queue, skills, priority, first, since, rule, relaxed, preferred, until = row
+    channel, queue, skills, priority, first, since, rule, relaxed, preferred, until, rejected = row
     return WaitingContact(
         id=contact_id,
         queue=queue or "",
@@ -240,4 +243,7 @@ def waiting_view(contact_id: str, score: float, row: Sequence[str | None]) -> Wa
         else frozenset(),
         preferred_agent=preferred or "",
         preferred_until_ms=int(until or 0),
+        rejected_by=MappingProxyType({a: int(t) for a, t in json.loads(rejected).items()})
+        if rejected
+        else MappingProxyType({}),
     )
