@@ -34,6 +34,7 @@ JSON_FIELDS: dict[str, Any] = {
     "relaxed": [],
     "overflowed": [],
     "rejected_by": {},  # agent -> when (ms) it rejected the contact, within the cooldown
+    "preferred_hold": None,  # whether a preferred-agent hold was applied, and if not why
 }
 INT_FIELDS = (
     "priority",
@@ -131,6 +132,7 @@ class ContactRecord:
     preferred_agent: str | None = None
     preferred_until: int | None = None
     preferred_note: str | None = None
+    preferred_hold: dict[str, Any] | None = None
     body_bytes: int | None = None
     body_kind: str | None = None
     extra: dict[str, str] = dataclasses.field(default_factory=dict)  # fields of newer code
