@@ -17,6 +17,7 @@ class Ineligible(StrEnum):
     DELAYED = "queue_delay_not_reached"
     MISSING_SKILL = "missing_skill"
     NO_CAPACITY = "no_capacity"
+    REJECTED = "rejected_recently"
 
 
 def has_skills(agent_skills: Mapping[str, int], required: Mapping[str, int]) -> bool:
@@ -60,13 +61,26 @@ def is_held_from(agent_id: str, contact: WaitingContact, now_ms: int) -> bool:
     )
 
 
+def rejected_recently(
+    agent_id: str, contact: WaitingContact, now_ms: int, cooldown_ms: int
+) -> bool:
+    """True while the agent's reject of the contact is younger than the queue's cooldown."""
+    at = contact.rejected_by.get(agent_id)
+    return at is not None and now_ms - at < cooldown_ms
+
+
 def ineligibility(
     agent: AgentView,
     contact: WaitingContact,
     rules: Mapping[Channel, ChannelRule],
     now_ms: int = 0,
+    reject_cooldown_ms: int = 0,
 ) -> Ineligible | None:
-    """None when the agent may take the contact, else the first reason it may not."""
+    """None when the agent may take the contact, else the first reason it may not.
+
+    A recent reject is checked last: it is the one reason the policy sets aside, when no
+    other agent can take the contact (see policy.plan_offers).
+    """
     if agent.presence is not Presence.AVAILABLE:
         return Ineligible.NOT_AVAILABLE
     if contact.queue not in agent.queues:
@@ -80,6 +94,8 @@ def ineligibility(
         return Ineligible.MISSING_SKILL
     if not has_room(agent, contact.channel, rules):
         return Ineligible.NO_CAPACITY
+    if rejected_recently(agent.id, contact, now_ms, reject_cooldown_ms):
+        return Ineligible.REJECTED
     return None
 
 
@@ -88,5 +104,6 @@ def is_eligible(
     contact: WaitingContact,
     rules: Mapping[Channel, ChannelRule],
     now_ms: int = 0,
+    reject_cooldown_ms: int = 0,
 ) -> bool:
-    return ineligibility(agent, contact, rules, now_ms) is None
+    return ineligibility(agent, contact, rules, now_ms, reject_cooldown_ms) is None

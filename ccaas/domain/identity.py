@@ -5,7 +5,9 @@
   Jo.Bloggs@Example.COM and jo.bloggs@example.com are the same address. Dots and
   +tags are kept: jo.bloggs+bank@x.com is another address than jobloggs@x.com;
 - handle: "network:id" for a known network, the id without a leading @, lower-cased;
-- visitor, login: a chat visitor id or a login, trimmed, kept as given (1..200 characters).
+- visitor, login: a chat visitor id or a login, trimmed, kept as given (1..200 characters);
+- account: the business's own customer number (its CRM id, e.g. CUST-1001), trimmed and kept
+  as given: CRM ids may tell case apart (Salesforce ids do), so case is not folded.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class IdentityKind(StrEnum):
     HANDLE = "handle"
     VISITOR = "visitor"
     LOGIN = "login"
+    ACCOUNT = "account"
 
 
 IDENTITY_FIELDS = tuple(kind.value for kind in IdentityKind)  # as named in API bodies

@@ -59,6 +59,7 @@ class QueueSpec:
     strategy: Strategy = Strategy.LONGEST_IDLE
     offer_timeout_seconds: float = 20.0
     wrap_up_seconds: float = 0.0
+    reject_cooldown_seconds: float = 60.0  # a rejecting agent is passed over this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ class WaitingContact:
 
     queue_since_ms is when it entered its current queue (profile delays and relaxation
     timers count from it); while now < preferred_until_ms only preferred_agent may take it.
+    rejected_by maps each agent who rejected it (within the queue's cooldown) to when (ms).
     """
 
     id: str
@@ -81,6 +83,7 @@ class WaitingContact:
     relaxed: frozenset[str] = frozenset()
     preferred_agent: str = ""
     preferred_until_ms: int = 0
+    rejected_by: Mapping[str, int] = field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True, slots=True)

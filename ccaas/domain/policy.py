@@ -3,7 +3,8 @@
 Contacts are taken in the documented order (order_key); each goes to the best eligible
 agent by its queue's strategy. Because the best contact chooses first and an agent's room
 only shrinks within a round, an agent is always offered the best waiting contact it is
-eligible for, across all the queues it serves.
+eligible for, across all the queues it serves. An agent who rejected a contact within its
+queue's reject_cooldown_seconds is passed over, unless no other agent can take it then.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .eligibility import has_room, is_eligible, is_held_from
+from .eligibility import Ineligible, has_room, ineligibility, is_held_from
 from .models import AgentView, Channel, ChannelRule, Presence, QueueSpec, Strategy, WaitingContact
 from .ordering import order_key
 from .strategies import RankKey, rank_key
@@ -24,6 +25,7 @@ class PlannedOffer:
     agent_id: str
     queue: str
     channel: Channel
+    despite_reject: bool = False  # the agent rejected it lately, but nobody else could take it
 
 
 _PoolKey = tuple[str, Strategy, tuple[str, ...]]
@@ -106,11 +108,32 @@ def plan_offers(
         if is_held_from("", contact, now_ms):  # only its preferred agent may take it
             held_for = pools.agents.get(contact.preferred_agent)
             ranked = [rank_key(Strategy.LONGEST_IDLE, held_for, "", ())] if held_for else []
-        for key in ranked:
-            agent = pools.agents[key[-1]]
-            if is_eligible(agent, contact, rules, now_ms):
-                offer = PlannedOffer(contact.id, agent.id, contact.queue, contact.channel)
-                planned.append(offer)
-                pools.record(offer, now_ms)
-                break
+        offer = _choose(contact, ranked, pools, queues, rules, now_ms)
+        if offer is not None:
+            planned.append(offer)
+            pools.record(offer, now_ms)
     return planned
+
+
+def _choose(
+    contact: WaitingContact,
+    ranked: Iterable[RankKey],
+    pools: _Pools,
+    queues: Mapping[str, QueueSpec],
+    rules: Mapping[Channel, ChannelRule],
+    now_ms: int,
+) -> PlannedOffer | None:
+    """The best eligible agent's offer; failing any, the best one held off only by its own
+    recent reject of the contact (offered `despite_reject`)."""
+    cooldown_ms = int(queues[contact.queue].reject_cooldown_seconds * 1000)
+    fallback: AgentView | None = None
+    for key in ranked:
+        agent = pools.agents[key[-1]]
+        reason = ineligibility(agent, contact, rules, now_ms, cooldown_ms)
+        if reason is None:
+            return PlannedOffer(contact.id, agent.id, contact.queue, contact.channel)
+        if reason is Ineligible.REJECTED and fallback is None:
+            fallback = agent
+    if fallback is None:
+        return None
+    return PlannedOffer(contact.id, fallback.id, contact.queue, contact.channel, True)

@@ -1,19 +1,22 @@
 """The ingest stage: every way in (HTTP, MQTT, SMTP, webhooks) turns arrivals into contacts here.
 
-validate → resolve the customer → flag repeats → classify → preferred-agent hold →
+validate → resolve the customer → flag repeats → classify → preferred-agent hold (only for
+an agent who could take the contact) →
 store.insert → overflow when full → catch up with newer rules and try again (bounded).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from ..domain.holds import decide_hold
 from ..domain.intake import NewContact, check_new_contact
+from ..domain.models import AgentView
 from ..domain.ordering import order_score
 from ..domain.rules.classify import Classified, Rejection, classify, retarget
 from ..domain.rules.compiled import CompiledRules
@@ -158,15 +161,15 @@ class Ingest:
                 results[i] = Enqueued(False, "", rejection)
                 continue
             pending.append(_Pending(i, contact, where, customer_ids.get(i, "")))
-        logged_in = await self.agents.logged_in(
-            {p.where.preferred_agent for p in pending if p.where.preferred_agent}
+        preferred = await self.agents.views(
+            {p.where.preferred_agent for p in pending if p.where.preferred_agent}, rules
         )
         stale: list[int] = []
         rules_changed = False
         for _ in range(len(rules.config.queues) + 1):  # each overflow hop is one more write
             if not pending:
                 break
-            rows = [self._row(p, rules, now, logged_in) for p in pending]
+            rows = [self._row(p, rules, now, preferred) for p in pending]
             inserted = await self.contacts.insert(rows, rules.version)
             overflowing: list[_Pending] = []
             for item, done in zip(pending, inserted, strict=True):
@@ -194,8 +197,11 @@ class Ingest:
             )
         return stale, rules_changed
 
-    def _row(self, item: _Pending, rules: CompiledRules, now: int, logged_in: set[str]) -> NewRow:
+    def _row(
+        self, item: _Pending, rules: CompiledRules, now: int, agents: Mapping[str, AgentView]
+    ) -> NewRow:
         contact, where = item.contact, item.where
+        contact_id = self.new_id()
         fields: dict[str, Any] = {
             "queue": where.queue,
             "skills": where.skills,
@@ -211,16 +217,29 @@ class Ingest:
         }
         preferred = where.preferred_agent
         if preferred:
-            held = preferred in logged_in
-            fields["preferred_agent"] = preferred if held else ""
-            fields["preferred_until"] = now + where.hold_ms if held else 0
-            fields["preferred_note"] = (
-                f"held {where.hold_ms // 1000} s for {preferred}"
-                if held
-                else f"{preferred} was not logged in: no hold"
+            hold = decide_hold(
+                preferred,
+                agents.get(preferred),
+                where.queue,
+                contact.channel,
+                where.skills,
+                where.hold_ms,
+                rules.channel_rules,
+            )
+            fields["preferred_agent"] = preferred if hold.applied else ""
+            fields["preferred_until"] = now + hold.hold_ms if hold.applied else 0
+            fields["preferred_note"] = hold.note
+            fields["preferred_hold"] = hold.explained()
+            log.info(
+                "preferred_agent_hold",
+                contact_id=contact_id,
+                agent_id=preferred,
+                queue=where.queue,
+                hold="applied" if hold.applied else "not_applied",
+                reason=str(hold.reason) if hold.reason else None,
             )
         return NewRow(
-            contact_id=self.new_id(),
+            contact_id=contact_id,
             channel=contact.channel.value,
             external_id=contact.external_id,
             queue=where.queue,

@@ -7,10 +7,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..domain.models import Channel, Presence
+from ..domain.models import AgentView, Channel, Presence
+from ..domain.rules.compiled import CompiledRules
 from ..domain.values import MAX_LEVEL, MIN_LEVEL, did_you_mean
 from ..errors import InvalidInput, NotFound
 from .context import StoreContext
+from .records.agent import AgentRecord
 from .scripts import Reply
 
 AGENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # no ":": it separates key parts
@@ -104,17 +106,16 @@ class AgentRepository:
         if not await self.ctx.redis.exists(self.ctx.keys.agent(agent_id)):
             raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
 
-    async def logged_in(self, agent_ids: set[str]) -> set[str]:
-        """Those of `agent_ids` who are logged in (any presence but offline)."""
+    async def views(self, agent_ids: set[str], rules: CompiledRules) -> dict[str, AgentView]:
+        """The routing view under `rules` of those of `agent_ids` who exist, in one trip."""
         wanted = sorted(agent_ids)
         if not wanted:
-            return set()
-        async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            for agent_id in wanted:
-                pipe.hget(self.ctx.keys.agent(agent_id), "presence")
-            presences = await pipe.execute()
+            return {}
+        rows = await self.read_many(wanted)
         return {
-            a for a, p in zip(wanted, presences, strict=True) if p not in (None, Presence.OFFLINE)
+            agent_id: AgentRecord.decode(raw, work).view(rules)
+            for agent_id, (raw, work) in zip(wanted, rows, strict=True)
+            if raw
         }
 
     async def ids(self) -> list[str]:

@@ -16,14 +16,16 @@ from .records.customer import CustomerRecord
 from .scripts import Reply
 
 MERGE_HOPS = 10  # a merged customer is followed this far to the one it joined
-# which identity names a person most surely, when identities point at different customers
-STRENGTH = (
-    IdentityKind.LOGIN,
-    IdentityKind.PHONE,
-    IdentityKind.EMAIL,
-    IdentityKind.HANDLE,
-    IdentityKind.VISITOR,
-)
+# which identity names a person most surely, when identities point at different customers:
+# the business's own ids (account, login) alike, then phone, email, handle, visitor
+STRENGTH = {
+    IdentityKind.ACCOUNT: 0,
+    IdentityKind.LOGIN: 0,
+    IdentityKind.PHONE: 1,
+    IdentityKind.EMAIL: 2,
+    IdentityKind.HANDLE: 3,
+    IdentityKind.VISITOR: 4,
+}
 
 
 def new_customer_id() -> str:
@@ -49,7 +51,7 @@ class CustomerRepository:
         Identities nobody owns are linked to that customer. One owned by another customer
         is left there and reported as a conflict: customers are only joined by a merge.
         """
-        ordered = sorted(set(identities), key=lambda i: (STRENGTH.index(i.kind), i.value))
+        ordered = sorted(set(identities), key=lambda i: (STRENGTH[i.kind], i.key))
         for _ in range(5):
             keys = [i.key for i in ordered]
             owners = await self.ctx.redis.hmget(self.ctx.keys.identities, keys) if keys else []

@@ -12,6 +12,15 @@ from .records.contact import WAITING_FIELDS, ContactRecord, waiting_view
 from .snapshot import SnapshotReader
 
 
+def _preferred(record: ContactRecord) -> dict[str, Any] | None:
+    """The preferred-agent hold: {agent, hold: applied | not_applied, reason, note}."""
+    if record.preferred_hold is None:
+        if not record.preferred_note:
+            return None
+        return {"note": record.preferred_note}  # stored before holds were explained
+    return {**record.preferred_hold, "note": record.preferred_note}
+
+
 class ExplainRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
@@ -39,7 +48,7 @@ class ExplainRepository:
                 "rules_version": record.rules_version or 0,
                 "overflowed": [{"from_queue": q, "reason": why} for q, why in record.overflowed],
                 "tags": record.tags,
-                "preferred_agent": record.preferred_note,
+                "preferred_agent": _preferred(record),
             },
             "requirements": dict(contact.skills),
             "score": explain.score_terms(contact, record.priority_terms, relaxed, rules),

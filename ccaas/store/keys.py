@@ -114,7 +114,8 @@ class TenantKeys:
 
     @property
     def contact_changes(self) -> str:
-        """Sorted set: contact id -> sequence of its latest change while waiting (relaxation)."""
+        """Sorted set: contact id -> sequence of its latest change while waiting (relaxation,
+        reject)."""
         return f"{self.prefix}contacts:changes"
 
     @property

@@ -16,6 +16,7 @@ from ..domain.rules.compiled import CompiledRules
 from ..errors import Conflict, InvalidInput, NotFound
 from .context import StoreContext
 from .keys import contact_of_offer
+from .relaxations import CONTACT_CHANGES_KEPT
 from .scripts import Reply
 
 log = structlog.get_logger("ccaas.offers")
@@ -119,6 +120,9 @@ class OfferRepository:
                         agent.membership(offer.queue).delay_ms if serves else -1,
                         self._limits_json(agent, rules),
                         agent.max_total,
+                        0
+                        if offer.despite_reject
+                        else int(queues[offer.queue].reject_cooldown_seconds * 1000),
                     ]
                 await self.ctx.scripts.claim(keys=call_keys, args=call_args, client=pipe)
             replies = await pipe.execute()
@@ -181,6 +185,8 @@ class OfferRepository:
     async def _requeue(self, offer_id: str, contact_id: str, agent_id: str, why: str) -> Reply:
         keys = self.ctx.keys
         queue = await self.ctx.redis.hget(keys.contact(contact_id), "queue") or ""
+        spec = self.ctx.rules.queue_specs.get(queue)
+        cooldown_ms = int(spec.reject_cooldown_seconds * 1000) if spec else 0
         answer = await self.ctx.scripts.requeue_offer(
             keys=[
                 keys.contact(contact_id),
@@ -193,6 +199,7 @@ class OfferRepository:
                 keys.agent_changes,
                 keys.events,
                 keys.wake_pending,
+                keys.contact_changes,
             ],
             args=[
                 offer_id,
@@ -202,6 +209,8 @@ class OfferRepository:
                 why,
                 self.ctx.config.max_missed_offers,
                 keys.wake_channel,
+                cooldown_ms,
+                CONTACT_CHANGES_KEPT,
             ],
         )
         reply = Reply.decode(answer)

@@ -39,15 +39,15 @@ async def test_a_contact_arriving_while_its_customer_is_erased_starts_afresh(
         NewContact(Channel.CHAT, "first", "support", customer={"phone": "02079460001"})
     )
     jo = await customers.find_by("phone", "02079460001")
-    original = AgentRepository.logged_in
+    original = AgentRepository.views
 
-    async def erase_meanwhile(self: AgentRepository, agent_ids: Any) -> Any:
+    async def erase_meanwhile(self: AgentRepository, agent_ids: Any, rules: Any) -> Any:
         # after the customer was resolved and the contact classified, before it is written
-        monkeypatch.setattr(AgentRepository, "logged_in", original)
+        monkeypatch.setattr(AgentRepository, "views", original)
         await CustomerRepository(self.ctx).erase(jo)  # the DELETE lands just now
-        return await original(self, agent_ids)
+        return await original(self, agent_ids, rules)
 
-    monkeypatch.setattr(AgentRepository, "logged_in", erase_meanwhile)
+    monkeypatch.setattr(AgentRepository, "views", erase_meanwhile)
     late = await ingest.enqueue(
         NewContact(Channel.CHAT, "late", "support", customer={"phone": "02079460001"})
     )

@@ -3,7 +3,8 @@
 The router plans with `ineligibility()` and `apply_effect` + `order_score`; claim.lua and
 relax.lua re-check and commit in Redis. Each case below runs through both, on a real Redis
 whose state is written from the same values the policy sees, and the answers must be equal:
-the verdict and the first reason for a claim; skills, priority, queue and score for a step.
+the verdict and the first reason for a claim (the reject cooldown included); skills,
+priority, queue and score for a step.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ VOICE, CHAT, EMAIL = Channel.VOICE, Channel.CHAT, Channel.EMAIL
 NOT_AVAILABLE, NOT_IN_QUEUE = Ineligible.NOT_AVAILABLE, Ineligible.NOT_IN_QUEUE
 HELD, DELAYED = Ineligible.HELD, Ineligible.DELAYED
 MISSING_SKILL, NO_CAPACITY = Ineligible.MISSING_SKILL, Ineligible.NO_CAPACITY
+REJECTED = Ineligible.REJECTED
 
 
 def config_with(**changes: Any) -> RoutingConfig:
@@ -287,6 +289,7 @@ async def store_contact(ctx: StoreContext, contact: WaitingContact) -> None:
             "relaxed": "[]",
             "preferred_agent": contact.preferred_agent,
             "preferred_until": contact.preferred_until_ms,
+            "rejected_by": json.dumps(dict(contact.rejected_by)),
         },
     )
     await ctx.redis.zadd(keys.queue_waiting(contact.queue), {contact.id: contact.score})
@@ -312,6 +315,66 @@ async def test_claim_agrees_with_ineligibility(
     lua = None if claim.refused is None else Ineligible(claim.refused)
     assert (python, lua) == (expected, expected)
     assert (claim.offer_id is None) is (expected is not None)
+
+
+def rejected(
+    agent: dict[str, Any],
+    contact: dict[str, Any],
+    expected: Ineligible | None,
+    *,
+    id: str,
+    despite: bool = False,
+    config: RoutingConfig = TEST_CONFIG,
+) -> Any:
+    """A row of the reject cooldown (billing's default: 60 s); `despite`: the router plans
+    the offer although the agent rejected it lately (nobody else could take it)."""
+    return pytest.param(an_agent(**agent), a_contact(**contact), config, despite, expected, id=id)
+
+
+def by(seconds_ago: float, agent: str = "a1") -> dict[str, Any]:
+    return {"rejected_by": {agent: NOW - int(seconds_ago * SECOND)}}
+
+
+BILLING_WITHOUT_COOLDOWN = {"channels": ["voice", "chat"], "reject_cooldown_seconds": 0}
+NO_COOLDOWN = config_with(
+    queues={**TEST_CONFIG.model_dump(mode="json")["queues"], "billing": BILLING_WITHOUT_COOLDOWN}
+)
+
+REJECTS = [
+    rejected({}, by(10), REJECTED, id="rejected 10 s ago"),
+    rejected({}, by(59.999), REJECTED, id="rejected just under the cooldown ago"),
+    rejected({}, by(60), None, id="cooldown over"),
+    rejected({}, by(10, "a2"), None, id="rejected by another agent"),
+    rejected({}, by(10), None, id="planned despite the reject", despite=True),
+    rejected({}, by(10), None, id="queue without cooldown", config=NO_COOLDOWN),
+    rejected({"work": {"chat": 3}}, by(10), NO_CAPACITY, id="capacity before reject"),
+    rejected(
+        {},
+        {**by(10), "preferred_agent": "a2", "preferred_until_ms": NOW + SECOND},
+        HELD,
+        id="hold before reject",
+    ),
+]
+
+
+@pytest.mark.parametrize(("agent", "contact", "config", "despite", "expected"), REJECTS)
+async def test_claim_agrees_with_ineligibility_on_rejects(
+    redis: Redis,
+    agent: AgentView,
+    contact: WaitingContact,
+    config: RoutingConfig,
+    despite: bool,
+    expected: Ineligible | None,
+) -> None:
+    ctx = StoreContext.create(redis, "t1", config, ManualClock(NOW))
+    await store_agent(ctx, agent)
+    await store_contact(ctx, contact)
+    planned = PlannedOffer(contact.id, agent.id, contact.queue, contact.channel, despite)
+    (claim,) = await OfferRepository(ctx).claim_many([planned], {agent.id: agent})
+    cooldown = 0 if despite else int(config.queues["billing"].reject_cooldown_seconds * SECOND)
+    python = ineligibility(agent, contact, ctx.rules.channel_rules, NOW, cooldown)
+    lua = None if claim.refused is None else Ineligible(claim.refused)
+    assert (python, lua) == (expected, expected)
 
 
 # --- relaxation ---------------------------------------------------------------------------

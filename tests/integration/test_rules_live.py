@@ -167,7 +167,12 @@ async def test_a_preferred_agent_gets_the_contact_first_then_anyone_after_the_ho
     await Desk(rules_ctx).set_presence("pat", Presence.OFFLINE)
     not_held = await arrive(rules_ctx, "r2", attributes={"agent": "pat"})
     explained = await ExplainRepository(rules_ctx).explain(not_held)
-    assert explained["classification"]["preferred_agent"] == "pat was not logged in: no hold"
+    assert explained["classification"]["preferred_agent"] == {
+        "agent": "pat",
+        "hold": "not_applied",
+        "reason": "not_logged_in",
+        "note": "pat was not logged in: no hold",
+    }
 
 
 async def test_reload_while_contacts_wait_keeps_their_place_and_applies_new_steps(

@@ -4,7 +4,10 @@ After every step it checks what a contact centre must never see: a contact in tw
 lost, a contact with two agents, an agent over capacity, an offer that skipped a better
 waiting contact, or a requeued or relaxed contact that lost its place. Time-triggered
 relaxation steps (lower a level, drop a skill, raise priority, move queue) fire as the
-clock moves, so the router's cache must notice contacts that changed under it.
+clock moves, so the router's cache must notice contacts that changed under it. Rejects start
+the queue's cooldown: a contact never rings again for an agent who rejected it within the
+cooldown while another agent could take it. Some contacts name a preferred agent: they are
+held only for an agent who is logged in, serves the queue and has the skills.
 """
 
 from __future__ import annotations
@@ -49,13 +52,32 @@ RELAXATION = {
     "sales": [{"name": "boost", "after_seconds": 4, "add_priority": 2}],
     "billing": [{"name": "to-sales", "after_seconds": 21, "move_to": "sales"}],
 }
+HOLD_SECONDS = 6
+COOLDOWN = {"billing": 5}  # the other queues keep the default (60 s)
 MACHINE_CONFIG = RoutingConfig.model_validate(
     {
         **TEST_CONFIG.model_dump(mode="json"),
         "queues": {
-            name: {**queue.model_dump(mode="json"), "relaxation": RELAXATION.get(name, [])}
+            name: {
+                **queue.model_dump(mode="json"),
+                "relaxation": RELAXATION.get(name, []),
+                **({"reject_cooldown_seconds": COOLDOWN[name]} if name in COOLDOWN else {}),
+            }
             for name, queue in TEST_CONFIG.queues.items()
         },
+        # a contact sent with attributes {queue, agent} is classified there, that agent preferred
+        "classification": [
+            {
+                "name": f"held-{name}",
+                "when": f'contact.attributes.queue == "{name}"',
+                "queue": name,
+                "preferred_agent": {
+                    "agent": "contact.attributes.agent",
+                    "hold_seconds": HOLD_SECONDS,
+                },
+            }
+            for name in TEST_CONFIG.queues
+        ],
     }
 )
 STEPS = compile_rules(MACHINE_CONFIG).queue_steps
@@ -85,6 +107,9 @@ class ModelContact:
     deadline: int = 0
     queue_since: int = 0
     relaxed: set[str] = field(default_factory=set)
+    rejected_by: dict[str, int] = field(default_factory=dict)  # agent -> when (ms)
+    preferred: str = ""  # held for this agent until held_until
+    held_until: int = 0
 
 
 @dataclass
@@ -106,13 +131,27 @@ def has_room(agent: ModelAgent, channel: str, contacts: dict[str, ModelContact])
     return held.count(channel) < CAPACITY[channel]
 
 
-def eligible(agent: ModelAgent, c: ModelContact, contacts: dict[str, ModelContact]) -> bool:
+def has_skills(agent: ModelAgent, skills: dict[str, int]) -> bool:
+    return all(agent.skills.get(s, 0) >= lvl for s, lvl in skills.items())
+
+
+def eligible(
+    agent: ModelAgent, c: ModelContact, contacts: dict[str, ModelContact], now: int
+) -> bool:
+    """May take the contact, leaving aside a recent reject (which gives way: cooled_down)."""
     return (
         agent.presence == "available"
         and c.queue in agent.queues
-        and all(agent.skills.get(s, 0) >= lvl for s, lvl in c.skills.items())
+        and not (c.preferred and c.preferred != agent.id and now < c.held_until)
+        and has_skills(agent, c.skills)
         and has_room(agent, c.channel, contacts)
     )
+
+
+def cooled_down(agent: ModelAgent, c: ModelContact, now: int) -> bool:
+    """The agent rejected the contact within its queue's cooldown."""
+    cooldown = MACHINE_CONFIG.queues[c.queue].reject_cooldown_seconds * 1000
+    return agent.id in c.rejected_by and now - c.rejected_by[agent.id] < cooldown
 
 
 class StoreMachine(RuleBasedStateMachine):
@@ -162,20 +201,45 @@ class StoreMachine(RuleBasedStateMachine):
                 self.agents_repo.upsert(agent_id, AgentProfile(agent_id, skills, list(queues)))
             )
             self.agents[agent_id] = ModelAgent(agent_id, skills, queues)
+            if agent_id != AGENTS[-1]:  # most start at work, so offers and rejects come early
+                self.set_presence(agent_id, "available")
 
     # -- customers ----------------------------------------------------------------------------
     @rule(
         where=st.sampled_from(QUEUE_CHANNELS),
         skills=st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 3), max_size=2),
         priority=st.integers(-1, 2),
+        preferred=st.sampled_from(["", "", *AGENTS]),
     )
-    def arrive(self, where: tuple[str, str], skills: dict[str, int], priority: int) -> None:
+    def arrive(
+        self, where: tuple[str, str], skills: dict[str, int], priority: int, preferred: str
+    ) -> None:
         queue, channel = where
         self.arrivals += 1
-        new = NewContact(Channel(channel), f"ext-{self.arrivals}", queue, skills, priority)
+        external_id = f"ext-{self.arrivals}"
+        if preferred:  # classified into the queue, with that agent preferred
+            attributes = {"queue": queue, "agent": preferred}
+            new = NewContact(
+                Channel(channel), external_id, "", skills, priority, attributes=attributes
+            )
+        else:
+            new = NewContact(Channel(channel), external_id, queue, skills, priority)
         result = self.run(self.ingest.enqueue(new))
         assert result.created
         now = self.clock.now_ms()
+        agent = self.agents.get(preferred)
+        held = (
+            agent is not None
+            and agent.presence != "offline"
+            and queue in agent.queues
+            and has_skills(agent, skills)
+        )
+        hold_until = self.run(
+            self.redis.hget(self.ctx.keys.contact(result.contact_id), "preferred_until")
+        )
+        assert int(hold_until or 0) == (now + HOLD_SECONDS * 1000 if held else 0), (
+            f"hold for {preferred or 'nobody'}: model {held}, redis until {hold_until}"
+        )
         self.contacts[result.contact_id] = ModelContact(
             result.contact_id,
             queue,
@@ -186,6 +250,8 @@ class StoreMachine(RuleBasedStateMachine):
             first=now,
             priority=priority,
             queue_since=now,
+            preferred=preferred if held else "",
+            held_until=now + HOLD_SECONDS * 1000 if held else 0,
         )
 
     @rule(data=st.data())
@@ -241,7 +307,18 @@ class StoreMachine(RuleBasedStateMachine):
         else:
             assert c.agent is not None
             self.run(self.offers.reject(c.offer_id, c.agent))
+            now = self.clock.now_ms()
+            c.rejected_by[c.agent] = now
+            if c.preferred == c.agent and now < c.held_until:
+                c.held_until = now  # a reject by the preferred agent ends the hold
             self._requeue_in_model(c.id)
+
+    @rule(data=st.data())
+    def agent_rejects_and_the_router_runs(self, data: st.DataObject) -> None:
+        """The moment a rejected contact could ring again for the same agent."""
+        self.route()
+        self.agent_answers_offer(data, accept=False)
+        self.route()
 
     @rule(data=st.data())
     def agent_completes(self, data: st.DataObject) -> None:
@@ -270,10 +347,11 @@ class StoreMachine(RuleBasedStateMachine):
             self._check_and_apply_offer(result.planned.contact_id, result.planned.agent_id)
             self.contacts[result.planned.contact_id].offer_id = result.offer_id
         # greedy and complete: nothing waiting is left that some agent could take
+        now = self.clock.now_ms()
         for c in self.contacts.values():
             if c.state == "queued":
                 for agent in self.agents.values():
-                    assert not eligible(agent, c, self.contacts), (
+                    assert not eligible(agent, c, self.contacts, now), (
                         f"{c.id} still waits although {agent.id} could take it"
                     )
 
@@ -302,11 +380,24 @@ class StoreMachine(RuleBasedStateMachine):
     # -- model transitions --------------------------------------------------------------------
     def _check_and_apply_offer(self, contact_id: str, agent_id: str) -> None:
         c, agent = self.contacts[contact_id], self.agents[agent_id]
+        now = self.clock.now_ms()
         assert c.state == "queued", f"{contact_id} offered while {c.state}"
-        assert eligible(agent, c, self.contacts), f"{agent_id} not eligible for {contact_id}"
+        assert eligible(agent, c, self.contacts, now), f"{agent_id} not eligible for {contact_id}"
+        if cooled_down(agent, c, now):
+            others = [
+                a.id
+                for a in self.agents.values()
+                if a is not agent
+                and eligible(a, c, self.contacts, now)
+                and not cooled_down(a, c, now)
+            ]
+            assert not others, (
+                f"{contact_id} rang again for {agent_id}, who rejected it lately, "
+                f"although {others} could take it"
+            )
         for other in self.contacts.values():
             if other.state == "queued" and (other.score, other.id) < (c.score, c.id):
-                assert not eligible(agent, other, self.contacts), (
+                assert not eligible(agent, other, self.contacts, now), (
                     f"{agent_id} got {contact_id} although better {other.id} waits"
                 )
         c.state, c.agent = "offered", agent_id

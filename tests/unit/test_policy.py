@@ -525,3 +525,57 @@ def test_agents_whose_profile_puts_the_queue_first_are_offered_before_backups() 
     primary = agent("p1", idle_since_ms=NOW - 1 * SECOND)
     offers = plan_offers([contact("c1")], {"b1": backup, "p1": primary}, QUEUES, RULES, NOW)
     assert [o.agent_id for o in offers] == ["p1"]
+
+
+# --- reject cooldown ---------------------------------------------------------------------
+
+# billing is longest-idle: "first" (idle 90 s) ranks before "second" (idle 30 s)
+FIRST = agent("first", idle_since_ms=NOW - 90 * SECOND)
+SECOND_AGENT = agent("second", idle_since_ms=NOW - 30 * SECOND)
+
+
+def rejected_by(seconds_ago: float, *agents: str) -> WaitingContact:
+    return dataclasses.replace(
+        contact("c1"), rejected_by={a: NOW - int(seconds_ago * SECOND) for a in agents}
+    )
+
+
+@pytest.mark.parametrize(
+    ("waiting", "agents", "expected"),
+    [
+        pytest.param(
+            rejected_by(10, "first"), [FIRST, SECOND_AGENT], ("second", False),
+            id="passed over while another agent can take it",
+        ),
+        pytest.param(
+            rejected_by(10, "first"), [FIRST], ("first", True),
+            id="offered again when nobody else can",
+        ),
+        pytest.param(
+            rejected_by(10, "first"),
+            [FIRST, dataclasses.replace(SECOND_AGENT, presence=Presence.AWAY)],
+            ("first", True),
+            id="an agent who is away cannot take it",
+        ),
+        pytest.param(
+            rejected_by(10, "first", "second"), [FIRST, SECOND_AGENT], ("first", True),
+            id="both rejected it: the best of them",
+        ),
+        pytest.param(
+            rejected_by(60, "first"), [FIRST, SECOND_AGENT], ("first", False),
+            id="the cooldown (60 s by default) is over",
+        ),
+    ],
+)  # fmt: skip
+def test_an_agent_who_rejected_a_contact_is_passed_over_while_another_can_take_it(
+    waiting: WaitingContact, agents: list[AgentView], expected: tuple[str, bool]
+) -> None:
+    (offer,) = plan_offers([waiting], {a.id: a for a in agents}, CONFIG.queue_specs(), RULES, NOW)
+    assert (offer.agent_id, offer.despite_reject) == expected
+
+
+def test_a_queue_without_cooldown_offers_it_to_the_rejecting_agent_first() -> None:
+    queues = {**CONFIG.queue_specs()}
+    queues["billing"] = dataclasses.replace(queues["billing"], reject_cooldown_seconds=0)
+    waiting = rejected_by(1, "first")
+    assert plan([waiting], [FIRST, SECOND_AGENT], queues) == [("c1", "first")]

@@ -40,6 +40,8 @@ def test_a_valid_document_loads() -> None:
          ["routing.yaml:2: queue:", "did you mean 'queues'?", "queues: Field required"]),
         (GOOD.replace("[voice, chat]", "[voice, chat"),
          ["routing.yaml:5:", "not valid YAML"]),
+        (GOOD + "    reject_cooldown_seconds: -5\n",
+         ["routing.yaml:8:", "queues.email.reject_cooldown_seconds", "greater than or equal to 0"]),
     ],
 )  # fmt: skip
 def test_a_broken_document_is_refused_with_its_line(broken: str, expected: list[str]) -> None:

@@ -12,7 +12,9 @@ from ..values import MAX_PRIORITY, MIN_PRIORITY, clamp_priority
 from .compiled import CompiledRules
 
 
-def _detail(reason: Ineligible, agent: AgentView, contact: WaitingContact, now_ms: int) -> str:
+def _detail(
+    reason: Ineligible, agent: AgentView, contact: WaitingContact, now_ms: int, cooldown_ms: int
+) -> str:
     if reason is Ineligible.NOT_AVAILABLE:
         return f"agent is {agent.presence.value}"
     if reason is Ineligible.NOT_IN_QUEUE:
@@ -31,6 +33,12 @@ def _detail(reason: Ineligible, agent: AgentView, contact: WaitingContact, now_m
             if agent.skills.get(skill, 0) < level
         ]
         return "below the required level: " + ", ".join(short)
+    if reason is Ineligible.REJECTED:
+        ago = (now_ms - contact.rejected_by[agent.id]) / 1000
+        return (
+            f"rejected it {ago:g} s ago; passed over for {cooldown_ms / 1000:g} s while "
+            "another agent can take it"
+        )
     held = ", ".join(f"{n} {ch}" for ch, n in sorted(agent.work.items()) if n) or "nothing"
     return f"no room for {contact.channel.value}: holds {held}"
 
@@ -45,29 +53,39 @@ def candidates(
 
     Eligible agents are ranked exactly as the router ranks them (rank 1 is offered the
     contact unless a better-placed contact takes that agent first); the others say why not.
+    An agent who rejected the contact lately says `rejected_recently`; when nobody else is
+    eligible, such agents are ranked as eligible, as the router would offer it to them.
     """
     spec = rules.queue_specs.get(contact.queue)
     if spec is None or contact.channel not in spec.channels:
         return []  # the router does not route it (the rules refuse to strand contacts)
     skills = tuple(sorted(contact.skills))
+    cooldown_ms = int(spec.reject_cooldown_seconds * 1000)
+    verdicts = [
+        (agent, ineligibility(agent, contact, rules.channel_rules, now_ms, cooldown_ms))
+        for agent in agents.values()
+        if contact.queue in agent.queues or agent.id == contact.preferred_agent
+    ]
+    nobody_else = all(reason is not None for _, reason in verdicts)
     rows: list[tuple[tuple[int, Any], dict[str, Any]]] = []
-    for agent in agents.values():
-        if contact.queue not in agent.queues and agent.id != contact.preferred_agent:
-            continue
-        reason = ineligibility(agent, contact, rules.channel_rules, now_ms)
+    for agent, reason in verdicts:
+        waived = nobody_else and reason is Ineligible.REJECTED
         row: dict[str, Any] = {
             "agent": agent.id,
             "presence": agent.presence.value,
-            "eligible": reason is None,
+            "eligible": reason is None or waived,
             "queue_priority": agent.membership(contact.queue).priority,
         }
-        if reason is None:
+        if reason is not None:
+            row["reason"] = reason.value
+            row["detail"] = _detail(reason, agent, contact, now_ms, cooldown_ms)
+            if waived:
+                row["detail"] += "; nobody else can, so it may be offered again"
+        if reason is None or waived:
             key = rank_key(spec.strategy, agent, contact.queue, skills)
             row["rank_key"] = list(key)
             rows.append(((0, key), row))
         else:
-            row["reason"] = reason.value
-            row["detail"] = _detail(reason, agent, contact, now_ms)
             rows.append(((1, agent.id), row))
     rows.sort(key=lambda item: item[0])
     result = [row for _, row in rows]

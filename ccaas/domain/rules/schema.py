@@ -145,6 +145,9 @@ class QueueConfig(_Strict):
     expected_handle_seconds: float = Field(
         180.0, gt=0, description="handle time used for the expected wait (EWT)"
     )
+    reject_cooldown_seconds: float = Field(
+        60.0, ge=0, le=3600, description="an agent who rejected a contact is passed over"
+    )
     overflow: OverflowConfig = Field(default_factory=OverflowConfig)
     relaxation: list[RelaxationStep] = Field(default_factory=list)
     wrap_up_codes: WrapUpCodes | None = Field(
@@ -264,6 +267,7 @@ class RoutingConfig(_Strict):
                     strategy=q.strategy,
                     offer_timeout_seconds=q.offer_timeout_seconds,
                     wrap_up_seconds=q.wrap_up_seconds,
+                    reject_cooldown_seconds=q.reject_cooldown_seconds,
                 )
                 for name, q in self.queues.items()
             }

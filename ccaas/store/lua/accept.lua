@@ -3,7 +3,8 @@
 -- changes nothing and answers ok, so a caller that lost the answer can safely retry.
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent work hash  KEYS[4] offer deadlines
 -- KEYS[5] agent changes zset               KEYS[6] events stream
--- KEYS[7] the contact's customer hash (its last_agent becomes this agent; "-" if none)
+-- KEYS[7] the contact's customer hash (its last_agent becomes this agent, last_agent_at now;
+--   "-" if none)
 -- ARGV[1] offer id  ARGV[2] contact id  ARGV[3] agent id  ARGV[4] now (ms)
 -- Returns {"ok", "accepted" | "again"} or {"refused", "offer_not_pending" | "no_such_offer"}.
 local contact_key, agent_key, work_key, deadlines_key, agent_changes_key, events_key,
@@ -23,7 +24,7 @@ redis.call('HSET', work_key, contact_id, work_entry('connected', channel))
 redis.call('ZREM', deadlines_key, offer_id)
 redis.call('HSET', agent_key, 'missed', 0)
 if customer_is_live(customer_key) then
-  redis.call('HSET', customer_key, 'last_agent', agent_id)
+  redis.call('HSET', customer_key, 'last_agent', agent_id, 'last_agent_at', now)
 end
 touch(agent_changes_key, agent_id)
 emit(events_key, 'contact_connected', now, 'contact', contact_id, 'agent', agent_id,

@@ -4,7 +4,9 @@
 -- in that queue, and the agent must still be eligible, checked in the order of
 -- ccaas.domain.eligibility.ineligibility so the first reason is the same: available, serving
 -- the contact's queue, not held off by a preferred agent, past the queue delay, with the
--- skills and with room; otherwise that offer is refused and changes nothing.
+-- skills, with room, and not among those who rejected it within the cooldown the router
+-- passes (0 when it planned the offer despite a reject: nobody else could take it);
+-- otherwise that offer is refused and changes nothing.
 -- KEYS[1] offer deadlines zset  KEYS[2] agent changes zset  KEYS[3] events stream
 -- KEYS[4] rules active version
 -- then for offer i = 0..n-1, KEYS[5+5i .. 9+5i]:
@@ -13,10 +15,10 @@
 -- ARGV[4] rules version planned with  ARGV[5] a random token fresh for this call: an offer id
 --   is "{contact id}.{attempt}.{token}", so none is ever issued twice, even when Redis lost
 --   its last writes and the attempt counter went back
--- then for offer i, ARGV[6+7i .. 12+7i]: contact id, agent id, offer timeout (ms),
+-- then for offer i, ARGV[6+8i .. 13+8i]: contact id, agent id, offer timeout (ms),
 --   agent profile revision, the agent's delay (ms) in the planned queue (-1: it does not
 --   serve it; the contact must still wait in that queue, so it is the contact's queue),
---   JSON {channel: limit} for every channel, max total (0: none)
+--   JSON {channel: limit} for every channel, max total (0: none), reject cooldown (ms)
 -- Returns one reply per offer: {"ok", offer id, the agent's change sequence before, after}
 -- or {"refused", reason}.
 local deadlines_key, agent_changes_key, events_key, rules_key = unpack(KEYS, 1, 4)
@@ -24,7 +26,7 @@ local now, exclusive_csv, router, planned_version, token = unpack(ARGV, 1, 5)
 now = tonumber(now)
 local exclusive = split_set(exclusive_csv)
 local rules_ok = (redis.call('GET', rules_key) or '0') == planned_version
-local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 4, 5, 5, 7
+local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 4, 5, 5, 8
 
 -- Mirror of ccaas.domain.eligibility.has_room, in its order. `capacity` holds the limit of
 -- every channel as ccaas.domain.eligibility.capacity_limit gives it (the agent's own, else
@@ -41,12 +43,12 @@ end
 -- The offer whose KEYS start at `k` and whose ARGV start at `a`.
 local function claim(k, a)
   local contact_key, waiting_key, arrivals_key, agent_key, work_key = unpack(KEYS, k, k + 4)
-  local contact_id, agent_id, timeout, revision, delay, capacity_json, max_total =
-    unpack(ARGV, a, a + 6)
+  local contact_id, agent_id, timeout, revision, delay, capacity_json, max_total, cooldown =
+    unpack(ARGV, a, a + 7)
   if not rules_ok then return {'refused', 'rules_changed'} end
-  local state, queue, channel, skills, offer_count, queue_since, preferred, preferred_until =
-    unpack(redis.call('HMGET', contact_key, 'state', 'queue', 'channel', 'skills',
-      'offer_count', 'queue_since', 'preferred_agent', 'preferred_until'))
+  local state, queue, channel, skills, offer_count, queue_since, preferred, preferred_until,
+    rejected_by = unpack(redis.call('HMGET', contact_key, 'state', 'queue', 'channel', 'skills',
+      'offer_count', 'queue_since', 'preferred_agent', 'preferred_until', 'rejected_by'))
   if state ~= 'queued' or not redis.call('ZSCORE', waiting_key, contact_id) then
     return {'refused', 'contact_not_waiting'}
   end
@@ -70,6 +72,11 @@ local function claim(k, a)
   if not has_room(counts, total, channel, cjson.decode(capacity_json), exclusive,
       tonumber(max_total)) then
     return {'refused', 'no_capacity'}
+  end
+  -- mirror of ccaas.domain.eligibility.rejected_recently
+  local rejected_at = tonumber(cjson.decode(rejected_by or '{}')[agent_id])
+  if rejected_at and now - rejected_at < tonumber(cooldown) then
+    return {'refused', 'rejected_recently'}
   end
   local attempt = tonumber(offer_count) + 1
   local offer_id = contact_id .. '.' .. attempt .. '.' .. token

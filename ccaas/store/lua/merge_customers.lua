@@ -1,7 +1,9 @@
 -- merge_customers: join customer FROM into customer TO. TO gains FROM's identities and
 -- timeline (a contact in both appears once); for a profile field both have, the value of
 -- the customer updated later wins (ties: the smaller id), so merging A into B or B into A
--- gives the same profile. FROM becomes a tombstone pointing at TO; TO's merged_from lists
+-- gives the same profile. last_agent is the exception: it is the agent of the most recent
+-- contact either had (last_agent_at, set on accept; ties and profiles that lack it fall
+-- back to the rule above). FROM becomes a tombstone pointing at TO; TO's merged_from lists
 -- FROM and every customer merged into FROM before. The event names no customer.
 -- KEYS[1] identity index  KEYS[2] FROM hash  KEYS[3] FROM identities  KEYS[4] FROM timeline
 -- KEYS[5] TO hash  KEYS[6] TO identities  KEYS[7] TO timeline  KEYS[8] events
@@ -19,7 +21,21 @@ if to_status ~= 'live' then return {'refused', 'no_to'} end
 local from_updated = tonumber(redis.call('HGET', from_key, 'updated_at')) or 0
 local to_updated = tonumber(redis.call('HGET', to_key, 'updated_at')) or 0
 local from_wins = from_updated > to_updated or (from_updated == to_updated and from_id < to_id)
-local kept = {id = true, created_at = true, updated_at = true, merged_from = true}
+local kept = {id = true, created_at = true, updated_at = true, merged_from = true,
+  last_agent = true, last_agent_at = true}
+local from_agent, from_agent_at = unpack(redis.call('HMGET', from_key, 'last_agent',
+  'last_agent_at'))
+local to_agent, to_agent_at = unpack(redis.call('HMGET', to_key, 'last_agent', 'last_agent_at'))
+from_agent_at, to_agent_at = tonumber(from_agent_at) or -1, tonumber(to_agent_at) or -1
+if from_agent and (not to_agent or from_agent_at > to_agent_at
+    or (from_agent_at == to_agent_at and from_wins)) then
+  redis.call('HSET', to_key, 'last_agent', from_agent)
+  if from_agent_at >= 0 then
+    redis.call('HSET', to_key, 'last_agent_at', from_agent_at)
+  else
+    redis.call('HDEL', to_key, 'last_agent_at')
+  end
+end
 local fields = redis.call('HGETALL', from_key)
 for i = 1, #fields, 2 do
   local name, value = fields[i], fields[i + 1]

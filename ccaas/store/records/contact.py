@@ -33,6 +33,8 @@ JSON_FIELDS: dict[str, Any] = {
     "tags": [],
     "relaxed": [],
     "overflowed": [],
+    "rejected_by": {},  # agent -> when (ms) it rejected the contact, within the cooldown
+    "preferred_hold": None,  # whether a preferred-agent hold was applied, and if not why
 }
 INT_FIELDS = (
     "priority",
@@ -102,6 +104,7 @@ class ContactRecord:
     tags: list[str] = dataclasses.field(default_factory=list)
     overflowed: list[list[str]] = dataclasses.field(default_factory=list)
     relaxed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    rejected_by: dict[str, int] = dataclasses.field(default_factory=dict)
     customer: dict[str, Any] | None = None
     attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
     customer_id: str | None = None
@@ -130,6 +133,7 @@ class ContactRecord:
     preferred_agent: str | None = None
     preferred_until: int | None = None
     preferred_note: str | None = None
+    preferred_hold: dict[str, Any] | None = None
     body_bytes: int | None = None
     body_kind: str | None = None
     erased_at: int | None = None  # its customer was erased: it takes no new personal data
@@ -214,6 +218,7 @@ WAITING_FIELDS = (
     "relaxed",
     "preferred_agent",
     "preferred_until",
+    "rejected_by",
 )
 
 
@@ -226,7 +231,7 @@ def _requirements(skills_json: str) -> Mapping[str, int]:
 def waiting_view(contact_id: str, score: float, row: Sequence[str | None]) -> WaitingContact:
     """The policy's view of a waiting contact from its WAITING_FIELDS (the hot path: one
     contact per waiting contact per round, so it decodes only what the policy needs)."""
-    channel, queue, skills, priority, first, since, rule, relaxed, preferred, until = row
+    channel, queue, skills, priority, first, since, rule, relaxed, preferred, until, rejected = row
     return WaitingContact(
         id=contact_id,
         queue=queue or "",
@@ -242,4 +247,7 @@ def waiting_view(contact_id: str, score: float, row: Sequence[str | None]) -> Wa
         else frozenset(),
         preferred_agent=preferred or "",
         preferred_until_ms=int(until or 0),
+        rejected_by=MappingProxyType({a: int(t) for a, t in json.loads(rejected).items()})
+        if rejected
+        else MappingProxyType({}),
     )
