@@ -43,7 +43,7 @@ for i = first_contact, #KEYS, 2 do
   end
   redis.call('HDEL', contact_key, 'customer_id', 'customer', 'attributes', 'notes',
     'external_id', 'priority_terms', 'tags', 'repeat_of', 'preferred_agent', 'preferred_until',
-    'preferred_note', 'body_bytes', 'body_kind')
+    'preferred_hold', 'preferred_note', 'body_bytes', 'body_kind')
   redis.call('DEL', body_key)
   redis.call('HSET', contact_key, 'erased_at', now)
 end
