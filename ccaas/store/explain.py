@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from ..domain.models import ContactState
+from ..domain.models import AgentView, ContactState
 from ..domain.rules import explain
 from .contacts import read_contact
 from .context import StoreContext
@@ -21,6 +22,16 @@ def _preferred(record: ContactRecord) -> dict[str, Any] | None:
     return {**record.preferred_hold, "note": record.preferred_note}
 
 
+def _without_offer(agents: dict[str, AgentView], agent_id: str, channel: str) -> None:
+    """Leave the contact's own offer out of its agent's load, so that the ranking shows where
+    that agent stands for the contact, not that the ringing offer fills its room."""
+    agent = agents.get(agent_id)
+    if agent is None or agent.work.get(channel, 0) < 1:
+        return
+    work = {**agent.work, channel: agent.work[channel] - 1}
+    agents[agent_id] = dataclasses.replace(agent, work=work)
+
+
 class ExplainRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
@@ -35,6 +46,7 @@ class ExplainRepository:
         rule = rules.rule(contact.rule)
         relaxed = record.relaxed
         waiting = record.state is ContactState.QUEUED
+        ringing = record.state is ContactState.OFFERED and record.agent_id is not None
         result: dict[str, Any] = {
             "contact_id": contact_id,
             "state": record.state.value if record.state else None,
@@ -57,9 +69,14 @@ class ExplainRepository:
                 "pending": explain.pending_steps(contact, rules) if waiting else [],
             },
         }
-        if waiting:
+        if waiting or ringing:
             agents = await SnapshotReader(self.ctx).agents()
+            if ringing and record.agent_id is not None:
+                _without_offer(agents, record.agent_id, contact.channel.value)
             result["candidates"] = explain.candidates(contact, agents, rules, now)
+        if ringing:
+            result["agent_id"] = record.agent_id
+        elif waiting:
             rank = await self.ctx.redis.zrank(
                 self.ctx.keys.queue_waiting(contact.queue), contact_id
             )
