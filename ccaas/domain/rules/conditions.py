@@ -11,7 +11,7 @@ from typing import Any
 
 import cel
 
-from .expression_types import DYN, NotBoolean, result_type
+from .expression_types import DYN, TIME_GETTERS, NotBoolean, result_type
 
 CONTACT_FIELDS = frozenset(
     {
@@ -88,16 +88,7 @@ _STANDARD = frozenset(
         "type",
         "duration",
         "timestamp",
-        "getFullYear",
-        "getMonth",
-        "getDayOfYear",
-        "getDayOfMonth",
-        "getDate",
-        "getDayOfWeek",
-        "getHours",
-        "getMinutes",
-        "getSeconds",
-        "getMilliseconds",
+        *TIME_GETTERS,
         "optional",
         "orValue",
         "value",

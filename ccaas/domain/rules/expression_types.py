@@ -102,6 +102,19 @@ _CALLS: Mapping[str, Type] = {
     "timestamp": Type("timestamp"),
     "matches": BOOL,
 }
+# CEL's timestamp getters: each gives an int
+TIME_GETTERS = (
+    "getFullYear",
+    "getMonth",
+    "getDayOfYear",
+    "getDayOfMonth",
+    "getDate",
+    "getDayOfWeek",
+    "getHours",
+    "getMinutes",
+    "getSeconds",
+    "getMilliseconds",
+)
 _METHODS: Mapping[str, Type] = {
     "contains": BOOL,
     "startsWith": BOOL,
@@ -112,21 +125,7 @@ _METHODS: Mapping[str, Type] = {
     "exists_one": BOOL,
     "hasValue": BOOL,
     "size": INT,
-    **dict.fromkeys(
-        (
-            "getFullYear",
-            "getMonth",
-            "getDayOfYear",
-            "getDayOfMonth",
-            "getDate",
-            "getDayOfWeek",
-            "getHours",
-            "getMinutes",
-            "getSeconds",
-            "getMilliseconds",
-        ),
-        INT,
-    ),
+    **dict.fromkeys(TIME_GETTERS, INT),
 }
 _TOKEN = re.compile(
     r"""(?P<str>[bB]?[rR]?(?:'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))
