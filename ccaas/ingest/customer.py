@@ -53,7 +53,7 @@ def wanted_customer(contact: NewContact, region: str) -> Wanted:
         if raw in (None, ""):
             continue
         try:
-            found.append(identity(kind, raw if isinstance(raw, str) else str(raw), region))
+            found.append(identity(kind, raw, region))  # not text: reported, never guessed
         except InvalidIdentity as exc:
             warnings.append(
                 {"field": f"customer.{kind}", "message": f"{exc}; the contact is queued without it"}
@@ -84,23 +84,32 @@ def routing_view(profile: dict[str, Any], given: dict[str, Any] | None) -> dict[
 
 async def resolve(
     customers: CustomerRepository, wanted: Wanted
-) -> tuple[str, dict[str, Any], tuple[CustomerWarning, ...]]:
-    """The contact's customer (created if new), with what the adapter knows saved, and the
-    warnings of what could not be used. A `customer_id` naming nobody (unknown, or erased)
-    does not refuse the contact: the customer is found from its identities instead."""
+) -> tuple[tuple[str, dict[str, Any]] | None, tuple[CustomerWarning, ...]]:
+    """The contact's customer id and profile (created if new), with what the adapter knows
+    saved, and the warnings of what could not be used. A `customer_id` naming nobody
+    (unknown, or erased) does not refuse the contact: the customer is found from its
+    identities instead, and with none the contact has no customer (a customer made of
+    nothing could never be found again)."""
     warnings = wanted.warnings
     try:
         resolved = await customers.resolve(wanted.identities, wanted.customer_id)
     except NotFound:
         if wanted.customer_id is None:
             raise
+        instead = (
+            "the customer was found from the contact's identities instead"
+            if wanted.identities
+            else "the contact has no other identity, so it is queued without a customer"
+        )
         warnings += (
             {
                 "field": "customer.customer_id",
-                "message": f"no customer {wanted.customer_id[:80]!r} (unknown or erased); the "
-                "customer was found from the contact's identities instead",
+                "message": f"no customer {wanted.customer_id[:80]!r} (unknown or erased); "
+                + instead,
             },
         )
+        if not wanted.identities:
+            return None, warnings
         resolved = await customers.resolve(wanted.identities, None)
     if wanted.profile:
         await customers.update(resolved.customer_id, wanted.profile)
@@ -111,4 +120,4 @@ async def resolve(
             other_customer=other,
             identity_kind=identity_key.split(":", 1)[0],
         )
-    return resolved.customer_id, await customers.get(resolved.customer_id), warnings
+    return (resolved.customer_id, await customers.get(resolved.customer_id)), warnings

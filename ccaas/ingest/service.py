@@ -140,12 +140,16 @@ class Ingest:
         customer_ids: dict[int, str] = {}
         warnings = {i: wanted[i].warnings for i in todo}
         for i in todo:
+            found = None
             if wanted[i].anyone:
-                customer_ids[i], profile, warnings[i] = await resolve(self.customers, wanted[i])
+                found, warnings[i] = await resolve(self.customers, wanted[i])
+            if found is not None:
+                customer_ids[i], profile = found
                 view = routing_view(profile, wanted[i].given)
                 arriving[i] = dataclasses.replace(arriving[i], customer=view)
-            elif wanted[i].given is not None:
-                arriving[i] = dataclasses.replace(arriving[i], customer=wanted[i].given)
+            elif (given := wanted[i].given) is not None:  # an id naming nobody is not kept
+                given = {k: v for k, v in given.items() if k != "customer_id"}
+                arriving[i] = dataclasses.replace(arriving[i], customer=given or None)
         if customer_ids:
             since = now - rules.config.repeat_window_seconds * 1000
             earlier = await self.customers.latest_contacts(customer_ids, since)

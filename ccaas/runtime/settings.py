@@ -8,13 +8,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from dotenv import dotenv_values
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..errors import ConfigError
 from .logging import LogFormat
 
 PREFIX = "CCAAS_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class Settings(BaseSettings):
@@ -38,6 +39,13 @@ class Settings(BaseSettings):
     events_max_age_days: float = Field(
         7.0, gt=0, description="event stream: events older than this are trimmed"
     )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
 
 def known_names() -> list[str]:
@@ -68,7 +76,9 @@ def load_settings(
     setting is refused, so a misspelt one is not silently ignored."""
     environ = os.environ if environ is None else environ
     names = list(environ)
-    if env_file is not None and env_file.is_file():
+    if env_file is not None:  # a mistyped path must not start on the defaults
+        if not env_file.is_file():
+            raise ConfigError(f"env file {env_file} is not there (or not a file)")
         names += [name for name in dotenv_values(env_file) if name]
     unknown = unknown_settings(names)
     if unknown:
@@ -77,5 +87,10 @@ def load_settings(
         )
     try:
         return Settings(_env_file=env_file)
-    except ValidationError as exc:
-        raise ConfigError(f"bad setting: {exc}") from exc
+    except ValidationError as exc:  # named as the operator set it, not as pydantic's field
+        problems = [
+            f"{PREFIX}{str(error['loc'][0]).upper()}: {error['msg'].removeprefix('Value error, ')}"
+            f" (got {error['input']!r})"
+            for error in exc.errors()
+        ]
+        raise ConfigError("bad setting: " + "; ".join(problems)) from exc

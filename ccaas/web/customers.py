@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from ..domain.identity import IDENTITY_FIELDS, Identity, InvalidIdentity, identity
 from ..errors import InvalidInput
@@ -45,7 +46,10 @@ async def find_customer(request: web.Request) -> web.Response:
         )
     kind, value = given[0]
     repo = CustomerRepository(services(request).ctx)
-    item = IdentityIn.model_validate({"kind": kind, "value": value})
+    try:
+        item = IdentityIn.model_validate({"kind": kind, "value": value})
+    except ValidationError as exc:  # the parameter is `kind`, not a body's `value`
+        raise InvalidInput(f"{kind}: {exc.errors()[0]['msg']}", field=kind) from exc
     found = await repo.find(_identity(request, item, kind))
     return web.json_response(await repo.get(found))
 

@@ -150,6 +150,9 @@ def test_bench_routing_prints_only_json_and_leaves_no_temporary_folder(tmp_path:
     assert 0 <= result["p50_ms"] <= result["p99_ms"]
     assert list(temp.iterdir()) == []
     assert not processes_mentioning(str(temp)), "the embedded redis-server outlived the bench"
+    # a log line per contact would be timed with it (and bury a real warning)
+    logged = [line for line in run.stderr.splitlines() if "offer_accepted" in line]
+    assert logged == [], f"{len(logged)} offer_accepted lines while measuring"
 
 
 def test_serve_refuses_an_unknown_setting_at_start(tmp_path: Path, repo_root: Path) -> None:

@@ -179,7 +179,12 @@ async def test_an_offer_never_made_is_not_found_and_an_ended_one_is_a_conflict(
     ctx = api.app[SERVICES].ctx
     contact_id, offer_id = await _offered_to_q(ctx)
     token = offer_id.rsplit(".", 1)[1]
-    never_made = [f"{contact_id}.7.{token}", f"{contact_id}.1.{'0' * len(token)}"]
+    never_made = [
+        f"{contact_id}.7.{token}",
+        f"{contact_id}.1.{'0' * len(token)}",
+        f"{contact_id}.0.{token}",  # attempts count from 1
+        f"{contact_id}.000.{token}",
+    ]
     before = await dump(redis)
     for unknown in never_made:
         response = await api.post(f"/v1/offers/{unknown}/{verb}", json={"agent_id": "q"})

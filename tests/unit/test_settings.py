@@ -46,3 +46,30 @@ def test_any_name_but_a_setting_is_refused(name: str, extra: str) -> None:
     assert unknown_settings([name, name.lower()]) == []
     [line] = unknown_settings([name + extra])
     assert line.startswith(f"{name + extra} is not a setting")
+
+
+def test_an_env_file_that_is_not_there_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "ccaas.env"  # a typo in the path must not start on the defaults
+    with pytest.raises(ConfigError) as refused:
+        load_settings(missing, environ={})
+    assert str(missing) in refused.value.detail
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CCAAS_EVENTS_MAX_LEN", "10"), ("CCAAS_HTTP_PORT", "eighty"), ("CCAAS_LOG_LEVEL", "verbose")],
+)
+def test_a_bad_value_is_refused_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ={name: value})
+    assert refused.value.detail.startswith(f"bad setting: {name}: ")
+    assert repr(value) in refused.value.detail
+    assert "pydantic" not in refused.value.detail
+
+
+def test_a_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CCAAS_LOG_LEVEL", "debug")
+    assert load_settings(environ={"CCAAS_LOG_LEVEL": "debug"}).log_level == "DEBUG"

@@ -109,6 +109,9 @@ local function offer_refusal(contact_key, offer_id)
     'ended_offer_id', 'offer_count'))
   if offer_id == current or offer_id == ended then return 'offer_not_pending' end
   local attempt = tonumber(string.match(offer_id, '^[^.]+%.(%d+)') or '')
-  if attempt and attempt < (tonumber(count) or 0) then return 'offer_not_pending' end
+  -- attempts count from 1: attempt 0 was never made
+  if attempt and attempt >= 1 and attempt < (tonumber(count) or 0) then
+    return 'offer_not_pending'
+  end
   return 'no_such_offer'
 end
