@@ -295,9 +295,6 @@ async def redis_ceiling(redis: Redis, seconds: float = 2.0) -> float:
     return calls / (time.monotonic() - start)
 
 
-QUIET_LEVELS = ("WARNING", "ERROR", "CRITICAL")
-
-
 async def run_routing_bench(settings: Settings, agents: int, contacts: int, as_json: bool) -> int:
     """Run the four phases; print one JSON object (`as_json`) or a summary on stdout."""
     if agents < 1 or contacts < 1 or contacts > agents * (MAX_CAPACITY - 2):
@@ -306,10 +303,6 @@ async def run_routing_bench(settings: Settings, agents: int, contacts: int, as_j
             f"offered at once; got {agents} agents, {contacts} contacts",
             field="contacts",
         )
-    # a line per offer and accept would time the logger, not the routing (the router
-    # process logs at WARNING too)
-    quiet = settings.log_level.upper() if settings.log_level.upper() in QUIET_LEVELS else "WARNING"
-    configure_logging(settings.log_format, quiet)
     with contextlib.ExitStack() as folder:
         url = settings.redis_url
         embedded: EmbeddedRedis | None = None
