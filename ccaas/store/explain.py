@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from ..domain.models import AgentView, ContactState
+from ..domain.models import ContactState
 from ..domain.rules import explain
 from .contacts import read_contact
 from .context import StoreContext
@@ -22,14 +21,20 @@ def _preferred(record: ContactRecord) -> dict[str, Any] | None:
     return {**record.preferred_hold, "note": record.preferred_note}
 
 
-def _without_offer(agents: dict[str, AgentView], agent_id: str, channel: str) -> None:
-    """Leave the contact's own offer out of its agent's load, so that the ranking shows where
-    that agent stands for the contact, not that the ringing offer fills its room."""
-    agent = agents.get(agent_id)
-    if agent is None or agent.work.get(channel, 0) < 1:
-        return
-    work = {**agent.work, channel: agent.work[channel] - 1}
-    agents[agent_id] = dataclasses.replace(agent, work=work)
+def _ringing_first(rows: list[dict[str, Any]], agent_id: str) -> list[dict[str, Any]]:
+    """While the contact rings: its agent first, marked `offered` (the offer fills its room
+    and restarts its idle time, so it is not ranked), then the others ranked as the router
+    would offer the contact next if this offer ended."""
+    ringing = [{**row, "offered": True} for row in rows if row["agent"] == agent_id]
+    for row in ringing:
+        for field in ("eligible", "reason", "detail", "rank", "rank_key"):
+            row.pop(field, None)
+    others = [
+        {k: v for k, v in row.items() if k != "rank"} for row in rows if row["agent"] != agent_id
+    ]
+    for rank, row in enumerate((r for r in others if r["eligible"]), start=1):
+        row["rank"] = rank
+    return ringing + others
 
 
 class ExplainRepository:
@@ -71,9 +76,9 @@ class ExplainRepository:
         }
         if waiting or ringing:
             agents = await SnapshotReader(self.ctx).agents()
-            if ringing and record.agent_id is not None:
-                _without_offer(agents, record.agent_id, contact.channel.value)
             result["candidates"] = explain.candidates(contact, agents, rules, now)
+        if ringing and record.agent_id is not None:
+            result["candidates"] = _ringing_first(result["candidates"], record.agent_id)
         if ringing:
             result["agent_id"] = record.agent_id
         elif waiting:
