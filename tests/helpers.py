@@ -201,3 +201,17 @@ class AnsweredStatuses:
 async def data_keys(redis: Redis) -> list[str]:
     """Every key but the tenant epoch a started engine writes: what requests stored."""
     return sorted(key for key in await redis.keys("*") if not key.endswith(":epoch"))
+
+
+async def post_contact_from(
+    api: TestClient, external_id: str, customer: dict[str, Any], channel: str = "chat"
+) -> dict[str, Any]:
+    """POST a billing contact that says who its customer is; it must be queued (201)."""
+    response = await api.post(
+        "/v1/contacts",
+        json={"channel": channel, "queue": "billing", "external_id": external_id,
+              "customer": customer},
+    )  # fmt: skip
+    assert response.status == 201, await response.text()
+    answer: dict[str, Any] = await response.json()
+    return answer

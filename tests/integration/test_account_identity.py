@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from ruamel.yaml import YAML
 
-from tests.helpers import TEST_CONFIG, MakeApi
+from tests.helpers import TEST_CONFIG, MakeApi, post_contact_from
 
 
 @pytest.fixture
@@ -17,13 +17,8 @@ async def api(make_api: MakeApi) -> TestClient:
 
 
 async def post_contact(api: TestClient, external_id: str, customer: dict[str, str]) -> str:
-    response = await api.post(
-        "/v1/contacts",
-        json={"channel": "chat", "queue": "billing", "external_id": external_id,
-              "customer": customer},
-    )  # fmt: skip
-    assert response.status == 201, await response.text()
-    return str((await response.json())["customer_id"])
+    """The customer id of a contact from `customer`."""
+    return str((await post_contact_from(api, external_id, customer))["customer_id"])
 
 
 async def test_a_crm_account_number_names_one_customer_across_contacts(api: TestClient) -> None:

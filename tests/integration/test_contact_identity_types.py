@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from tests.helpers import TEST_CONFIG, MakeApi
+from tests.helpers import TEST_CONFIG, MakeApi, post_contact_from
 
 
 @pytest.fixture
@@ -18,13 +18,7 @@ async def api(make_api: MakeApi) -> TestClient:
 
 
 async def post_contact(api: TestClient, external_id: str, customer: dict[str, Any]) -> Any:
-    response = await api.post(
-        "/v1/contacts",
-        json={"channel": "voice", "queue": "billing", "external_id": external_id,
-              "customer": customer},
-    )  # fmt: skip
-    assert response.status == 201, await response.text()
-    return await response.json()
+    return await post_contact_from(api, external_id, customer, channel="voice")
 
 
 @pytest.mark.parametrize(
