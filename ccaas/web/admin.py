@@ -10,7 +10,7 @@ from aiohttp import web
 from ..domain.rules.compiled import summary
 from ..domain.rules.text import parse_rules
 from ..errors import ConfigError, NotFound, RulesRejected
-from ..store.rules_store import RulesStore, publish, publish_text, refuse_stranding
+from ..store.rules_store import RulesStore, publish, refuse_stranding
 from .openapi import JSON_LIST, YAML_BODY, operation
 from .problems import BadRequest, path_number, read_text
 from .services import services
@@ -64,7 +64,10 @@ async def get_rules(request: web.Request) -> web.Response:
 @operation(
     "Publish new rules (YAML body): validated, stored, in force everywhere",
     body=YAML_BODY,
-    ok=201,
+    ok={
+        200: "that text is already in force: nothing changed (changed: false)",
+        201: "in force as a new version (changed: true)",
+    },
     errors={
         400: "empty or not UTF-8",
         413: "larger than 1 MiB",
@@ -75,12 +78,15 @@ async def put_rules(request: web.Request) -> web.Response:
     ctx, text = services(request).ctx, await _rules_text(request)
     note = request.headers.get("X-Change-Note", "")[:200]
     try:
-        rules = await publish_text(ctx, text, "api", note, dedupe=True)
+        rules, created = await publish(ctx, text, "api", note, dedupe=True)
     except ConfigError as exc:
         raise _rejected(exc, "api") from exc
-    log.info("rules_published", version=rules.version, source="api")
+    if created:
+        log.info("rules_published", version=rules.version, source="api")
     info = await _version_info(request, rules.version)
-    return web.json_response({**info, "summary": summary(rules)}, status=201)
+    return web.json_response(
+        {**info, "summary": summary(rules), "changed": created}, status=201 if created else 200
+    )
 
 
 @admin_routes.post("/v1/admin/rules/validate")

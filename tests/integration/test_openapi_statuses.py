@@ -261,6 +261,14 @@ for method, path, ok in (
         return await w.call(method, path, data=io.BytesIO(BIG_RULES))  # a new stream each time
 
     request(method, path, 422, data="queues: [")
+
+
+@case("put", "/v1/admin/rules", 200)
+async def _put_the_rules_in_force(w: World) -> ClientResponse:
+    await w.call("put", "/v1/admin/rules", data=RULES)
+    return await w.call("put", "/v1/admin/rules", data=RULES)
+
+
 request("get", "/v1/admin/rules", 200)
 request("get", "/v1/admin/rules/versions", 200)
 ROLLBACK = "/v1/admin/rules/rollback/{version}"
