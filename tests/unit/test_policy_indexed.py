@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccaas.domain.models import AgentView, Membership, QueueSpec, Strategy, WaitingContact
-from ccaas.domain.policy import plan_offers
+from ccaas.domain.policy import PlanStats, plan_offers
 from tests.unit.builders import NOW, QUEUES, RULES, SECOND, SKILL_NAMES, snapshots
 from tests.unit.reference_policy import reference_plan_offers
 
@@ -92,4 +92,6 @@ def test_the_indexed_planner_makes_the_same_offers_in_the_same_order(
 ) -> None:
     contacts, agents = snapshot
     expected = reference_plan_offers(contacts, agents, queues, RULES, NOW)
-    assert plan_offers(contacts, agents, queues, RULES, NOW) == expected
+    stats = PlanStats()
+    assert plan_offers(contacts, agents, queues, RULES, NOW, stats) == expected
+    assert stats.offers == len(expected)
