@@ -5,18 +5,20 @@ agent by its queue's strategy. Because the best contact chooses first and an age
 only shrinks within a round, an agent is always offered the best waiting contact it is
 eligible for, across all the queues it serves. An agent who rejected a contact within its
 queue's reject_cooldown_seconds is passed over, unless no other agent can take it then.
+Each contact looks only at its group's ranked agents (see pools.py), not at every agent.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .eligibility import Ineligible, has_room, ineligibility, is_held_from
-from .models import AgentView, Channel, ChannelRule, Presence, QueueSpec, Strategy, WaitingContact
+from .eligibility import Ineligible, ineligibility, is_held_from
+from .models import AgentView, Channel, ChannelRule, QueueSpec, WaitingContact
 from .ordering import order_key
-from .strategies import RankKey, rank_key
+from .pools import PlanStats, Pools
+
+__all__ = ["PlanStats", "PlannedOffer", "plan_offers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,107 +30,52 @@ class PlannedOffer:
     despite_reject: bool = False  # the agent rejected it lately, but nobody else could take it
 
 
-_PoolKey = tuple[str, Strategy, tuple[str, ...]]
-
-
-class _Pools:
-    """Per (queue, strategy, skill names) a list of agents kept sorted by rank key."""
-
-    def __init__(
-        self,
-        agents: Mapping[str, AgentView],
-        queues: Mapping[str, QueueSpec],
-        rules: Mapping[Channel, ChannelRule],
-    ) -> None:
-        self.agents = dict(agents)
-        self.queues = queues
-        self.rules = rules
-        self.members: dict[str, list[str]] = {}
-        for agent in self.agents.values():
-            if agent.presence is not Presence.AVAILABLE:
-                continue
-            for queue in agent.queues:
-                if queue in queues:
-                    self.members.setdefault(queue, []).append(agent.id)
-        self.sorted: dict[_PoolKey, list[RankKey]] = {}
-        self.keys: dict[_PoolKey, dict[str, RankKey]] = {}
-
-    def candidates(self, contact: WaitingContact) -> list[RankKey] | None:
-        members = self.members.get(contact.queue)
-        if not members:
-            return None
-        strategy = self.queues[contact.queue].strategy
-        skills = tuple(sorted(contact.skills)) if strategy is Strategy.MOST_SKILLED else ()
-        pool_key = (contact.queue, strategy, skills)
-        ranked = self.sorted.get(pool_key)
-        if ranked is None:
-            keys = {
-                aid: rank_key(strategy, self.agents[aid], contact.queue, skills) for aid in members
-            }
-            ranked = sorted(keys.values())
-            self.sorted[pool_key] = ranked
-            self.keys[pool_key] = keys
-        return ranked
-
-    def record(self, planned: PlannedOffer, now_ms: int) -> None:
-        """Apply an offer to the snapshot and re-rank the agent wherever it is listed."""
-        agent = self.agents[planned.agent_id].with_offer(planned.channel, planned.queue, now_ms)
-        self.agents[agent.id] = agent
-        for pool_key, keys in self.keys.items():
-            old = keys.get(agent.id)
-            if old is None:
-                continue
-            ranked = self.sorted[pool_key]
-            del ranked[bisect.bisect_left(ranked, old)]
-            queue, strategy, skills = pool_key
-            if any(has_room(agent, ch, self.rules) for ch in self.queues[queue].channels):
-                new = rank_key(strategy, agent, queue, skills)
-                keys[agent.id] = new
-                bisect.insort(ranked, new)
-            else:
-                del keys[agent.id]
-
-
 def plan_offers(
     contacts: Iterable[WaitingContact],
     agents: Mapping[str, AgentView],
     queues: Mapping[str, QueueSpec],
     rules: Mapping[Channel, ChannelRule],
     now_ms: int,
+    stats: PlanStats | None = None,
 ) -> list[PlannedOffer]:
-    """Offers to make now, best contact first; each agent's room is respected throughout."""
-    pools = _Pools(agents, queues, rules)
+    """Offers to make now, best contact first; each agent's room is respected throughout.
+
+    `stats`, when given, counts the agents tested against contacts and contact groups.
+    """
+    stats = PlanStats() if stats is None else stats
+    pools = Pools(agents, queues, rules, stats)
     planned: list[PlannedOffer] = []
     for contact in sorted(contacts, key=order_key):
         if contact.queue not in queues or contact.channel not in queues[contact.queue].channels:
             continue
-        ranked = pools.candidates(contact)
-        if not ranked:
-            continue
+        candidates: Iterable[AgentView]
         if is_held_from("", contact, now_ms):  # only its preferred agent may take it
             held_for = pools.agents.get(contact.preferred_agent)
-            ranked = [rank_key(Strategy.LONGEST_IDLE, held_for, "", ())] if held_for else []
-        offer = _choose(contact, ranked, pools, queues, rules, now_ms)
+            candidates = [held_for] if held_for else []
+        else:
+            candidates = (pools.agents[key[-1]] for key in pools.ranked_for(contact))
+        offer = _choose(contact, candidates, queues, rules, now_ms, stats)
         if offer is not None:
             planned.append(offer)
-            pools.record(offer, now_ms)
+            stats.offers += 1
+            pools.record(offer.agent_id, offer.channel, offer.queue, now_ms)
     return planned
 
 
 def _choose(
     contact: WaitingContact,
-    ranked: Iterable[RankKey],
-    pools: _Pools,
+    ranked: Iterable[AgentView],
     queues: Mapping[str, QueueSpec],
     rules: Mapping[Channel, ChannelRule],
     now_ms: int,
+    stats: PlanStats,
 ) -> PlannedOffer | None:
     """The best eligible agent's offer; failing any, the best one held off only by its own
     recent reject of the contact (offered `despite_reject`)."""
     cooldown_ms = int(queues[contact.queue].reject_cooldown_seconds * 1000)
     fallback: AgentView | None = None
-    for key in ranked:
-        agent = pools.agents[key[-1]]
+    for agent in ranked:
+        stats.checks += 1
         reason = ineligibility(agent, contact, rules, now_ms, cooldown_ms)
         if reason is None:
             return PlannedOffer(contact.id, agent.id, contact.queue, contact.channel)
