@@ -180,7 +180,7 @@ async def _per_second(ctx: StoreContext, first_kind: str, last_kind: str) -> flo
     """Contacts that reached `last_kind` per second, from the first `first_kind` event."""
     first = await _stream_times(ctx, first_kind)
     last = await _stream_times(ctx, last_kind)
-    await _drop_tenant(ctx)
+    await drop_tenant(ctx)
     span = (max(last.values()) - min(first.values())) / 1_000_000
     return len(last) / span if span > 0 else 0.0
 
@@ -201,18 +201,18 @@ async def _stream_times(ctx: StoreContext, kind: str) -> dict[str, int]:
             last = entry_id
 
 
-async def _fresh_ctx(redis: Redis, config: RoutingConfig) -> StoreContext:
+async def fresh_ctx(redis: Redis, config: RoutingConfig) -> StoreContext:
     return StoreContext.create(redis, "bench-" + secrets.token_hex(4), config)
 
 
-async def _drop_tenant(ctx: StoreContext) -> None:
+async def drop_tenant(ctx: StoreContext) -> None:
     async for key in ctx.redis.scan_iter(match=f"{ctx.keys.prefix}*", count=1000):
         await ctx.redis.unlink(key)
 
 
 async def routing_phase(redis: Redis, url: str, agents: int, contacts: int) -> float:
     """(a) contacts enqueued as fast as possible, agents ample: routed per second."""
-    ctx = await _fresh_ctx(redis, bench_config(capacity=contacts // agents + 2))
+    ctx = await fresh_ctx(redis, bench_config(capacity=contacts // agents + 2))
     await _setup_agents(ctx, agents)
     async with _router_running(url, ctx):
         loader = asyncio.create_task(_load_all(Ingest(ctx), "r", contacts))
@@ -223,7 +223,7 @@ async def routing_phase(redis: Redis, url: str, agents: int, contacts: int) -> f
 
 async def lifecycle_phase(redis: Redis, url: str, agents: int, contacts: int) -> float:
     """(b) enqueue, offer, accept, complete: completed contacts per second."""
-    ctx = await _fresh_ctx(redis, bench_config(capacity=3))
+    ctx = await fresh_ctx(redis, bench_config(capacity=3))
     await _setup_agents(ctx, agents)
     repo, desk = ContactRepository(ctx), Desk(ctx)
     pending: set[asyncio.Task[Any]] = set()
@@ -255,7 +255,7 @@ async def latency_phase(
 ) -> tuple[float, float, int]:
     """(c) paced arrivals at `rate` per second: enqueue→offer p50 and p99 in ms (to the µs)."""
     total = min(int(rate * seconds), agents * (MAX_CAPACITY - 2))
-    ctx = await _fresh_ctx(redis, bench_config(capacity=total // agents + 2))
+    ctx = await fresh_ctx(redis, bench_config(capacity=total // agents + 2))
     await _setup_agents(ctx, agents)
     repo = Ingest(ctx)
     tick = 0.005
@@ -276,7 +276,7 @@ async def latency_phase(
         await loader
     queued = await _stream_times(ctx, "contact_queued")
     offered = await _stream_times(ctx, "contact_offered")
-    await _drop_tenant(ctx)
+    await drop_tenant(ctx)
     waits = [(offered[c] - queued[c]) / 1000 for c in offered if c in queued]
     return _percentile(waits, 50), _percentile(waits, 99), len(waits)
 
@@ -295,6 +295,21 @@ async def redis_ceiling(redis: Redis, seconds: float = 2.0) -> float:
     return calls / (time.monotonic() - start)
 
 
+@contextlib.asynccontextmanager
+async def bench_redis(settings: Settings) -> AsyncIterator[str]:
+    """The URL of CCAAS_REDIS_URL, else of a private redis-server in a temporary folder that
+    is stopped and removed on exit, also on an error or Ctrl-C."""
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    with contextlib.ExitStack() as folder:
+        data_dir = folder.enter_context(tempfile.TemporaryDirectory(prefix="ccaas-bench-"))
+        embedded = EmbeddedRedis(Path(data_dir), appendonly=False)
+        folder.callback(embedded.stop)  # before the folder is removed
+        await embedded.start()
+        yield embedded.url
+
+
 async def run_routing_bench(settings: Settings, agents: int, contacts: int, as_json: bool) -> int:
     """Run the four phases; print one JSON object (`as_json`) or a summary on stdout."""
     if agents < 1 or contacts < 1 or contacts > agents * (MAX_CAPACITY - 2):
@@ -303,15 +318,7 @@ async def run_routing_bench(settings: Settings, agents: int, contacts: int, as_j
             f"offered at once; got {agents} agents, {contacts} contacts",
             field="contacts",
         )
-    with contextlib.ExitStack() as folder:
-        url = settings.redis_url
-        embedded: EmbeddedRedis | None = None
-        if not url:  # the folder goes on exit, also on an error or Ctrl-C
-            data_dir = folder.enter_context(tempfile.TemporaryDirectory(prefix="ccaas-bench-"))
-            embedded = EmbeddedRedis(Path(data_dir), appendonly=False)
-            folder.callback(embedded.stop)  # before the folder is removed
-            await embedded.start()
-            url = embedded.url
+    async with bench_redis(settings) as url:
         result = await _measure(url, agents, contacts, progress=not as_json)
     if as_json:
         print(json.dumps(result))
