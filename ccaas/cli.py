@@ -1,4 +1,4 @@
-"""The `ccaas` command: serve, bench routing, rules check."""
+"""The `ccaas` command: serve, bench routing and scale, rules check."""
 
 from __future__ import annotations
 
@@ -47,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     routing.add_argument("--contacts", type=int, default=50000)
     routing.add_argument("--json", action="store_true", help="print only JSON on stdout")
     routing.add_argument("--env-file", type=Path, help="read CCAAS_* settings from this file")
+    scale = bench_kinds.add_parser("scale", help="routing round cost and Redis memory by size")
+    scale.add_argument(
+        "--sizes",
+        default="1000x100,10000x1000,100000x10000",
+        help="scenarios as WAITINGxAGENTS, comma-separated",
+    )
+    scale.add_argument("--rounds", type=int, default=50, help="planning rounds timed per size")
+    scale.add_argument("--sample", type=int, default=2000, help="contacts enqueued for memory")
+    scale.add_argument("--json", action="store_true", help="print only JSON on stdout")
+    scale.add_argument("--env-file", type=Path, help="read CCAAS_* settings from this file")
     return parser
 
 
@@ -67,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
 
             asyncio.run(serve(settings, demo=args.demo, seeds_dir=args.seeds))
             return 0
+        if args.command == "bench" and args.kind == "scale":
+            from .sim.bench_scale import parse_sizes, run_scale_bench
+
+            sizes = parse_sizes(args.sizes)
+            bench_run = run_scale_bench(settings, sizes, args.rounds, args.sample, args.json)
+            return asyncio.run(bench_run)
         if args.command == "bench":
             from .sim.bench_routing import run_routing_bench
 

@@ -155,6 +155,57 @@ def test_bench_routing_prints_only_json_and_leaves_no_temporary_folder(tmp_path:
     assert logged == [], f"{len(logged)} offer_accepted lines while measuring"
 
 
+SCALE_FIELDS = {
+    "name": str, "agents": int, "waiting": int, "round_p50_ms": float, "round_p99_ms": float,
+    "checks_per_offer": float, "offers_per_s": float, "redis_bytes_per_waiting": float,
+}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_bench_scale_prints_each_scenario_as_json_and_leaves_no_temporary_folder(
+    tmp_path: Path,
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
+    env |= {"TMPDIR": str(temp), "CCAAS_LOG_LEVEL": "INFO"}  # its own embedded redis-server
+    sizes = ["--sizes", "100x10,1000x100", "--rounds", "3", "--sample", "100"]
+    run = subprocess.run(
+        [*CCAAS, "bench", "scale", *sizes, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)  # the whole of stdout is one JSON document
+    assert set(result) == {"scenarios", "cost_growth"}
+    assert isinstance(result["cost_growth"], float) and result["cost_growth"] > 0
+    scenarios = result["scenarios"]
+    assert [(s["waiting"], s["agents"]) for s in scenarios] == [(100, 10), (1000, 100)]
+    for scenario in scenarios:
+        assert {k: type(v) for k, v in scenario.items()} == SCALE_FIELDS, scenario
+        assert 0 < scenario["round_p50_ms"] <= scenario["round_p99_ms"]
+        assert scenario["checks_per_offer"] >= 1 and scenario["offers_per_s"] > 0
+        assert 0 < scenario["redis_bytes_per_waiting"] < 100_000
+    assert list(temp.iterdir()) == []
+    assert not processes_mentioning(str(temp)), "the embedded redis-server outlived the bench"
+
+
+def test_bench_scale_names_a_size_it_cannot_read() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
+    run = subprocess.run(
+        [*CCAAS, "bench", "scale", "--sizes", "1000x100,10k", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    assert run.returncode == 2
+    assert "size '10k' is not WAITINGxAGENTS" in run.stderr
+    assert run.stdout == ""
+
+
 def test_serve_refuses_an_unknown_setting_at_start(tmp_path: Path, repo_root: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
     env |= {"CCAAS_REDIS_URI": "redis://127.0.0.1:1/0", "CCAAS_DATA_DIR": str(tmp_path)}
