@@ -48,12 +48,17 @@ def plan_offers(
     for contact in sorted(contacts, key=order_key):
         if contact.queue not in queues or contact.channel not in queues[contact.queue].channels:
             continue
+        # an empty group stays empty for the round (room only shrinks), and its held
+        # contacts too can go to nobody: their agent would be in the group if it could
+        ranked = pools.ranked_for(contact)
+        if not ranked:
+            continue
         candidates: Iterable[AgentView]
         if is_held_from("", contact, now_ms):  # only its preferred agent may take it
             held_for = pools.agents.get(contact.preferred_agent)
             candidates = [held_for] if held_for else []
         else:
-            candidates = (pools.agents[key[-1]] for key in pools.ranked_for(contact))
+            candidates = (pools.agents[key[-1]] for key in ranked)
         offer = _choose(contact, candidates, queues, rules, now_ms, stats)
         if offer is not None:
             planned.append(offer)
