@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     routing = bench_kinds.add_parser("routing", help="routing throughput and latency")
     routing.add_argument("--agents", type=int, default=1000)
     routing.add_argument("--contacts", type=int, default=50000)
+    routing.add_argument(
+        "--rate", type=float, help="arrivals/s of the latency run (default: half the routed rate)"
+    )
+    routing.add_argument(
+        "--overload", type=float, metavar="F", help="also run arrivals at F x the routed rate"
+    )
     routing.add_argument("--json", action="store_true", help="print only JSON on stdout")
     routing.add_argument("--env-file", type=Path, help="read CCAAS_* settings from this file")
     scale = bench_kinds.add_parser("scale", help="routing round cost and Redis memory by size")
@@ -86,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             from .sim.bench_routing import run_routing_bench
 
-            return asyncio.run(run_routing_bench(settings, args.agents, args.contacts, args.json))
+            bench_run = run_routing_bench(
+                settings, args.agents, args.contacts, args.json, args.rate, args.overload
+            )
+            return asyncio.run(bench_run)
     except CcaasError as exc:
         print(f"ccaas: {exc.detail}", file=sys.stderr)
         return 2

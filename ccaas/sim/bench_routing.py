@@ -41,6 +41,7 @@ from ..store.context import StoreContext
 BATCH = 500
 MAX_CAPACITY = 100  # the most contacts of one channel an agent may hold (config limit)
 QUEUE = "bench"
+OVERLOAD_SECONDS = 5.0  # how long arrivals run above the maximum in an overload run
 
 
 def bench_config(capacity: int) -> RoutingConfig:
@@ -139,12 +140,19 @@ async def _wait_for(
     return seen
 
 
-async def _wait_offered(ctx: StoreContext, total: int, progress: Progress) -> None:
-    """Poll the ringing-offer count (offers here never ring out): cheap for the router's CPU."""
+async def _wait_offered(
+    ctx: StoreContext, total: int, progress: Progress, patience: float = 600
+) -> None:
+    """Poll the ringing-offer count (offers here never ring out): cheap for the router's CPU.
+    Gives up after `patience` seconds without a new offer (so a lost contact ends the wait)."""
     deadline = time.monotonic() + 600
-    offered = 0
+    offered, stalled_since = 0, time.monotonic()
     while offered < total and time.monotonic() < deadline:
-        offered = await ctx.redis.zcard(ctx.keys.offer_deadlines)
+        now_offered = await ctx.redis.zcard(ctx.keys.offer_deadlines)
+        if now_offered != offered:
+            offered, stalled_since = now_offered, time.monotonic()
+        elif time.monotonic() - stalled_since > patience:
+            return
         progress.show(offered)
         await asyncio.sleep(0.02)
 
@@ -185,20 +193,27 @@ async def _per_second(ctx: StoreContext, first_kind: str, last_kind: str) -> flo
     return len(last) / span if span > 0 else 0.0
 
 
-async def _stream_times(ctx: StoreContext, kind: str) -> dict[str, int]:
-    """Contact -> `ts` (µs) of its first event of `kind`."""
-    times: dict[str, int] = {}
+async def _stream_entries(ctx: StoreContext) -> AsyncIterator[dict[str, str]]:
+    """The fields of every event in the tenant's stream, oldest first."""
     last = "0-0"
     while True:
         reply = await ctx.redis.xrange(
             ctx.keys.events, f"({last}" if last != "0-0" else "-", count=10000
         )
         if not reply:
-            return times
+            return
         for entry_id, fields in reply:
-            if fields["type"] == kind:
-                times.setdefault(fields["contact"], int(fields["ts"]))
+            yield fields
             last = entry_id
+
+
+async def _stream_times(ctx: StoreContext, kind: str) -> dict[str, int]:
+    """Contact -> `ts` (µs) of its first event of `kind`."""
+    times: dict[str, int] = {}
+    async for fields in _stream_entries(ctx):
+        if fields["type"] == kind:
+            times.setdefault(fields["contact"], int(fields["ts"]))
+    return times
 
 
 async def fresh_ctx(redis: Redis, config: RoutingConfig) -> StoreContext:
@@ -257,21 +272,8 @@ async def latency_phase(
     total = min(int(rate * seconds), agents * (MAX_CAPACITY - 2))
     ctx = await fresh_ctx(redis, bench_config(capacity=total // agents + 2))
     await _setup_agents(ctx, agents)
-    repo = Ingest(ctx)
-    tick = 0.005
-    per_tick = rate * tick
-
-    async def load() -> None:
-        sent, start = 0, time.monotonic()
-        while sent < total:
-            due = min(total, int((time.monotonic() - start) / tick * per_tick) + 1)
-            if due > sent:
-                await _enqueue_batch(repo, "p", sent, due - sent)
-                sent = due
-            await asyncio.sleep(tick)
-
     async with _router_running(url, ctx):
-        loader = asyncio.create_task(load())
+        loader = asyncio.create_task(_paced_load(Ingest(ctx), "p", total, rate))
         await _wait_offered(ctx, total, Progress(f"latency at {rate:.0f}/s", total))
         await loader
     queued = await _stream_times(ctx, "contact_queued")
@@ -279,6 +281,66 @@ async def latency_phase(
     await drop_tenant(ctx)
     waits = [(offered[c] - queued[c]) / 1000 for c in offered if c in queued]
     return _percentile(waits, 50), _percentile(waits, 99), len(waits)
+
+
+async def _paced_load(repo: Ingest, prefix: str, total: int, rate: float) -> None:
+    """Enqueue `total` contacts at `rate` per second, in small batches every 5 ms."""
+    tick = 0.005
+    sent, start = 0, time.monotonic()
+    while sent < total:
+        due = min(total, int((time.monotonic() - start) * rate) + 1)
+        if due > sent:
+            await _enqueue_batch(repo, prefix, sent, min(BATCH, due - sent))
+            sent += min(BATCH, due - sent)
+        await asyncio.sleep(tick)
+
+
+@dataclass(frozen=True)
+class Overload:
+    """What an overload run saw: routed/s while arrivals ran, contacts lost, drain time."""
+
+    arrival_per_s: float
+    routed_per_s: float
+    lost: int
+    drain_seconds: float
+
+
+async def overload_phase(
+    redis: Redis, url: str, agents: int, rate: float, seconds: float
+) -> Overload:
+    """(e) arrivals at `rate` (above the router's maximum) for `seconds`, then the drain."""
+    total = max(1, min(int(rate * seconds), agents * (MAX_CAPACITY - 2)))
+    ctx = await fresh_ctx(redis, bench_config(capacity=total // agents + 2))
+    await _setup_agents(ctx, agents)
+    async with _router_running(url, ctx):
+        loader = asyncio.create_task(_paced_load(Ingest(ctx), "o", total, rate))
+        await _wait_offered(ctx, total, Progress(f"overload at {rate:.0f}/s", total), 10.0)
+        await loader
+    queued: list[int] = []
+    offers: dict[str, list[int]] = {}
+    async for fields in _stream_entries(ctx):
+        if fields["type"] == "contact_queued":
+            queued.append(int(fields["ts"]))
+        elif fields["type"] == "contact_offered":
+            offers.setdefault(fields["contact"], []).append(int(fields["ts"]))
+    await drop_tenant(ctx)
+    return _overload_figures(total, queued, offers)
+
+
+def _overload_figures(total: int, queued: list[int], offers: dict[str, list[int]]) -> Overload:
+    """Arrivals run from the first to the last `contact_queued`; the backlog is empty at the
+    last offer. Lost: contacts published but not offered exactly once."""
+    first, end = min(queued), max(queued)
+    arrivals_s = (end - first) / 1_000_000
+    offer_times = [ts for times in offers.values() for ts in times]
+    during = sum(1 for ts in offer_times if ts <= end)
+    last_offer = max(offer_times, default=end)
+    return Overload(
+        arrival_per_s=len(queued) / arrivals_s if arrivals_s > 0 else 0.0,
+        routed_per_s=during / arrivals_s if arrivals_s > 0 else 0.0,
+        lost=total - sum(1 for times in offers.values() if len(times) == 1),
+        drain_seconds=max(0.0, (last_offer - end) / 1_000_000),
+    )
 
 
 async def redis_ceiling(redis: Redis, seconds: float = 2.0) -> float:
@@ -310,16 +372,28 @@ async def bench_redis(settings: Settings) -> AsyncIterator[str]:
         yield embedded.url
 
 
-async def run_routing_bench(settings: Settings, agents: int, contacts: int, as_json: bool) -> int:
-    """Run the four phases; print one JSON object (`as_json`) or a summary on stdout."""
+async def run_routing_bench(
+    settings: Settings,
+    agents: int,
+    contacts: int,
+    as_json: bool,
+    rate: float | None = None,
+    overload: float | None = None,
+) -> int:
+    """Run the four phases (the latency one at `rate` if given, then an overload run at
+    `overload` x the routed rate if given); print one JSON object or a summary on stdout."""
     if agents < 1 or contacts < 1 or contacts > agents * (MAX_CAPACITY - 2):
         raise InvalidInput(
             f"need 1 <= contacts <= agents x {MAX_CAPACITY - 2} so that every contact can be "
             f"offered at once; got {agents} agents, {contacts} contacts",
             field="contacts",
         )
+    if rate is not None and rate <= 0:
+        raise InvalidInput(f"--rate must be above 0; got {rate}", field="rate")
+    if overload is not None and overload <= 0:
+        raise InvalidInput(f"--overload must be above 0; got {overload}", field="overload")
     async with bench_redis(settings) as url:
-        result = await _measure(url, agents, contacts, progress=not as_json)
+        result = await _measure(url, agents, contacts, not as_json, rate, overload)
     if as_json:
         print(json.dumps(result))
     else:
@@ -327,14 +401,37 @@ async def run_routing_bench(settings: Settings, agents: int, contacts: int, as_j
     return 0
 
 
-async def _measure(url: str, agents: int, contacts: int, progress: bool) -> dict[str, Any]:
+async def _measure(
+    url: str,
+    agents: int,
+    contacts: int,
+    progress: bool,
+    rate: float | None,
+    overload: float | None,
+) -> dict[str, Any]:
     Progress.enabled = progress
     redis: Redis = connect(url)
+    extra: dict[str, Any] = {}
     try:
         routed = await routing_phase(redis, url, agents, contacts)
         lifecycle = await lifecycle_phase(redis, url, agents, contacts)
-        p50, p99, samples = await latency_phase(redis, url, agents, routed / 2, seconds=5.0)
+        latency_rate = rate if rate is not None else routed / 2
+        p50, p99, samples = await latency_phase(redis, url, agents, latency_rate, seconds=5.0)
         ceiling = await redis_ceiling(redis)
+        if rate is not None:
+            extra["rate_per_s"] = float(rate)
+        if overload is not None:
+            seen = await overload_phase(
+                redis, url, agents, overload * routed, seconds=OVERLOAD_SECONDS
+            )
+            extra |= {
+                "overload_factor": float(overload),
+                "max_routed_per_s": round(routed, 1),
+                "overload_arrival_per_s": round(seen.arrival_per_s, 1),
+                "overload_routed_per_s": round(seen.routed_per_s, 1),
+                "lost": seen.lost,
+                "drain_seconds": round(seen.drain_seconds, 6),
+            }
     finally:
         await redis.aclose()
     return {
@@ -342,12 +439,12 @@ async def _measure(url: str, agents: int, contacts: int, progress: bool) -> dict
         "lifecycle_per_s": round(lifecycle, 1),
         "p50_ms": round(p50, 3),
         "p99_ms": round(p99, 3),
-        "latency_rate_per_s": round(routed / 2, 1),
+        "latency_rate_per_s": round(latency_rate, 1),
         "latency_samples": samples,
         "redis_ceiling_per_s": round(ceiling, 1),
         "agents": agents,
         "contacts": contacts,
-    }
+    } | extra
 
 
 def _summary(result: dict[str, Any]) -> str:
@@ -359,4 +456,17 @@ def _summary(result: dict[str, Any]) -> str:
         f"p50 {result['p50_ms']:.3f} ms  p99 {result['p99_ms']:.3f} ms"
         f"  ({result['latency_samples']} samples)\n"
         f"  Redis EVALSHA ceiling     {result['redis_ceiling_per_s']:>12,.0f} calls/s"
+        + _overload_summary(result)
+    )
+
+
+def _overload_summary(result: dict[str, Any]) -> str:
+    if "lost" not in result:
+        return ""
+    return (
+        f"\n  overload x{result['overload_factor']:g} "
+        f"({result['overload_arrival_per_s']:,.0f} arrivals/s)  "
+        f"routed {result['overload_routed_per_s']:,.0f}/s of max "
+        f"{result['max_routed_per_s']:,.0f}/s, lost {result['lost']}, "
+        f"drained in {result['drain_seconds']:.3f} s"
     )

@@ -155,6 +155,42 @@ def test_bench_routing_prints_only_json_and_leaves_no_temporary_folder(tmp_path:
     assert logged == [], f"{len(logged)} offer_accepted lines while measuring"
 
 
+RATE_FIELDS = {"rate_per_s": float, "p50_ms": float, "p99_ms": float}
+OVERLOAD_FIELDS = {
+    "max_routed_per_s": float, "overload_routed_per_s": float, "lost": int,
+    "drain_seconds": float,
+}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_bench_routing_at_a_set_rate_and_in_overload_reports_latency_loss_and_drain(
+    tmp_path: Path,
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
+    env |= {"TMPDIR": str(temp)}  # its own embedded redis-server
+    sizes = ["--agents", "10", "--contacts", "100"]
+    run = subprocess.run(
+        [*CCAAS, "bench", "routing", *sizes, "--rate", "50", "--overload", "2", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)  # the whole of stdout is one JSON document
+    fields = RATE_FIELDS | OVERLOAD_FIELDS
+    assert {k: type(result.get(k)) for k in fields} == fields, result
+    assert result["rate_per_s"] == 50.0 and result["latency_samples"] == 250
+    assert 0 < result["p50_ms"] <= result["p99_ms"]
+    assert result["max_routed_per_s"] == result["routed_per_s"] > 0
+    assert result["overload_routed_per_s"] > 0 and result["drain_seconds"] >= 0
+    assert result["lost"] == 0, "a contact was not offered exactly once under overload"
+    assert list(temp.iterdir()) == []
+    assert not processes_mentioning(str(temp)), "the embedded redis-server outlived the bench"
+
+
 SCALE_FIELDS = {
     "name": str, "agents": int, "waiting": int, "round_p50_ms": float, "round_p99_ms": float,
     "checks_per_offer": float, "offers_per_s": float, "redis_bytes_per_waiting": float,
