@@ -126,18 +126,30 @@ def test_rules_check_refuses_a_condition_that_is_not_true_or_false(
     ) in bad.stderr
 
 
-@pytest.mark.slow
-def test_bench_routing_prints_only_json_and_leaves_no_temporary_folder(tmp_path: Path) -> None:
+def bench(
+    tmp_path: Path, *args: str, timeout: float = 60
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`ccaas bench ...` with a TMPDIR of its own and no CCAAS_ settings, so that it starts its
+    own embedded redis-server; the run, and that TMPDIR."""
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
-    env |= {"TMPDIR": str(temp), "CCAAS_LOG_LEVEL": "INFO"}  # its own embedded redis-server
+    env |= {"TMPDIR": str(temp), "CCAAS_LOG_LEVEL": "INFO"}
     run = subprocess.run(
-        [*CCAAS, "bench", "routing", "--agents", "20", "--contacts", "200", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
+        [*CCAAS, "bench", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
+    return run, temp
+
+
+def assert_left_nothing(temp: Path) -> None:
+    assert list(temp.iterdir()) == []
+    assert not processes_mentioning(str(temp)), "the embedded redis-server outlived the bench"
+
+
+@pytest.mark.slow
+def test_bench_routing_prints_only_json_and_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    run, temp = bench(
+        tmp_path, "routing", "--agents", "20", "--contacts", "200", "--json", timeout=180
     )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)  # the whole of stdout is one JSON document
@@ -148,8 +160,7 @@ def test_bench_routing_prints_only_json_and_leaves_no_temporary_folder(tmp_path:
     assert result["agents"] == 20 and result["contacts"] == 200
     assert result["routed_per_s"] > 0 and result["lifecycle_per_s"] > 0
     assert 0 <= result["p50_ms"] <= result["p99_ms"]
-    assert list(temp.iterdir()) == []
-    assert not processes_mentioning(str(temp)), "the embedded redis-server outlived the bench"
+    assert_left_nothing(temp)
     # a log line per contact would be timed with it (and bury a real warning)
     logged = [line for line in run.stderr.splitlines() if "offer_accepted" in line]
     assert logged == [], f"{len(logged)} offer_accepted lines while measuring"
@@ -166,18 +177,8 @@ OVERLOAD_FIELDS = {
 def test_bench_routing_at_a_set_rate_and_in_overload_reports_latency_loss_and_drain(
     tmp_path: Path,
 ) -> None:
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
-    env |= {"TMPDIR": str(temp)}  # its own embedded redis-server
     sizes = ["--agents", "10", "--contacts", "100"]
-    run = subprocess.run(
-        [*CCAAS, "bench", "routing", *sizes, "--rate", "50", "--overload", "2", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    run, temp = bench(tmp_path, "routing", *sizes, "--rate", "50", "--overload", "2", "--json")
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)  # the whole of stdout is one JSON document
     fields = RATE_FIELDS | OVERLOAD_FIELDS
@@ -187,8 +188,7 @@ def test_bench_routing_at_a_set_rate_and_in_overload_reports_latency_loss_and_dr
     assert result["max_routed_per_s"] == result["routed_per_s"] > 0
     assert result["overload_routed_per_s"] > 0 and result["drain_seconds"] >= 0
     assert result["lost"] == 0, "a contact was not offered exactly once under overload"
-    assert list(temp.iterdir()) == []
-    assert not processes_mentioning(str(temp)), "the embedded redis-server outlived the bench"
+    assert_left_nothing(temp)
 
 
 SCALE_FIELDS = {
@@ -201,18 +201,8 @@ SCALE_FIELDS = {
 def test_bench_scale_prints_each_scenario_as_json_and_leaves_no_temporary_folder(
     tmp_path: Path,
 ) -> None:
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
-    env |= {"TMPDIR": str(temp), "CCAAS_LOG_LEVEL": "INFO"}  # its own embedded redis-server
     sizes = ["--sizes", "100x10,1000x100", "--rounds", "3", "--sample", "100"]
-    run = subprocess.run(
-        [*CCAAS, "bench", "scale", *sizes, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    run, temp = bench(tmp_path, "scale", *sizes, "--json")
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)  # the whole of stdout is one JSON document
     assert set(result) == {"scenarios", "cost_growth"}
@@ -224,8 +214,7 @@ def test_bench_scale_prints_each_scenario_as_json_and_leaves_no_temporary_folder
         assert 0 < scenario["round_p50_ms"] <= scenario["round_p99_ms"]
         assert scenario["checks_per_offer"] >= 1 and scenario["offers_per_s"] > 0
         assert 0 < scenario["redis_bytes_per_waiting"] < 100_000
-    assert list(temp.iterdir()) == []
-    assert not processes_mentioning(str(temp)), "the embedded redis-server outlived the bench"
+    assert_left_nothing(temp)
 
 
 def test_bench_scale_names_a_size_it_cannot_read() -> None:
