@@ -7,20 +7,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
 
-from ccaas.domain.clock import ManualClock
 from ccaas.router.service import Router
 from ccaas.store.context import StoreContext
 from tests.helpers import TEST_CONFIG, MakeApi
 
 # billing takes voice, and an agent holds one call at a time
 CALL = {"channel": "voice", "external_id": "call-1", "queue": "billing"}
-
-
-@pytest.fixture
-def ctx(redis: Redis, clock: ManualClock) -> StoreContext:
-    return StoreContext.create(redis, "t1", TEST_CONFIG, clock)
 
 
 @pytest.fixture

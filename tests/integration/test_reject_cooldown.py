@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
 
 from ccaas.domain.clock import ManualClock
 from ccaas.router.service import Router
@@ -17,11 +16,6 @@ from tests.helpers import TEST_CONFIG, MakeApi
 
 # support is most-skilled: ann (tech 9) ranks before bob (tech 5) for every contact
 CHAT = {"channel": "chat", "external_id": "chat-1", "queue": "support", "skills": {"tech": 1}}
-
-
-@pytest.fixture
-def ctx(redis: Redis, clock: ManualClock) -> StoreContext:
-    return StoreContext.create(redis, "t1", TEST_CONFIG, clock)
 
 
 @pytest.fixture
