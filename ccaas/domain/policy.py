@@ -10,15 +10,16 @@ Each contact looks only at its group's ranked agents (see pools.py), not at ever
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .backlog import Backlog, ContactGroup, GroupKey
 from .eligibility import Ineligible, ineligibility, is_held_from
 from .models import AgentView, Channel, ChannelRule, QueueSpec, WaitingContact
-from .ordering import order_key
 from .pools import PlanStats, Pools
 
-__all__ = ["PlanStats", "PlannedOffer", "plan_offers"]
+__all__ = ["PlanStats", "PlannedOffer", "plan_offers", "plan_round"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,28 +43,64 @@ def plan_offers(
 
     `stats`, when given, counts the agents tested against contacts and contact groups.
     """
+    backlog = Backlog()
+    for contact in contacts:
+        backlog.put(contact)
+    return plan_round(backlog, Pools(queues, rules, agents.values()), now_ms, stats)
+
+
+def plan_round(
+    backlog: Backlog, pools: Pools, now_ms: int, stats: PlanStats | None = None
+) -> list[PlannedOffer]:
+    """plan_offers on state kept between rounds. The planned contacts leave `backlog` and
+    their offers are applied to `pools`; a caller whose commit is refused re-reads both.
+
+    Groups are merged by their best contact, so a round walks only the heads of groups that
+    still have agents: its cost grows with the offers it makes, not with the backlog.
+    """
     stats = PlanStats() if stats is None else stats
-    pools = Pools(agents, queues, rules, stats)
+    pools.begin_round(stats)
+    queues = pools.queues
+    heads: list[tuple[float, str, GroupKey]] = []
+    for key, group in backlog.groups.items():
+        queue, channel, _ = key
+        head = group.head()
+        if head is not None and queue in queues and channel in queues[queue].channels:
+            heads.append((head.score, head.id, key))
+    heapq.heapify(heads)
     planned: list[PlannedOffer] = []
-    for contact in sorted(contacts, key=order_key):
-        if contact.queue not in queues or contact.channel not in queues[contact.queue].channels:
-            continue
-        # an empty group stays empty for the round (room only shrinks), and its held
+    walked: list[tuple[ContactGroup, tuple[float, str, int]]] = []
+    while heads:
+        key = heapq.heappop(heads)[2]
+        group = backlog.groups[key]
+        entry = group.pop()
+        contact = group.contact(entry)
+        # a group found empty stays empty for the round (room only shrinks), and its held
         # contacts too can go to nobody: their agent would be in the group if it could
         ranked = pools.ranked_for(contact)
         if not ranked:
+            group.restore(entry)
             continue
         candidates: Iterable[AgentView]
         if is_held_from("", contact, now_ms):  # only its preferred agent may take it
             held_for = pools.agents.get(contact.preferred_agent)
             candidates = [held_for] if held_for else []
         else:
-            candidates = (pools.agents[key[-1]] for key in ranked)
-        offer = _choose(contact, candidates, queues, rules, now_ms, stats)
-        if offer is not None:
+            candidates = (pools.agents[rank[-1]] for rank in ranked)
+        offer = _choose(contact, candidates, queues, pools.rules, now_ms, stats)
+        if offer is None:
+            walked.append((group, entry))
+        else:
             planned.append(offer)
             stats.offers += 1
             pools.record(offer.agent_id, offer.channel, offer.queue, now_ms)
+        following = group.head()
+        if following is not None:
+            heapq.heappush(heads, (following.score, following.id, key))
+        if offer is not None:
+            backlog.discard(contact.id)
+    for group, entry in walked:
+        group.restore(entry)
     return planned
 
 
