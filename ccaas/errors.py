@@ -126,3 +126,18 @@ class Unavailable(CcaasError):
         "and external_id; accepting, rejecting and completing are safe to repeat)."
     )
     retry_after_seconds = 1
+
+
+class IntakeBusy(CcaasError):
+    """This process has as many arrivals under way as it admits; this one was not taken."""
+
+    status = 429
+    title = "Intake busy"
+    kind = "intake-busy"
+    about = (
+        "This replica already has as many new contacts under way as it admits "
+        "(CCAAS_INTAKE_MAX_IN_FLIGHT, `limit`); the request was refused at once and nothing "
+        "was changed: send it again after `Retry-After` seconds (new contacts are idempotent "
+        "by channel and external_id)."
+    )
+    retry_after_seconds = 1

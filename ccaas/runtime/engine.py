@@ -23,6 +23,7 @@ from ..store.rules_store import refresh
 from ..store.scripts import DEFAULT_EVENTS_MAX_LEN
 from ..supervise import supervise
 from ..web.app import build_app
+from ..web.intake_window import DEFAULT_MAX_IN_FLIGHT
 from ..web.services import SERVICES, Services
 from .erasure_rewrite import ErasureRewriter
 from .redis_watch import RedisWatcher, claim_epoch, wait_for_redis
@@ -151,6 +152,7 @@ def create_app(
     tenant: str = "default",
     run_router: bool = True,
     max_body_bytes: int = 64 * 1024,
+    intake_max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     clock: Clock | None = None,
     rules_file: Path | None = None,
     watch_rules_file: bool = True,
@@ -160,8 +162,9 @@ def create_app(
     """The HTTP app on an engine that starts and stops with it. `rules` are used until
     Redis holds a rules version; with `rules_file`, that file is published at start (when
     changed) and, if `watch_rules_file`, on each save. The event stream keeps about
-    `events_max_len` events, none older than `events_max_age_ms`."""
-    app = build_app(max_body_bytes)
+    `events_max_len` events, none older than `events_max_age_ms`. At most
+    `intake_max_in_flight` new contacts are taken in at once; more are answered 429."""
+    app = build_app(max_body_bytes, intake_max_in_flight)
     engine = app[ENGINE] = Engine(
         redis_url,
         rules,

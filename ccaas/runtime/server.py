@@ -113,6 +113,7 @@ async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path
         tenant=settings.tenant,
         run_router=settings.router,
         max_body_bytes=settings.max_body_bytes,
+        intake_max_in_flight=settings.intake_max_in_flight,
         rules_file=settings.routing_file,
         events_max_len=settings.events_max_len,
         events_max_age_ms=int(settings.events_max_age_days * DAY_MS),

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..errors import ConfigError
+from ..web.intake_window import DEFAULT_MAX_IN_FLIGHT
 from .logging import LogFormat
 
 PREFIX = "CCAAS_"
@@ -33,6 +34,11 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
     router: bool = Field(True, description="run the router in this process")
     max_body_bytes: int = Field(64 * 1024, description="largest accepted HTTP body")
+    intake_max_in_flight: int = Field(
+        DEFAULT_MAX_IN_FLIGHT,
+        ge=1,
+        description="new contacts taken in at once; more are answered 429",
+    )
     events_max_len: int = Field(
         1_000_000, ge=1000, description="event stream: about this many events are kept at most"
     )

@@ -14,6 +14,7 @@ from ..domain.models import Presence
 from ..errors import InvalidInput
 from ..store.agents import AgentProfile
 from ..store.health import RedisState
+from .intake_window import intake
 from .openapi import JSON_LIST, TEXT_BODY, operation, page_limit
 from .problems import BadRequest, page_size, read_body, read_text
 from .schemas import AgentActionIn, AgentIn, CompleteIn, ContactIn, PresenceIn
@@ -61,8 +62,13 @@ def _unhealthy(state: str, seconds: float) -> web.Response:
     "Classify and enqueue a contact (idempotent by channel + external_id)",
     body=ContactIn,
     ok={201: "OK", 200: "the same channel + external_id again: that contact, unchanged"},
-    errors={409: "not queued: no rule takes it, or its queue is closed or full"},
+    errors={
+        409: "not queued: no rule takes it, or its queue is closed or full",
+        429: "this replica has CCAAS_INTAKE_MAX_IN_FLIGHT new contacts under way: nothing was "
+        "changed, retry after Retry-After",
+    },
 )
+@intake
 async def create_contact(request: web.Request) -> web.Response:
     body = await read_body(request, ContactIn)
     svc = services(request)

@@ -60,6 +60,14 @@ PROBLEM_SCHEMA: Schema = {
 }
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _PROBLEM = {"content": {"application/problem+json": {"schema": _PROBLEM_REF}}}
+# The problem answers that say when to try again, in whole seconds.
+RETRY_AFTER_STATUSES = (429, 503)
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before sending the request again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 _STRING: Schema = {"type": "string"}
 _PATH_PARAMETER = re.compile(r"\{([^}:]+)\}")
 
@@ -103,6 +111,8 @@ class Operation:
         errors = {code: why for code, why in self.statuses().items() if code not in self.ok}
         for code, why in errors.items():
             responses[str(code)] = {**_PROBLEM, "description": why}
+            if code in RETRY_AFTER_STATUSES:
+                responses[str(code)]["headers"] = _RETRY_AFTER
         op: dict[str, Any] = {"summary": self.summary, "responses": responses}
         if isinstance(self.body, type):
             ref = {"$ref": f"#/components/schemas/{self.body.__name__}"}

@@ -25,6 +25,7 @@ from ccaas.router.service import Router
 from ccaas.store.customers import CustomerRepository
 from ccaas.store.health import RedisState
 from ccaas.web.app import build_app
+from ccaas.web.intake_window import INTAKE
 from ccaas.web.openapi import documented_routes
 from ccaas.web.services import SERVICES
 from tests.helpers import MONDAY_10AM, RULES, MakeApi, settled
@@ -137,6 +138,14 @@ request(
 @case("post", "/v1/contacts", 200)
 async def _same_contact_again(w: World) -> ClientResponse:
     await w.contact()
+    return await w.call("post", "/v1/contacts", json=CHAT)
+
+
+@case("post", "/v1/contacts", 429)
+async def _intake_window_full(w: World) -> ClientResponse:
+    window = w.api.app[INTAKE].window
+    while window.try_acquire():  # as many arrivals under way as the replica takes
+        pass
     return await w.call("post", "/v1/contacts", json=CHAT)
 
 

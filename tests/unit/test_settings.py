@@ -57,7 +57,14 @@ def test_an_env_file_that_is_not_there_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("CCAAS_EVENTS_MAX_LEN", "10"), ("CCAAS_HTTP_PORT", "eighty"), ("CCAAS_LOG_LEVEL", "verbose")],
+    [
+        ("CCAAS_EVENTS_MAX_LEN", "10"),
+        ("CCAAS_HTTP_PORT", "eighty"),
+        ("CCAAS_LOG_LEVEL", "verbose"),
+        ("CCAAS_INTAKE_MAX_IN_FLIGHT", "0"),
+        ("CCAAS_INTAKE_MAX_IN_FLIGHT", "many"),
+        ("CCAAS_INTAKE_MAX_IN_FLIGHT", "2.5"),
+    ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
@@ -68,6 +75,13 @@ def test_a_bad_value_is_refused_naming_its_variable(
     assert refused.value.detail.startswith(f"bad setting: {name}: ")
     assert repr(value) in refused.value.detail
     assert "pydantic" not in refused.value.detail
+
+
+def test_the_intake_window_is_read_and_defaults_to_256(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CCAAS_INTAKE_MAX_IN_FLIGHT", raising=False)
+    assert load_settings(environ={}).intake_max_in_flight == 256
+    monkeypatch.setenv("CCAAS_INTAKE_MAX_IN_FLIGHT", "8")
+    assert load_settings(environ={"CCAAS_INTAKE_MAX_IN_FLIGHT": "8"}).intake_max_in_flight == 8
 
 
 def test_a_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
