@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .backlog import Backlog, ContactGroup, GroupKey
 from .eligibility import Ineligible, ineligibility, is_held_from
@@ -29,6 +29,8 @@ class PlannedOffer:
     queue: str
     channel: Channel
     despite_reject: bool = False  # the agent rejected it lately, but nobody else could take it
+    # what the plan was made of, for a caller whose commit is refused to put it back
+    contact: WaitingContact | None = field(default=None, compare=False, repr=False)
 
 
 def plan_offers(
@@ -50,13 +52,20 @@ def plan_offers(
 
 
 def plan_round(
-    backlog: Backlog, pools: Pools, now_ms: int, stats: PlanStats | None = None
+    backlog: Backlog,
+    pools: Pools,
+    now_ms: int,
+    stats: PlanStats | None = None,
+    most_offers: int | None = None,
 ) -> list[PlannedOffer]:
     """plan_offers on state kept between rounds. The planned contacts leave `backlog` and
-    their offers are applied to `pools`; a caller whose commit is refused re-reads both.
+    their offers are applied to `pools`; a caller whose commit is refused puts the contact
+    back (each offer carries it) and reads the agent again.
 
     Groups are merged by their best contact, so a round walks only the heads of groups that
-    still have agents: its cost grows with the offers it makes, not with the backlog.
+    still have agents: its cost grows with the offers it makes, not with the backlog. With
+    `most_offers` the round stops after that many; contacts are taken best first, so the
+    next round goes on exactly where this one stopped.
     """
     stats = PlanStats() if stats is None else stats
     pools.begin_round(stats)
@@ -70,7 +79,7 @@ def plan_round(
     heapq.heapify(heads)
     planned: list[PlannedOffer] = []
     walked: list[tuple[ContactGroup, tuple[float, str, int]]] = []
-    while heads:
+    while heads and (most_offers is None or len(planned) < most_offers):
         key = heapq.heappop(heads)[2]
         group = backlog.groups[key]
         entry = group.pop()
@@ -120,9 +129,11 @@ def _choose(
         stats.checks += 1
         reason = ineligibility(agent, contact, rules, now_ms, cooldown_ms)
         if reason is None:
-            return PlannedOffer(contact.id, agent.id, contact.queue, contact.channel)
+            return PlannedOffer(
+                contact.id, agent.id, contact.queue, contact.channel, False, contact
+            )
         if reason is Ineligible.REJECTED and fallback is None:
             fallback = agent
     if fallback is None:
         return None
-    return PlannedOffer(contact.id, fallback.id, contact.queue, contact.channel, True)
+    return PlannedOffer(contact.id, fallback.id, contact.queue, contact.channel, True, contact)

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import socket
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
 
-from ..domain.eligibility import has_room
-from ..domain.models import AgentView
-from ..domain.policy import plan_offers
-from ..domain.rules.compiled import CompiledRules
+from ..domain.policy import plan_round
 from ..store.client import is_outage, next_message
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
 from ..store.offers import ClaimResult, OfferRepository
-from ..store.snapshot import SnapshotReader
+from ..store.router_state import RouterState
 from ..supervise import raise_if_cancelled, supervise
 from .relaxer import Relaxer
 
@@ -32,7 +29,7 @@ log = structlog.get_logger("ccaas.router")
 
 @dataclass(frozen=True, slots=True)
 class RouterSettings:
-    per_queue_limit: int = 1000
+    most_offers: int = 1000  # per round: each round's commit stays short for Redis
     safety_tick_seconds: float = 1.0
     timer_tick_seconds: float = 0.1
     relax_tick_seconds: float = 1.0
@@ -42,7 +39,7 @@ class Router:
     def __init__(self, ctx: StoreContext, settings: RouterSettings | None = None) -> None:
         self.ctx = ctx
         self.settings = settings or RouterSettings()
-        self.snapshot = SnapshotReader(ctx, self.settings.per_queue_limit)
+        self.state = RouterState(ctx)
         self.relaxer = Relaxer(ctx)
         self.offers = OfferRepository(ctx)
         self.contacts = ContactRepository(ctx)
@@ -56,20 +53,23 @@ class Router:
         read before is trusted; every agent and contact is read afresh."""
         if self._generation != self.ctx.health.generation:
             self._generation = self.ctx.health.generation
-            self.snapshot.reset()
+            self.state.reset()
             self.relaxer.reader.reset()
 
     async def route_once(self) -> list[ClaimResult]:
         """One matching round over everything waiting; returns the claims it tried."""
         self._renew_if_redis_was_renewed()
-        rules = self.ctx.rules  # one version for the whole round; the claim checks it
-        await self.ctx.redis.delete(self.ctx.keys.wake_pending)
-        agents = await self.snapshot.available_agents()
-        contacts = await self.snapshot.waiting_contacts(sorted(self._open_queues(agents, rules)))
+        if await self.state.refresh():
+            gc.freeze()  # the snapshot just read lives on: full collections need not walk it
+        rules = self.state.rules  # one version for the whole round; the claim checks it
         now = self.ctx.clock.now_ms()
-        planned = plan_offers(contacts, agents, rules.queue_specs, rules.channel_rules, now)
-        results = await self.offers.claim_many(planned, agents, self.name, rules)
-        self.snapshot.note_claims(results)
+        planned = plan_round(
+            self.state.backlog, self.state.pools, now, most_offers=self.settings.most_offers
+        )
+        results = await self.offers.claim_many(
+            planned, self.state.pools.agents, self.name, rules, now
+        )
+        self.state.apply_claims(results)
         for result in results:
             if result.offer_id:
                 log.info(
@@ -88,20 +88,6 @@ class Router:
                     reason=result.refused,
                 )
         return results
-
-    @staticmethod
-    def _open_queues(agents: Mapping[str, AgentView], rules: CompiledRules) -> set[str]:
-        """Queues some available agent has room for; only their contacts are read."""
-        open_queues: set[str] = set()
-        specs, channel_rules = rules.queue_specs, rules.channel_rules
-        for agent in agents.values():
-            for queue in agent.queues - open_queues:
-                spec = specs.get(queue)
-                if spec and any(has_room(agent, ch, channel_rules) for ch in spec.channels):
-                    open_queues.add(queue)
-            if len(open_queues) == len(specs):
-                break
-        return open_queues
 
     async def timers_once(self, relax: bool = True) -> int:
         """Ring out due offers, end due wrap-ups and (if `relax`) apply due relaxation steps."""
@@ -140,15 +126,11 @@ class Router:
                     await self._wake.wait()
             self._wake.clear()
             results = await self.route_once()
-            refused = [r.planned.agent_id for r in results if r.refused]
-            if refused:
-                # someone else moved first: re-read those agents next round
-                self.snapshot.forget_agents(refused)
             refresh = self.ctx.holder.refresh
             if refresh is not None and any(r.refused == "rules_changed" for r in results):
                 await refresh()  # newer rules are in force: catch up before the next round
-            if any(r.offer_id for r in results):
-                self.wake()  # progress: more may wait beyond this round's read limit
+            if self.state.more or any(r.offer_id for r in results):
+                self.wake()  # progress, or changes beyond this round's read limit
             # with no progress the next round waits for a wake-up or the safety tick, so a
             # claim that keeps being refused can never become a busy loop
 

@@ -14,6 +14,7 @@ from ..domain.models import ContactState
 from ..errors import Conflict, CustomerErased, InvalidInput, NotFound
 from .context import StoreContext
 from .records.contact import ContactRecord, encode_new
+from .relaxations import CONTACT_CHANGES_KEPT
 from .scripts import Reply
 
 
@@ -101,8 +102,19 @@ class ContactRepository:
         chunks = [rows[i : i + PER_CALL] for i in range(0, len(rows), PER_CALL)]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for chunk in chunks:
-                call_keys = [keys.external_ids, keys.events, keys.wake_pending, keys.rules_active]
-                call_args: list[str | int] = [now, keys.wake_channel, rules_version]
+                call_keys = [
+                    keys.external_ids,
+                    keys.events,
+                    keys.wake_pending,
+                    keys.rules_active,
+                    keys.contact_changes,
+                ]
+                call_args: list[str | int] = [
+                    now,
+                    keys.wake_channel,
+                    rules_version,
+                    CONTACT_CHANGES_KEPT,
+                ]
                 for row in chunk:
                     customer = row.customer_id or "-"
                     call_keys += [
@@ -210,8 +222,16 @@ class ContactRepository:
                         keys.agent_changes,
                         keys.events,
                         keys.wake_pending,
+                        keys.contact_changes,
                     ],
-                    args=[contact_id, agent_id, self.ctx.clock.now_ms(), keys.wake_channel, queue],
+                    args=[
+                        contact_id,
+                        agent_id,
+                        self.ctx.clock.now_ms(),
+                        keys.wake_channel,
+                        queue,
+                        CONTACT_CHANGES_KEPT,
+                    ],
                 )
             )
 

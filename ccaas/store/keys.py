@@ -114,9 +114,15 @@ class TenantKeys:
 
     @property
     def contact_changes(self) -> str:
-        """Sorted set: contact id -> sequence of its latest change while waiting (relaxation,
-        reject)."""
+        """Sorted set: contact id -> sequence of its latest change as routers see it (it
+        starts or stops waiting, is relaxed or rejected)."""
         return f"{self.prefix}contacts:changes"
+
+    @property
+    def changed_entity_patterns(self) -> tuple[str, str, str]:
+        """The agent hash, agent work hash and contact hash names with "%s" for the id, for
+        read_changes.lua, which reads the entities the changes zsets list."""
+        return (self.agent("%s"), self.agent_work("%s"), self.contact("%s"))
 
     @property
     def rules_active(self) -> str:

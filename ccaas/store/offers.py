@@ -35,6 +35,7 @@ class ClaimResult:
     agent_change_before: int
     agent_change_after: int
     at_ms: int
+    contact_change: int = 0  # the contact's sequence in the contact changes zset after it
 
 
 def _log_requeue(
@@ -78,17 +79,26 @@ class OfferRepository:
         agents: Mapping[str, AgentView],
         router: str = "",
         rules: CompiledRules | None = None,
+        now_ms: int | None = None,
     ) -> list[ClaimResult]:
         """Commit planned offers in one round trip; each is re-checked atomically by Redis.
 
         `agents` are the views the offers were planned with, under `rules` (default: the
-        rules in force): the claim is refused if either has changed since.
+        rules in force) at `now_ms` (default: now): the claim is refused if either has
+        changed since.
         """
         if not planned:
             return []
         rules = rules or self.ctx.rules
-        keys, now = self.ctx.keys, self.ctx.clock.now_ms()
-        head_keys = [keys.offer_deadlines, keys.agent_changes, keys.events, keys.rules_active]
+        keys = self.ctx.keys
+        now = self.ctx.clock.now_ms() if now_ms is None else now_ms
+        head_keys = [
+            keys.offer_deadlines,
+            keys.agent_changes,
+            keys.events,
+            keys.rules_active,
+            keys.contact_changes,
+        ]
         head_args: list[str | int] = [
             now,
             rules.config.exclusive_channels(),
@@ -100,7 +110,7 @@ class OfferRepository:
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for chunk in chunks:
                 call_keys = list(head_keys)
-                call_args = [*head_args, secrets.token_hex(4)]
+                call_args = [*head_args, secrets.token_hex(4), CONTACT_CHANGES_KEPT]
                 for offer in chunk:
                     call_keys += [
                         keys.contact(offer.contact_id),
@@ -129,9 +139,11 @@ class OfferRepository:
         results: list[ClaimResult] = []
         for chunk, answer in zip(chunks, replies, strict=True):
             for offer, reply in zip(chunk, Reply.batch(answer), strict=True):
-                offer_id, before, after = reply.values if reply.ok else (None, 0, 0)
+                offer_id, before, after, seen = reply.values if reply.ok else (None, 0, 0, 0)
                 results.append(
-                    ClaimResult(offer, offer_id, reply.reason, int(before), int(after), now)
+                    ClaimResult(
+                        offer, offer_id, reply.reason, int(before), int(after), now, int(seen)
+                    )
                 )
         return results
 

@@ -2,8 +2,8 @@
 
 Every transition script answers in one shape: {"ok", values...} when it committed, or
 {"refused", reason, details...} when it changed nothing; a batch script (claim, enqueue)
-answers with a list of those, one per item. `Reply` decodes that shape, here only. The two
-read-only scripts (read_fields, read_agents) return plain rows.
+answers with a list of those, one per item. `Reply` decodes that shape, here only. The reading
+scripts (read_fields, read_agents, read_changes) return plain rows.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class Scripts:
     set_presence: AsyncScript
     read_fields: AsyncScript
     read_agents: AsyncScript
+    read_changes: AsyncScript
     relax: AsyncScript
     activate_rules: AsyncScript
     link_identities: AsyncScript

@@ -193,7 +193,8 @@ def test_bench_routing_at_a_set_rate_and_in_overload_reports_latency_loss_and_dr
 
 SCALE_FIELDS = {
     "name": str, "agents": int, "waiting": int, "round_p50_ms": float, "round_p99_ms": float,
-    "checks_per_offer": float, "offers_per_s": float, "redis_bytes_per_waiting": float, "state_build_ms": float,
+    "checks_per_offer": float, "offers_per_s": float, "redis_bytes_per_waiting": float,
+    "state_build_ms": float,
 }  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from ccaas.store.scripts import SCRIPT_NAMES, Reply, Scripts, script_source
 
-READ_ONLY = ("read_fields", "read_agents")  # return rows, not a transition's reply
+READ_ONLY = ("read_fields", "read_agents", "read_changes")  # return rows, not a transition reply
 
 
 def test_every_lua_file_is_registered_once() -> None:

@@ -8,25 +8,27 @@
 -- passes (0 when it planned the offer despite a reject: nobody else could take it);
 -- otherwise that offer is refused and changes nothing.
 -- KEYS[1] offer deadlines zset  KEYS[2] agent changes zset  KEYS[3] events stream
--- KEYS[4] rules active version
--- then for offer i = 0..n-1, KEYS[5+5i .. 9+5i]:
+-- KEYS[4] rules active version  KEYS[5] contact changes zset
+-- then for offer i = 0..n-1, KEYS[6+5i .. 10+5i]:
 --   contact hash, queue waiting zset, queue arrivals zset, agent hash, agent work hash
 -- ARGV[1] now (ms)  ARGV[2] exclusive channels, comma separated  ARGV[3] router name
 -- ARGV[4] rules version planned with  ARGV[5] a random token fresh for this call: an offer id
 --   is "{contact id}.{attempt}.{token}", so none is ever issued twice, even when Redis lost
---   its last writes and the attempt counter went back
--- then for offer i, ARGV[6+8i .. 13+8i]: contact id, agent id, offer timeout (ms),
+--   its last writes and the attempt counter went back  ARGV[6] most contact changes kept
+-- then for offer i, ARGV[7+8i .. 14+8i]: contact id, agent id, offer timeout (ms),
 --   agent profile revision, the agent's delay (ms) in the planned queue (-1: it does not
 --   serve it; the contact must still wait in that queue, so it is the contact's queue),
 --   JSON {channel: limit} for every channel, max total (0: none), reject cooldown (ms)
--- Returns one reply per offer: {"ok", offer id, the agent's change sequence before, after}
--- or {"refused", reason}.
-local deadlines_key, agent_changes_key, events_key, rules_key = unpack(KEYS, 1, 4)
-local now, exclusive_csv, router, planned_version, token = unpack(ARGV, 1, 5)
+-- Returns one reply per offer: {"ok", offer id, the agent's change sequence before, after,
+-- the contact's change sequence now} or {"refused", reason}.
+local deadlines_key, agent_changes_key, events_key, rules_key, contact_changes_key =
+  unpack(KEYS, 1, 5)
+local now, exclusive_csv, router, planned_version, token, most_changes_kept = unpack(ARGV, 1, 6)
 now = tonumber(now)
+most_changes_kept = tonumber(most_changes_kept)
 local exclusive = split_set(exclusive_csv)
 local rules_ok = (redis.call('GET', rules_key) or '0') == planned_version
-local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 4, 5, 5, 8
+local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 5, 6, 5, 8
 
 -- Mirror of ccaas.domain.eligibility.has_room, in its order. `capacity` holds the limit of
 -- every channel as ccaas.domain.eligibility.capacity_limit gives it (the agent's own, else
@@ -89,9 +91,10 @@ local function claim(k, a)
   redis.call('HSET', agent_key, 'idle_since', now, 'last_offer:' .. queue, now)
   redis.call('ZADD', deadlines_key, expires, offer_id)
   local before, after = unpack(touch(agent_changes_key, agent_id))
+  local contact_change = touch(contact_changes_key, contact_id, most_changes_kept)[2]
   emit(events_key, 'contact_offered', now, 'contact', contact_id, 'agent', agent_id,
     'queue', queue, 'channel', channel, 'offer', offer_id, 'router', router)
-  return {'ok', offer_id, before, after}
+  return {'ok', offer_id, before, after, contact_change}
 end
 
 local out = {}

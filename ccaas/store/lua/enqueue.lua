@@ -2,21 +2,23 @@
 -- is returned unchanged, and a queue at its max size takes no more. Takes a batch; each
 -- contact is handled on its own.
 -- KEYS[1] external-ids hash  KEYS[2] events stream  KEYS[3] wake flag
--- KEYS[4] rules active version
--- then for contact i = 0..n-1, KEYS[5+5i .. 9+5i]: contact hash, queue waiting zset,
+-- KEYS[4] rules active version  KEYS[5] contact changes zset (routers read new contacts there)
+-- then for contact i = 0..n-1, KEYS[6+5i .. 10+5i]: contact hash, queue waiting zset,
 --   queue arrivals zset, the customer's timeline zset and hash (used when the fields name a
 --   customer_id: a customer erased (gone) or merged meanwhile refuses the contact)
 -- ARGV[1] now (ms)  ARGV[2] wake channel  ARGV[3] rules version the contacts were classified by
--- then for contact i, ARGV[4+5i .. 8+5i]: contact id, "channel:external_id", order score,
+-- ARGV[4] most contact changes kept
+-- then for contact i, ARGV[5+5i .. 9+5i]: contact id, "channel:external_id", order score,
 --   JSON object of the contact's other fields, the queue's max size (0: no limit)
 -- Returns one reply per contact: {"ok", contact id, 1 if created else 0 (known already)} or
 -- {"refused", reason}: "queue_full", "customer_changed" (erased or merged meanwhile) or, for
 -- every contact, "rules_changed" when other rules are in force now. A refused contact
 -- leaves nothing written.
-local external_ids_key, events_key, wake_key, rules_key = unpack(KEYS, 1, 4)
-local now, wake_channel, rules_version = unpack(ARGV, 1, 3)
+local external_ids_key, events_key, wake_key, rules_key, contact_changes_key = unpack(KEYS, 1, 5)
+local now, wake_channel, rules_version, most_changes_kept = unpack(ARGV, 1, 4)
+most_changes_kept = tonumber(most_changes_kept)
 local rules_ok = (redis.call('GET', rules_key) or '0') == rules_version
-local HEAD_KEYS, HEAD_ARGS, CONTACT_KEYS, CONTACT_ARGS = 4, 3, 5, 5
+local HEAD_KEYS, HEAD_ARGS, CONTACT_KEYS, CONTACT_ARGS = 5, 4, 5, 5
 
 -- The contact whose KEYS start at `k` and whose ARGV start at `a`.
 local function enqueue(k, a)
@@ -45,6 +47,7 @@ local function enqueue(k, a)
   redis.call('HSET', external_ids_key, external, contact_id)
   redis.call('ZADD', waiting_key, score, contact_id)
   redis.call('ZADD', arrivals_key, now, contact_id)
+  touch(contact_changes_key, contact_id, most_changes_kept)
   if fields['customer_id'] then redis.call('ZADD', timeline_key, now, contact_id) end
   emit(events_key, 'contact_queued', now, 'contact', contact_id, 'queue', fields['queue'],
     'channel', fields['channel'], 'rule', fields['rule'] or '')

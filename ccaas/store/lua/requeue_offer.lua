@@ -5,8 +5,9 @@
 -- A ring-out counts as a missed offer; after ARGV[6] in a row the agent is set away("no answer").
 -- A reject is recorded on the contact (rejected_by: JSON agent -> time, keeping only rejects
 -- younger than the cooldown ARGV[8], at most 50) so routers pass the agent over for the
--- cooldown; a reject by the agent the contact is held for ends the hold. Either changes the
--- contact's routing view, so the contact is bumped in the contact changes zset.
+-- cooldown; a reject by the agent the contact is held for ends the hold. The contact waits
+-- again, so it is bumped in the contact changes zset, where routers learn what they must
+-- read again.
 -- KEYS[1] contact hash  KEYS[2] queue waiting zset  KEYS[3] queue arrivals zset
 -- KEYS[4] agent hash    KEYS[5] agent work hash     KEYS[6] offer deadlines zset
 -- KEYS[7] agents available set  KEYS[8] agent changes  KEYS[9] events  KEYS[10] wake flag
@@ -58,8 +59,8 @@ if why == 'rejected' then
   if preferred == agent_id and tonumber(now) < (tonumber(preferred_until) or 0) then
     redis.call('HSET', contact_key, 'preferred_until', now)
   end
-  touch(contact_changes_key, contact_id, tonumber(most_changes_kept))
 end
+touch(contact_changes_key, contact_id, tonumber(most_changes_kept))
 emit(events_key, 'offer_' .. why, now, 'contact', contact_id, 'agent', agent_id,
   'queue', queue, 'channel', channel, 'offer', offer_id)
 local presence = redis.call('HGET', agent_key, 'presence')
