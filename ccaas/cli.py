@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
 from .domain.rules.compiled import summary
 from .errors import CcaasError
+from .runtime import event_loop
 from .runtime.logging import configure_logging
 from .runtime.rules_sync import load_rules_file
 from .runtime.settings import Settings, load_settings
@@ -81,21 +81,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from .runtime.server import serve
 
-            asyncio.run(serve(settings, demo=args.demo, seeds_dir=args.seeds))
+            event_loop.run(serve(settings, demo=args.demo, seeds_dir=args.seeds))
             return 0
         if args.command == "bench" and args.kind == "scale":
             from .sim.bench_scale import parse_sizes, run_scale_bench
 
             sizes = parse_sizes(args.sizes)
             bench_run = run_scale_bench(settings, sizes, args.rounds, args.sample, args.json)
-            return asyncio.run(bench_run)
+            return event_loop.run(bench_run)
         if args.command == "bench":
             from .sim.bench_routing import run_routing_bench
 
             bench_run = run_routing_bench(
                 settings, args.agents, args.contacts, args.json, args.rate, args.overload
             )
-            return asyncio.run(bench_run)
+            return event_loop.run(bench_run)
     except CcaasError as exc:
         print(f"ccaas: {exc.detail}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ from ..domain.policy import plan_round
 from ..store.client import is_outage, next_message
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
-from ..store.offers import ClaimResult, OfferRepository
+from ..store.offers import CLAIMS_PER_CALL, ClaimResult, OfferRepository
 from ..store.router_state import RouterState
 from ..supervise import raise_if_cancelled, supervise
 from .relaxer import Relaxer
@@ -45,6 +45,7 @@ class Router:
         self.contacts = ContactRepository(ctx)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
+        self._arrivals: list[str] = []  # wake-up messages since the last round began
         self._generation = ctx.health.generation
         ctx.health.listeners.append(self.wake)  # Redis is back: route at once
 
@@ -56,19 +57,26 @@ class Router:
             self.state.reset()
             self.relaxer.reader.reset()
 
-    async def route_once(self) -> list[ClaimResult]:
-        """One matching round over everything waiting; returns the claims it tried."""
+    async def route_once(self, arrival: str | None = None) -> list[ClaimResult]:
+        """One matching round over everything waiting; returns the claims it tried.
+
+        `arrival` is the wake-up message that started the round: when it carries a new
+        contact and nothing else changed, the round routes it without reading Redis first.
+        """
         self._renew_if_redis_was_renewed()
-        if await self.state.refresh():
-            gc.freeze()  # the snapshot just read lives on: full collections need not walk it
-        rules = self.state.rules  # one version for the whole round; the claim checks it
-        now = self.ctx.clock.now_ms()
-        planned = plan_round(
-            self.state.backlog, self.state.pools, now, most_offers=self.settings.most_offers
-        )
-        results = await self.offers.claim_many(
-            planned, self.state.pools.agents, self.name, rules, now
-        )
+        try:
+            results: list[ClaimResult] = []
+            if arrival is not None and self.state.take_arrival(arrival):
+                # the wake-up flag is cleared with the commit, as a read would have
+                results = await self._plan_and_claim(clear_wake=True)
+            if not results:
+                if await self.state.refresh():
+                    gc.freeze()  # the snapshot read lives on: full collections skip it
+                results = await self._plan_and_claim()
+        except BaseException:
+            # offers planned but never answered: what this router keeps is no longer known
+            self.state.reset()
+            raise
         self.state.apply_claims(results)
         for result in results:
             if result.offer_id:
@@ -88,6 +96,36 @@ class Router:
                     reason=result.refused,
                 )
         return results
+
+    async def _plan_and_claim(self, clear_wake: bool = False) -> list[ClaimResult]:
+        """Plan the round a batch of offers at a time and send each batch's claim at once, so
+        Redis commits one batch while the next is planned."""
+        rules = self.state.rules  # one version for the whole round; the claim checks it
+        now = self.ctx.clock.now_ms()
+        claims: list[asyncio.Future[list[ClaimResult]]] = []
+        planned = 0
+        while planned < self.settings.most_offers:
+            batch = plan_round(
+                self.state.backlog, self.state.pools, now, most_offers=CLAIMS_PER_CALL
+            )
+            if not batch:
+                break
+            planned += len(batch)
+            claims.append(
+                asyncio.ensure_future(
+                    self.offers.claim_many(
+                        batch, self.state.pools.agents, self.name, rules, now, clear_wake
+                    )
+                )
+            )
+            clear_wake = False
+            await asyncio.sleep(0)  # let the batch go out before planning the next
+        try:
+            answered = await asyncio.gather(*claims)
+        finally:
+            for claim in claims:
+                claim.cancel()  # none is left running on its own after a failure
+        return [result for batch_results in answered for result in batch_results]
 
     async def timers_once(self, relax: bool = True) -> int:
         """Ring out due offers, end due wrap-ups and (if `relax`) apply due relaxation steps."""
@@ -112,6 +150,7 @@ class Router:
             while True:
                 message = await next_message(pubsub, self.settings.safety_tick_seconds)
                 if message is not None:
+                    self._arrivals.append(str(message.get("data", "")))
                     self.wake()
         finally:
             with contextlib.suppress(Exception):
@@ -125,7 +164,9 @@ class Router:
                 async with asyncio.timeout(self.settings.safety_tick_seconds):
                     await self._wake.wait()
             self._wake.clear()
-            results = await self.route_once()
+            arrivals, self._arrivals = self._arrivals, []
+            # one new contact since the last round may be routed from its wake-up alone
+            results = await self.route_once(arrivals[0] if len(arrivals) == 1 else None)
             refresh = self.ctx.holder.refresh
             if refresh is not None and any(r.refused == "rules_changed" for r in results):
                 await refresh()  # newer rules are in force: catch up before the next round

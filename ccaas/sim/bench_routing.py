@@ -30,6 +30,7 @@ from ..domain.rules.schema import RoutingConfig
 from ..errors import InvalidInput
 from ..ingest.service import Ingest
 from ..router.service import Router
+from ..runtime import event_loop
 from ..runtime.embedded_redis import EmbeddedRedis
 from ..runtime.logging import configure_logging
 from ..runtime.settings import Settings
@@ -83,7 +84,7 @@ def _router_process(redis_url: str, tenant: str, config_json: str) -> None:
         ctx = StoreContext.create(redis, tenant, RoutingConfig.model_validate_json(config_json))
         await Router(ctx).run()
 
-    asyncio.run(run())
+    event_loop.run(run())
 
 
 @dataclass
@@ -96,14 +97,25 @@ class Phase:
         return self.ctx.redis
 
 
-async def _setup_agents(ctx: StoreContext, agents: int) -> None:
+async def _setup_agents(ctx: StoreContext, agents: int, available: bool = True) -> None:
     repo = AgentRepository(ctx)
     for i in range(agents):
         agent_id = f"agent{i:05d}"
         await repo.upsert(agent_id, AgentProfile(agent_id, {"chat": 5}, [QUEUE]))
+    if available:
+        await _log_in(ctx, agents)
+
+
+async def _log_in(ctx: StoreContext, agents: int) -> None:
+    """Every agent becomes available, 100 at a time."""
     desk = Desk(ctx)
-    for i in range(agents):
-        await desk.set_presence(f"agent{i:05d}", Presence.AVAILABLE)
+    for start in range(0, agents, 100):
+        await asyncio.gather(
+            *(
+                desk.set_presence(f"agent{i:05d}", Presence.AVAILABLE)
+                for i in range(start, min(agents, start + 100))
+            )
+        )
 
 
 async def _enqueue_batch(contacts: Ingest, prefix: str, start: int, count: int) -> None:
@@ -226,14 +238,21 @@ async def drop_tenant(ctx: StoreContext) -> None:
 
 
 async def routing_phase(redis: Redis, url: str, agents: int, contacts: int) -> float:
-    """(a) the router's own pace: `contacts` wait before it starts (enqueued here, as fast as
-    this process can), agents ample; offers per second from its first offer to its last."""
+    """(a) the router's own pace: `contacts` wait (enqueued as fast as this process can)
+    when the agents log in; offers per second from the first log-in to the last offer."""
     ctx = await fresh_ctx(redis, bench_config(capacity=contacts // agents + 2))
-    await _setup_agents(ctx, agents)
-    await _load_all(Ingest(ctx), "r", contacts)
+    await _setup_agents(ctx, agents, available=False)
     async with _router_running(url, ctx):
+        await _load_all(Ingest(ctx), "r", contacts)
+        await asyncio.sleep(0.5)  # the router has read the backlog meanwhile
+        seconds, micros = await redis.time()
+        start_us = seconds * 1_000_000 + micros
+        await _log_in(ctx, agents)
         await _wait_offered(ctx, contacts, Progress("routing (backlog→offer)", contacts))
-    return await _per_second(ctx, "contact_offered", "contact_offered")
+    offered = await _stream_times(ctx, "contact_offered")
+    await drop_tenant(ctx)
+    span = (max(offered.values()) - start_us) / 1_000_000
+    return len(offered) / span if span > 0 else 0.0
 
 
 async def lifecycle_phase(redis: Redis, url: str, agents: int, contacts: int) -> float:

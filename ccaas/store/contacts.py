@@ -9,13 +9,14 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
+from redis.asyncio.client import Pipeline
 
 from ..domain.models import ContactState
 from ..errors import Conflict, CustomerErased, InvalidInput, NotFound
 from .context import StoreContext
 from .records.contact import ContactRecord, encode_new
 from .relaxations import CONTACT_CHANGES_KEPT
-from .scripts import Reply
+from .scripts import Reply, execute_scripts
 
 
 class InsertStatus(StrEnum):
@@ -100,45 +101,51 @@ class ContactRepository:
         keys = self.ctx.keys
         now = self.ctx.clock.now_ms()
         chunks = [rows[i : i + PER_CALL] for i in range(0, len(rows), PER_CALL)]
-        async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            for chunk in chunks:
-                call_keys = [
-                    keys.external_ids,
-                    keys.events,
-                    keys.wake_pending,
-                    keys.rules_active,
-                    keys.contact_changes,
+        calls: list[tuple[list[str], list[str | int]]] = []
+        for chunk in chunks:
+            call_keys = [
+                keys.external_ids,
+                keys.events,
+                keys.wake_pending,
+                keys.rules_active,
+                keys.contact_changes,
+                keys.agent_changes,
+            ]
+            call_args: list[str | int] = [
+                now,
+                keys.wake_channel,
+                rules_version,
+                CONTACT_CHANGES_KEPT,
+            ]
+            for row in chunk:
+                customer = row.customer_id or "-"
+                call_keys += [
+                    keys.contact(row.contact_id),
+                    keys.queue_waiting(row.queue),
+                    keys.queue_arrivals(row.queue),
+                    keys.customer_timeline(customer),
+                    keys.customer(customer),
                 ]
-                call_args: list[str | int] = [
-                    now,
-                    keys.wake_channel,
-                    rules_version,
-                    CONTACT_CHANGES_KEPT,
+                own = {
+                    "tenant": keys.tenant,
+                    "channel": row.channel,
+                    "external_id": row.external_id,
+                    "customer_id": row.customer_id,
+                }
+                call_args += [
+                    row.contact_id,
+                    f"{row.channel}:{row.external_id}",
+                    repr(row.score),
+                    encode_new(own, row.fields),
+                    row.max_size,
                 ]
-                for row in chunk:
-                    customer = row.customer_id or "-"
-                    call_keys += [
-                        keys.contact(row.contact_id),
-                        keys.queue_waiting(row.queue),
-                        keys.queue_arrivals(row.queue),
-                        keys.customer_timeline(customer),
-                        keys.customer(customer),
-                    ]
-                    own = {
-                        "tenant": keys.tenant,
-                        "channel": row.channel,
-                        "external_id": row.external_id,
-                        "customer_id": row.customer_id,
-                    }
-                    call_args += [
-                        row.contact_id,
-                        f"{row.channel}:{row.external_id}",
-                        repr(row.score),
-                        encode_new(own, row.fields),
-                        row.max_size,
-                    ]
+            calls.append((call_keys, call_args))
+
+        async def fill(pipe: Pipeline) -> None:
+            for call_keys, call_args in calls:
                 await self.ctx.scripts.enqueue(keys=call_keys, args=call_args, client=pipe)
-            replies = await pipe.execute()
+
+        replies = await execute_scripts(self.ctx.redis, fill)
         return [_inserted(reply) for answer in replies for reply in Reply.batch(answer)]
 
     async def attach_body(self, contact_id: str, body: str, kind: str) -> None:

@@ -10,6 +10,11 @@ from ..errors import NotFound
 _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+# The member of contacts:changes that marks where it was trimmed (its score is the highest
+# sequence removed); no contact id holds a ':', so none is ever taken for it.
+CHANGES_TRIMMED = ":trimmed"
+
+
 def _id(kind: str, value: str) -> str:
     """An id as part of a key name. ':' separates the parts of a name and '{' '}' mark the
     hash tag, so an id holding one could name another entity's key ("a1:work" is agent

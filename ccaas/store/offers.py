@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
+from redis.asyncio.client import Pipeline
 
 from ..domain.eligibility import capacity_limit
 from ..domain.models import AgentView
@@ -17,7 +18,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from .context import StoreContext
 from .keys import contact_of_offer
 from .relaxations import CONTACT_CHANGES_KEPT
-from .scripts import Reply
+from .scripts import Reply, execute_scripts
 
 log = structlog.get_logger("ccaas.offers")
 CLAIMS_PER_CALL = 100  # keeps each script short, so Redis never blocks long
@@ -80,12 +81,13 @@ class OfferRepository:
         router: str = "",
         rules: CompiledRules | None = None,
         now_ms: int | None = None,
+        clear_wake: bool = False,
     ) -> list[ClaimResult]:
         """Commit planned offers in one round trip; each is re-checked atomically by Redis.
 
         `agents` are the views the offers were planned with, under `rules` (default: the
         rules in force) at `now_ms` (default: now): the claim is refused if either has
-        changed since.
+        changed since. `clear_wake` clears the wake-up flag first, in the same round trip.
         """
         if not planned:
             return []
@@ -107,35 +109,44 @@ class OfferRepository:
         ]
         queues = rules.config.queues
         chunks = [planned[i : i + CLAIMS_PER_CALL] for i in range(0, len(planned), CLAIMS_PER_CALL)]
-        async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            for chunk in chunks:
-                call_keys = list(head_keys)
-                call_args = [*head_args, secrets.token_hex(4), CONTACT_CHANGES_KEPT]
-                for offer in chunk:
-                    call_keys += [
-                        keys.contact(offer.contact_id),
-                        keys.queue_waiting(offer.queue),
-                        keys.queue_arrivals(offer.queue),
-                        keys.agent(offer.agent_id),
-                        keys.agent_work(offer.agent_id),
-                    ]
-                    timeout_ms = int(queues[offer.queue].offer_timeout_seconds * 1000)
-                    agent = agents[offer.agent_id]
-                    serves = offer.queue in agent.queues
-                    call_args += [
-                        offer.contact_id,
-                        offer.agent_id,
-                        timeout_ms,
-                        agent.revision,
-                        agent.membership(offer.queue).delay_ms if serves else -1,
-                        self._limits_json(agent, rules),
-                        agent.max_total,
-                        0
-                        if offer.despite_reject
-                        else int(queues[offer.queue].reject_cooldown_seconds * 1000),
-                    ]
+        calls: list[tuple[list[str], list[str | int]]] = []
+        for chunk in chunks:
+            call_keys = list(head_keys)
+            call_args = [*head_args, secrets.token_hex(4), CONTACT_CHANGES_KEPT]
+            for offer in chunk:
+                call_keys += [
+                    keys.contact(offer.contact_id),
+                    keys.queue_waiting(offer.queue),
+                    keys.queue_arrivals(offer.queue),
+                    keys.agent(offer.agent_id),
+                    keys.agent_work(offer.agent_id),
+                ]
+                timeout_ms = int(queues[offer.queue].offer_timeout_seconds * 1000)
+                agent = agents[offer.agent_id]
+                serves = offer.queue in agent.queues
+                call_args += [
+                    offer.contact_id,
+                    offer.agent_id,
+                    timeout_ms,
+                    agent.revision,
+                    agent.membership(offer.queue).delay_ms if serves else -1,
+                    self._limits_json(agent, rules),
+                    agent.max_total,
+                    0
+                    if offer.despite_reject
+                    else int(queues[offer.queue].reject_cooldown_seconds * 1000),
+                ]
+            calls.append((call_keys, call_args))
+
+        async def fill(pipe: Pipeline) -> None:
+            if clear_wake:
+                pipe.delete(keys.wake_pending)
+            for call_keys, call_args in calls:
                 await self.ctx.scripts.claim(keys=call_keys, args=call_args, client=pipe)
-            replies = await pipe.execute()
+
+        replies = await execute_scripts(self.ctx.redis, fill)
+        if clear_wake:
+            replies = replies[1:]
         results: list[ClaimResult] = []
         for chunk, answer in zip(chunks, replies, strict=True):
             for offer, reply in zip(chunk, Reply.batch(answer), strict=True):

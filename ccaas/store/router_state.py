@@ -10,6 +10,7 @@ when this router fell so far behind that changes it never saw were trimmed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from ..domain.models import AgentView
 from ..domain.pools import Pools
 from ..domain.rules.compiled import CompiledRules
 from .context import StoreContext
+from .keys import CHANGES_TRIMMED
 from .offers import ClaimResult
 from .records.agent import AgentRecord
 from .records.contact import WAITING_FIELDS, waiting_view
@@ -42,6 +44,7 @@ class RouterState:
         self._agent_seqs: dict[str, int] = {}  # agent id -> the sequence its view is of
         self._known: dict[str, int] = {}  # agents whose newest change is this router's offer
         self._reread: set[str] = set()  # agents to read whatever their sequence says
+        self._own_changes: set[int] = set()  # agent change sequences of this router's offers
 
     def reset(self) -> None:
         """Trust nothing kept: the next refresh reads everything."""
@@ -66,14 +69,14 @@ class RouterState:
         reply = await self.ctx.scripts.read_changes(
             keys=[keys.agent_changes, keys.contact_changes, keys.wake_pending], args=args
         )
-        newest_agent, agents, oldest, newest, last, contacts = reply
-        newest_agent, oldest, newest = int(newest_agent), int(oldest), int(newest)
+        newest_agent, agents, newest, last, contacts = reply
+        newest_agent, newest = int(newest_agent), int(newest)
         went_back = newest_agent < self._agent_seen or newest < self._contact_seen
-        if went_back or oldest > self._contact_seen + 1:
+        if went_back or any(row[0] == CHANGES_TRIMMED for row in contacts):
             # Redis lost writes, or changes this router never read were trimmed
             await self._load_all()
             return True
-        self._known, self._agent_seen = {}, newest_agent
+        self._known, self._agent_seen, self._own_changes = {}, newest_agent, set()
         self._apply_agents(agents)
         unchanged = sorted(self._reread - {row[0] for row in agents})
         if unchanged:
@@ -83,6 +86,34 @@ class RouterState:
         self._contact_seen = int(last)
         self.more = len(contacts) >= self.most_per_round
         return False
+
+    def take_arrival(self, message: str) -> bool:
+        """Apply new contacts as their enqueue's wake-up carries them (see enqueue.lua),
+        without reading Redis; True if it could. It can when nothing else changed since the
+        last read: the contacts' changes come next, and every agent change since is this
+        router's own offer. Otherwise the caller refreshes as usual."""
+        if not self.loaded or self.ctx.rules is not self.rules or self._reread:
+            return False
+        try:
+            arrival = json.loads(message)
+            at, agents_seq = int(arrival["at"]), int(arrival["agents"])
+            contacts = [
+                (int(c["seq"]), str(c["id"]), float(c["score"]), json.loads(c["fields"]))
+                for c in arrival["contacts"]
+            ]
+        except (ValueError, TypeError, KeyError):
+            return False  # not an arrival (a plain wake-up)
+        seen = self._contact_seen
+        if [seq for seq, *_ in contacts] != list(range(seen + 1, seen + 1 + len(contacts))):
+            return False
+        if any(n not in self._own_changes for n in range(self._agent_seen + 1, agents_seq + 1)):
+            return False
+        for seq, contact_id, score, fields in contacts:
+            fields["first_enqueued_at"] = fields["queue_since"] = at
+            row = [fields.get(name) for name in WAITING_FIELDS]
+            self.backlog.put(waiting_view(contact_id, score, row))
+            self._contact_seen = seq
+        return True
 
     def _apply_agents(self, rows: Iterable[Sequence[Any]]) -> None:
         for agent_id, seq, flat, work in rows:
@@ -130,7 +161,7 @@ class RouterState:
         self._contact_seen = int(newest_contact[0][1]) if newest_contact else 0
         self.backlog = Backlog()
         self.pools = Pools(rules.queue_specs, rules.channel_rules)
-        self._agent_seqs, self._known, self._reread = {}, {}, set()
+        self._agent_seqs, self._known, self._reread, self._own_changes = {}, {}, set(), set()
         ids = [agent_id for agent_id, _ in agents]
         for start in range(0, len(ids), READ_CHUNK):
             await self._read_agents(ids[start : start + READ_CHUNK])
@@ -164,6 +195,7 @@ class RouterState:
                         self.backlog.put(contact)
                 continue
             expected = self._known.get(agent_id, self._agent_seqs.get(agent_id))
+            self._own_changes.add(result.agent_change_after)
             if result.agent_change_before == expected:
                 self._known[agent_id] = self._agent_seqs[agent_id] = result.agent_change_after
             else:

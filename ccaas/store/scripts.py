@@ -8,13 +8,16 @@ scripts (read_fields, read_agents, read_changes) return plain rows.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,29 @@ class Reply:
     def batch(cls, raw: Any) -> list[Reply]:
         """The answers of a batch script, one per item in the order given."""
         return [cls.decode(item) for item in raw]
+
+
+async def execute_scripts(redis: Redis, fill: Callable[[Pipeline], Awaitable[None]]) -> list[Any]:
+    """Run in one round trip the pipeline `fill` buffers (script calls among its commands).
+
+    redis-py asks Redis whether each script is loaded before every such pipeline, a round
+    trip of its own; this skips the question, and when Redis answers NOSCRIPT (it lost its
+    scripts: restarted or flushed, and ran none of the pipeline's scripts) loads them and
+    runs the pipeline again. Its other commands must be safe to repeat.
+    """
+    for attempt in (1, 2):
+        async with redis.pipeline(transaction=False) as pipe:
+            await fill(pipe)
+            scripts = list(pipe.scripts)
+            pipe.scripts.clear()
+            try:
+                return list(await pipe.execute())
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+            for script in scripts:
+                script.sha = await redis.script_load(script.script)
+    raise AssertionError("unreachable")
 
 
 DEFAULT_EVENTS_MAX_LEN = 1_000_000  # the events_max_len setting's default

@@ -1,19 +1,18 @@
-"""Reads what the routing policy needs from Redis, re-reading only what changed.
+"""Reads agents and waiting contacts for the relaxer and explain, re-reading only what changed.
 
-Agents are cached with the sequence Redis bumps on every change; an offer this router just
-committed is applied to the cache when its sequence shows nobody else touched the agent.
-Every agent is read again when the rules in force change (they decide queues and capacity). Waiting
-contacts are cached by id and order score; a relaxation step bumps the contact in the
-contact changes zset, which drops it from every router's cache.
+Agents are cached with the sequence Redis bumps on every change; every agent is read again
+when the rules in force change (they decide queues and capacity). Waiting contacts are
+cached by id and order score; a change to a contact bumps it in the contact changes zset,
+which drops it from the cache. (The router keeps its own state: router_state.py.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from ..domain.models import AgentView, Presence, WaitingContact
+from ..domain.models import AgentView, WaitingContact
 from .context import StoreContext
-from .offers import ClaimResult
+from .keys import CHANGES_TRIMMED
 from .records.agent import AgentRecord
 from .records.contact import WAITING_FIELDS, waiting_view
 
@@ -73,35 +72,6 @@ class SnapshotReader:
                     self._agents.pop(aid, None)
         return {aid: view for aid, (_, view) in self._agents.items()}
 
-    async def available_agents(self) -> dict[str, AgentView]:
-        """Agents whose presence is available."""
-        return {
-            aid: view
-            for aid, view in (await self.agents()).items()
-            if view.presence is Presence.AVAILABLE
-        }
-
-    def forget_agents(self, agent_ids: Iterable[str]) -> None:
-        """Drop cached agents so the next round re-reads them whatever their sequence says."""
-        for agent_id in agent_ids:
-            self._agents.pop(agent_id, None)
-        self._seen_change = 0  # next read lists every agent's sequence and fetches the missing
-
-    def note_claims(self, results: Sequence[ClaimResult]) -> None:
-        """Apply this router's own committed offers to the cached agents."""
-        for result in results:
-            cached = self._agents.get(result.planned.agent_id)
-            if cached is None or result.offer_id is None:
-                continue
-            seen, agent = cached
-            if result.agent_change_before != seen:
-                continue  # someone else changed the agent too: it is re-read next round
-            planned = result.planned
-            self._agents[agent.id] = (
-                result.agent_change_after,
-                agent.with_offer(planned.channel, planned.queue, result.at_ms),
-            )
-
     def _drop_changed_contacts(
         self,
         changed: list[tuple[str, float]],
@@ -110,7 +80,7 @@ class SnapshotReader:
     ) -> None:
         """Forget cached contacts a relaxation step changed since the last read."""
         seen = self._seen_contact_change
-        if seen and oldest and int(oldest[0][1]) > seen + 1:
+        if seen and any(contact_id == CHANGES_TRIMMED for contact_id, _ in changed):
             self._contacts = {}  # entries we never saw were trimmed: trust nothing cached
         if seen and int(newest[0][1] if newest else 0) < seen:
             self._contacts = {}  # the sequence went back (Redis lost its last writes)

@@ -50,3 +50,62 @@ async def test_contacts_that_arrive_or_leave_between_rounds_are_seen_by_the_next
     await add_agent(ctx, "ann", {})
     assert await offered_to(router) == {stays: "ann"}
     assert await offered_to(router) == {}  # offered once, never again
+
+
+async def _arrival_message(ctx: StoreContext, external_id: str) -> tuple[str, str]:
+    """A contact arrives; returns its id and the wake-up message its enqueue published."""
+    pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(ctx.keys.wake_channel)
+    contact_id = await arrive(ctx, external_id, queue="billing")
+    message = None
+    for _ in range(5):
+        message = message or await pubsub.get_message(timeout=0.2)
+    assert message is not None, "the arrival woke no router"
+    await pubsub.aclose()
+    return contact_id, str(message["data"])
+
+
+async def test_an_arrival_routed_from_its_wake_up_sees_an_agent_freed_meanwhile(
+    ctx: StoreContext, clock: ManualClock
+) -> None:
+    """Ann has waited longest but was full when the router last read; she finishes a chat.
+    The next arrival is hers: a router that routed it from its wake-up alone, on what it
+    read before, would give it to Bob."""
+    router = Router(ctx)
+    await AgentRepository(ctx).upsert(
+        "ann", AgentProfile("ann", {}, ["billing"], {Channel.CHAT: 2})
+    )
+    await Desk(ctx).set_presence("ann", Presence.AVAILABLE)
+    first = await arrive(ctx, "first", queue="billing")
+    second = await arrive(ctx, "second", queue="billing")
+    assert await offered_to(router) == {first: "ann", second: "ann"}
+    desk = Desk(ctx)
+    for offer in await ctx.redis.zrange(ctx.keys.offer_deadlines, 0, -1):
+        await desk.accept(offer, "ann")
+    clock.advance(10)
+    await add_agent(ctx, "bob", {})
+    assert await offered_to(router) == {}  # the router has read everything
+    clock.advance(10)
+    await ContactRepository(ctx).complete(first, "ann", "resolved")
+    await ctx.redis.delete(ctx.keys.wake_pending)  # its wake-up flag ran out meanwhile
+    third, message = await _arrival_message(ctx, "third")
+    results = await router.route_once(message)
+    assert {r.planned.contact_id: r.planned.agent_id for r in results if r.offer_id} == {
+        third: "ann"
+    }
+
+
+async def test_arrivals_routed_from_their_wake_ups_each_wake_the_router(
+    ctx: StoreContext,
+) -> None:
+    """Each arrival's wake-up carries it and the router routes it from that alone; the round
+    clears the wake-up flag, so the next arrival wakes the router too (not a second later)."""
+    router = Router(ctx)
+    await add_agent(ctx, "ann", {})
+    assert await offered_to(router) == {}
+    for n in range(3):
+        contact_id, message = await _arrival_message(ctx, f"chat-{n}")
+        results = await router.route_once(message)
+        assert [(r.planned.contact_id, r.offer_id is not None) for r in results] == [
+            (contact_id, True)
+        ]

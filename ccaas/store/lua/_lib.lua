@@ -4,11 +4,15 @@
 -- An event's time in microseconds since the epoch: Redis's own clock at the commit when it
 -- agrees with the caller's `now` (ms) within a second, so latencies resolve below a
 -- millisecond; otherwise `now` x 1000, so a caller's manual clock (tests, simulations)
--- stays in charge.
+-- stays in charge. Redis's clock is read once per script: a script commits all at once.
+local script_time_us = nil
 local function event_ts(now)
   local ms = tonumber(now)
-  local t = redis.call('TIME')
-  local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  if not script_time_us then
+    local t = redis.call('TIME')
+    script_time_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  end
+  local us = script_time_us
   if math.abs(us / 1000 - ms) > 1000 then us = ms * 1000 end
   return string.format('%.0f', us)
 end
@@ -20,9 +24,10 @@ local function emit(stream, kind, now, ...)
 end
 
 -- Publish a wake-up for routers unless one is already pending since the last round began.
-local function wake(flag_key, channel)
+-- The message is "1", or what a router needs to route one new contact at once (enqueue.lua).
+local function wake(flag_key, channel, message)
   if redis.call('SET', flag_key, '1', 'NX', 'PX', 1000) then
-    redis.call('PUBLISH', channel, '1')
+    redis.call('PUBLISH', channel, message or '1')
   end
 end
 
@@ -72,15 +77,28 @@ end
 -- Record that a member (an agent in agents:changes, a contact in contacts:changes) changed:
 -- its score in the changes zset becomes the next sequence number, so a router can read only
 -- what changed since the last number it saw. With `most_kept`, the oldest entries beyond
--- that many are trimmed. Returns {sequence before (0 if never), sequence now}.
+-- that many are trimmed (a hundredth at a time), and the member ":trimmed" (no id holds a
+-- ':') takes the highest sequence trimmed: a router that finds it among the changes since
+-- its last read missed some, and reads everything again. Returns {sequence before (0 if
+-- never), sequence now}. The newest sequence is read once per script and then counted here
+-- (nothing else writes meanwhile).
+local newest_change = {}
 local function touch(changes_key, member, most_kept)
   local before = tonumber(redis.call('ZSCORE', changes_key, member)) or 0
-  local top = redis.call('ZRANGE', changes_key, -1, -1, 'WITHSCORES')
-  local now = (tonumber(top[2]) or 0) + 1
+  local top = newest_change[changes_key]
+  if not top then
+    top = tonumber(redis.call('ZRANGE', changes_key, -1, -1, 'WITHSCORES')[2]) or 0
+  end
+  local now = top + 1
+  newest_change[changes_key] = now
   redis.call('ZADD', changes_key, now, member)
   if most_kept then
     local excess = redis.call('ZCARD', changes_key) - most_kept
-    if excess > 0 then redis.call('ZREMRANGEBYRANK', changes_key, 0, excess - 1) end
+    if excess > math.floor(most_kept / 100) then
+      local last = redis.call('ZRANGE', changes_key, excess - 1, excess - 1, 'WITHSCORES')
+      redis.call('ZREMRANGEBYRANK', changes_key, 0, excess - 1)
+      redis.call('ZADD', changes_key, last[2], ':trimmed')
+    end
   end
   return {before, now}
 end

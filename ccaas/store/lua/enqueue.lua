@@ -3,7 +3,8 @@
 -- contact is handled on its own.
 -- KEYS[1] external-ids hash  KEYS[2] events stream  KEYS[3] wake flag
 -- KEYS[4] rules active version  KEYS[5] contact changes zset (routers read new contacts there)
--- then for contact i = 0..n-1, KEYS[6+5i .. 10+5i]: contact hash, queue waiting zset,
+-- KEYS[6] agent changes zset
+-- then for contact i = 0..n-1, KEYS[7+5i .. 11+5i]: contact hash, queue waiting zset,
 --   queue arrivals zset, the customer's timeline zset and hash (used when the fields name a
 --   customer_id: a customer erased (gone) or merged meanwhile refuses the contact)
 -- ARGV[1] now (ms)  ARGV[2] wake channel  ARGV[3] rules version the contacts were classified by
@@ -14,11 +15,16 @@
 -- {"refused", reason}: "queue_full", "customer_changed" (erased or merged meanwhile) or, for
 -- every contact, "rules_changed" when other rules are in force now. A refused contact
 -- leaves nothing written.
-local external_ids_key, events_key, wake_key, rules_key, contact_changes_key = unpack(KEYS, 1, 5)
+-- When the call creates at most 10 contacts, the wake-up carries them as JSON {at (now),
+-- agents (the newest agent change), contacts: [{id, score, fields (the JSON given), seq (its
+-- contact change)}, ...]}: a router that has read every change before these routes them
+-- without reading Redis first (see router_state.py).
+local external_ids_key, events_key, wake_key, rules_key, contact_changes_key, agent_changes_key =
+  unpack(KEYS, 1, 6)
 local now, wake_channel, rules_version, most_changes_kept = unpack(ARGV, 1, 4)
 most_changes_kept = tonumber(most_changes_kept)
 local rules_ok = (redis.call('GET', rules_key) or '0') == rules_version
-local HEAD_KEYS, HEAD_ARGS, CONTACT_KEYS, CONTACT_ARGS = 5, 4, 5, 5
+local HEAD_KEYS, HEAD_ARGS, CONTACT_KEYS, CONTACT_ARGS = 6, 4, 5, 5
 
 -- The contact whose KEYS start at `k` and whose ARGV start at `a`.
 local function enqueue(k, a)
@@ -47,19 +53,33 @@ local function enqueue(k, a)
   redis.call('HSET', external_ids_key, external, contact_id)
   redis.call('ZADD', waiting_key, score, contact_id)
   redis.call('ZADD', arrivals_key, now, contact_id)
-  touch(contact_changes_key, contact_id, most_changes_kept)
+  local seq = touch(contact_changes_key, contact_id, most_changes_kept)[2]
   if fields['customer_id'] then redis.call('ZADD', timeline_key, now, contact_id) end
   emit(events_key, 'contact_queued', now, 'contact', contact_id, 'queue', fields['queue'],
     'channel', fields['channel'], 'rule', fields['rule'] or '')
-  return {'ok', contact_id, 1}
+  return {'ok', contact_id, 1, seq, score, fields_json}
 end
 
 local out = {}
-local created = false
+local created = {}
 for i = 0, (#ARGV - HEAD_ARGS) / CONTACT_ARGS - 1 do
   local reply = enqueue(HEAD_KEYS + 1 + CONTACT_KEYS * i, HEAD_ARGS + 1 + CONTACT_ARGS * i)
-  created = created or reply[3] == 1
-  out[#out + 1] = reply
+  if reply[3] == 1 then
+    created[#created + 1] = reply
+    out[#out + 1] = {'ok', reply[2], 1}
+  else
+    out[#out + 1] = reply
+  end
 end
-if created then wake(wake_key, wake_channel) end
+if #created > 0 and #created <= 10 then
+  local arrivals = {}
+  for i, reply in ipairs(created) do
+    arrivals[i] = {id = reply[2], seq = reply[4], score = reply[5], fields = reply[6]}
+  end
+  local agents = redis.call('ZRANGE', agent_changes_key, -1, -1, 'WITHSCORES')[2] or '0'
+  wake(wake_key, wake_channel,
+    cjson.encode({at = now, agents = tonumber(agents), contacts = arrivals}))
+elseif #created > 10 then
+  wake(wake_key, wake_channel)
+end
 return out

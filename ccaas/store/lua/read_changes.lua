@@ -7,8 +7,8 @@
 -- ARGV[7] the contact fields a router reads, comma separated
 -- then pairs ARGV[8+2i], ARGV[9+2i]: an agent id and the sequence the router already knows
 --   it at (its own offers); such an agent's hashes are not sent again
--- Returns {newest agent sequence, agent rows, oldest contact sequence, newest contact
---   sequence, last contact sequence returned, contact rows}; an agent row is {id, sequence,
+-- Returns {newest agent sequence, agent rows, newest contact sequence, last contact sequence
+--   returned, contact rows}; an agent row is {id, sequence,
 --   flat HGETALL of the agent, flat HGETALL of its work}; a contact row {id, sequence,
 --   state (false once the contact is gone)}, then for a waiting contact its score and the
 --   fields in order.
@@ -33,7 +33,6 @@ for i = 1, #changed, 2 do
   end
 end
 
-local oldest = redis.call('ZRANGE', contact_changes_key, 0, 0, 'WITHSCORES')[2] or '0'
 local newest = redis.call('ZRANGE', contact_changes_key, -1, -1, 'WITHSCORES')[2] or '0'
 local contacts = {}
 local last = contact_seen
@@ -42,7 +41,8 @@ changed = redis.call('ZRANGEBYSCORE', contact_changes_key, '(' .. contact_seen, 
 for i = 1, #changed, 2 do
   local id, seq = changed[i], changed[i + 1]
   local contact_key = string.format(contact_name, id)
-  local state = redis.call('HGET', contact_key, 'state')
+  local state = false  -- the trim marker (see _lib.lua's touch) is no contact
+  if id ~= ':trimmed' then state = redis.call('HGET', contact_key, 'state') end
   local row = {id, seq, state}
   if state == 'queued' then
     -- most changes are offers made: only a waiting contact's fields are sent
@@ -53,4 +53,4 @@ for i = 1, #changed, 2 do
   contacts[#contacts + 1] = row
   last = seq
 end
-return {newest_agent, agents, oldest, newest, last, contacts}
+return {newest_agent, agents, newest, last, contacts}
