@@ -98,3 +98,35 @@ async def test_an_arrival_whose_offer_is_refused_is_routed_in_the_same_round(
     assert {r.planned.contact_id: r.planned.agent_id for r in results if r.offer_id} == {
         chat: "ann"
     }
+
+
+GOLD_FIRST = """
+queues:
+  billing:
+    channels: [chat]
+    relaxation:
+      - name: everyone
+        after_seconds: 1
+        add_priority: 1
+      - name: gold-first
+        after_seconds: 10
+        when: customer.tier == "gold"
+        add_priority: 5
+"""
+
+
+async def test_a_relaxation_step_stops_seeing_an_erased_customer(
+    redis: Redis, clock: ManualClock
+) -> None:
+    """A step that favours gold customers no longer applies to a chat whose customer was
+    erased while it waited: the router forgets what it had read of the customer."""
+    ctx = StoreContext.create(redis, "t1", parse_rules(GOLD_FIRST, "r.yaml"), clock)
+    resolved = await CustomerRepository(ctx).resolve([])
+    customer = {"customer_id": resolved.customer_id, "tier": "gold"}
+    await Ingest(ctx).enqueue(NewContact(Channel.CHAT, "chat-1", "billing", customer=customer))
+    router = Router(ctx)
+    clock.advance(2)
+    assert [step for _, step in await router.relaxer.relax_once()] == ["queue:billing/everyone"]
+    await CustomerRepository(ctx).erase(resolved.customer_id)
+    clock.advance(10)
+    assert await router.relaxer.relax_once() == []
