@@ -55,7 +55,9 @@ class Relaxer:
         self.reader = SnapshotReader(ctx, per_queue_limit=None)
         self.steps = RelaxationRepository(ctx)
         self.queue_stats = QueueRepository(ctx)
-        self._facts: dict[str, dict[str, Any]] = {}  # they never change once a contact exists
+        # by contact: the view they were read with (the reader makes a new one when the
+        # contact changed, e.g. its customer was erased) and the facts
+        self._facts: dict[str, tuple[WaitingContact, dict[str, Any]]] = {}
 
     async def relax_once(self) -> list[tuple[str, str]]:
         """Apply every due step; returns (contact id, step key) for each applied."""
@@ -128,20 +130,24 @@ class Relaxer:
         return applied
 
     async def _read_facts(self, contacts: Sequence[WaitingContact]) -> dict[str, dict[str, Any]]:
-        """Attributes, customer, tags and external id of each contact (cached: immutable)."""
-        missing = [c for c in contacts if c.id not in self._facts]
+        """Attributes, customer, tags and external id of each contact (cached until the
+        contact changes)."""
+        missing = [c for c in contacts if self._facts.get(c.id, (None,))[0] is not c]
         if missing:
             rows = await self.ctx.scripts.read_fields(
                 keys=[self.ctx.keys.contact(c.id) for c in missing], args=list(_FACT_FIELDS)
             )
             for contact, row in zip(missing, rows, strict=True):
                 record = ContactRecord.decode(dict(zip(_FACT_FIELDS, row, strict=True)))
-                self._facts[contact.id] = {
-                    "attributes": record.attributes,
-                    "customer": record.customer,
-                    "tags": record.tags,
-                    "external_id": record.external_id or "",
-                    "repeat_of": record.repeat_of or "",
-                }
+                self._facts[contact.id] = (
+                    contact,
+                    {
+                        "attributes": record.attributes,
+                        "customer": record.customer,
+                        "tags": record.tags,
+                        "external_id": record.external_id or "",
+                        "repeat_of": record.repeat_of or "",
+                    },
+                )
         self._facts = {c.id: self._facts[c.id] for c in contacts}
-        return self._facts
+        return {contact_id: facts for contact_id, (_, facts) in self._facts.items()}

@@ -69,7 +69,10 @@ class Router:
             if arrival is not None and self.state.take_arrival(arrival):
                 # the wake-up flag is cleared with the commit, as a read would have
                 results = await self._plan_and_claim(clear_wake=True)
-            if not results:
+            if not any(result.offer_id for result in results):
+                # refused on what changed since the wake-up (whose flag is cleared now, so
+                # nothing else would wake this router): read the changes and plan again
+                self.state.apply_claims(results)
                 if await self.state.refresh():
                     gc.freeze()  # the snapshot read lives on: full collections skip it
                 results = await self._plan_and_claim()

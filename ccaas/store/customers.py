@@ -13,6 +13,7 @@ from ..errors import Conflict, NotFound
 from .context import StoreContext
 from .records.contact import ContactRecord
 from .records.customer import CustomerRecord
+from .relaxations import CONTACT_CHANGES_KEPT
 from .scripts import Reply
 
 MERGE_HOPS = 10  # a merged customer is followed this far to the one it joined
@@ -254,6 +255,8 @@ class CustomerRepository:
                     keys.customer_timeline(customer_id),
                     keys.events,
                     keys.erasures_pending,
+                    keys.contact_changes,
+                    keys.wake_pending,
                     *(keys.customer(merged_id) for merged_id in merged),
                     *(
                         key
@@ -261,7 +264,13 @@ class CustomerRepository:
                         for key in (keys.contact(contact_id), keys.contact_body(contact_id))
                     ),
                 ],
-                args=[customer_id, self.ctx.clock.now_ms(), len(merged)],
+                args=[
+                    customer_id,
+                    self.ctx.clock.now_ms(),
+                    len(merged),
+                    CONTACT_CHANGES_KEPT,
+                    keys.wake_channel,
+                ],
             )
             result = Reply.decode(answer)
             if result.ok:

@@ -5,19 +5,23 @@
 -- collected context, the notes, the channel's own id, the body, the customer id and what
 -- would tie it to the person or to their other contacts (priority terms, tags, repeat_of,
 -- preferred agent), and is marked erased_at: from then on it takes no new personal data
--- (complete, attach_body).
+-- (complete, attach_body). A waiting contact loses its hold for the preferred agent, so it
+-- is bumped in the contact changes zset (routers read it again) and routers are woken.
 -- KEYS[1] identity index  KEYS[2] external-ids hash  KEYS[3] customer hash
 -- KEYS[4] customer identities set  KEYS[5] customer timeline  KEYS[6] events
 -- KEYS[7] erasures pending counter (the rewrite of the files on disk reads it)
+-- KEYS[8] contact changes zset  KEYS[9] wake flag
 -- ARGV[1] customer id  ARGV[2] now (ms)  ARGV[3] how many merged tombstones follow
--- then KEYS[8..]: the tombstone hash of each customer in merged_from (as the caller read
+-- ARGV[4] most contact changes kept  ARGV[5] wake channel
+-- then KEYS[10..]: the tombstone hash of each customer in merged_from (as the caller read
 --   it), then for every contact on the timeline (as the caller read it), its hash and its
 --   body key, in pairs
 -- Returns {"ok", contacts scrubbed} or {"refused", reason} ("changed": read again).
 local index_key, external_ids_key, customer_key, identities_key, timeline_key, events_key,
-  erasures_key = unpack(KEYS, 1, 7)
-local HEAD_KEYS = 7
-local customer_id, now, merged_count = ARGV[1], ARGV[2], tonumber(ARGV[3])
+  erasures_key, contact_changes_key, wake_key = unpack(KEYS, 1, 9)
+local HEAD_KEYS = 9
+local customer_id, now, merged_count, most_changes_kept, wake_channel =
+  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local status = customer_status(customer_key)
 if status == 'missing' then return {'refused', 'no_customer'} end
 if status == 'erased' then return {'refused', 'erased'} end
@@ -34,10 +38,11 @@ end
 for i = HEAD_KEYS + 1, first_contact - 1 do
   redis.call('DEL', KEYS[i])
 end
+local waiting = 0
 for i = first_contact, #KEYS, 2 do
   local contact_key, body_key = KEYS[i], KEYS[i + 1]
-  local channel, external_id = unpack(redis.call('HMGET', contact_key, 'channel',
-    'external_id'))
+  local channel, external_id, id, state = unpack(redis.call('HMGET', contact_key, 'channel',
+    'external_id', 'id', 'state'))
   if channel and external_id then
     redis.call('HDEL', external_ids_key, channel .. ':' .. external_id)
   end
@@ -46,7 +51,12 @@ for i = first_contact, #KEYS, 2 do
     'preferred_hold', 'preferred_note', 'body_bytes', 'body_kind')
   redis.call('DEL', body_key)
   redis.call('HSET', contact_key, 'erased_at', now)
+  if state == 'queued' then
+    touch(contact_changes_key, id, most_changes_kept)
+    waiting = waiting + 1
+  end
 end
+if waiting > 0 then wake(wake_key, wake_channel) end
 local contacts = redis.call('ZCARD', timeline_key)
 redis.call('DEL', customer_key, identities_key, timeline_key)
 redis.call('INCR', erasures_key)
