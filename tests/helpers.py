@@ -110,6 +110,19 @@ async def arrive(ctx: StoreContext, external_id: str, **kw: Any) -> str:
     return (await Ingest(ctx).enqueue(contact)).contact_id
 
 
+async def arrival_message(ctx: StoreContext, external_id: str) -> tuple[str, str]:
+    """A chat arrives in billing; returns its id and the wake-up message its enqueue sent."""
+    pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(ctx.keys.wake_channel)
+    contact_id = await arrive(ctx, external_id, queue="billing")
+    message = None
+    for _ in range(5):
+        message = message or await pubsub.get_message(timeout=0.2)
+    await pubsub.aclose()
+    assert message is not None, "the arrival woke no router"
+    return contact_id, str(message["data"])
+
+
 async def offered_to(router: Router) -> dict[str, str]:
     results = await router.route_once()
     return {r.planned.contact_id: r.planned.agent_id for r in results if r.offer_id}

@@ -11,7 +11,7 @@ from ccaas.router.service import Router
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
-from tests.helpers import arrive, offered_to
+from tests.helpers import arrival_message, arrive, offered_to
 
 
 async def add_agent(ctx: StoreContext, agent_id: str, skills: dict[str, int]) -> None:
@@ -52,19 +52,6 @@ async def test_contacts_that_arrive_or_leave_between_rounds_are_seen_by_the_next
     assert await offered_to(router) == {}  # offered once, never again
 
 
-async def _arrival_message(ctx: StoreContext, external_id: str) -> tuple[str, str]:
-    """A contact arrives; returns its id and the wake-up message its enqueue published."""
-    pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(ctx.keys.wake_channel)
-    contact_id = await arrive(ctx, external_id, queue="billing")
-    message = None
-    for _ in range(5):
-        message = message or await pubsub.get_message(timeout=0.2)
-    assert message is not None, "the arrival woke no router"
-    await pubsub.aclose()
-    return contact_id, str(message["data"])
-
-
 async def test_an_arrival_routed_from_its_wake_up_sees_an_agent_freed_meanwhile(
     ctx: StoreContext, clock: ManualClock
 ) -> None:
@@ -88,7 +75,7 @@ async def test_an_arrival_routed_from_its_wake_up_sees_an_agent_freed_meanwhile(
     clock.advance(10)
     await ContactRepository(ctx).complete(first, "ann", "resolved")
     await ctx.redis.delete(ctx.keys.wake_pending)  # its wake-up flag ran out meanwhile
-    third, message = await _arrival_message(ctx, "third")
+    third, message = await arrival_message(ctx, "third")
     results = await router.route_once(message)
     assert {r.planned.contact_id: r.planned.agent_id for r in results if r.offer_id} == {
         third: "ann"
@@ -104,7 +91,7 @@ async def test_arrivals_routed_from_their_wake_ups_each_wake_the_router(
     await add_agent(ctx, "ann", {})
     assert await offered_to(router) == {}
     for n in range(3):
-        contact_id, message = await _arrival_message(ctx, f"chat-{n}")
+        contact_id, message = await arrival_message(ctx, f"chat-{n}")
         results = await router.route_once(message)
         assert [(r.planned.contact_id, r.offer_id is not None) for r in results] == [
             (contact_id, True)

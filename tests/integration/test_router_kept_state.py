@@ -15,7 +15,7 @@ from ccaas.router.service import Router
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.customers import CustomerRepository
-from tests.helpers import TEST_CONFIG, arrive, offered_to
+from tests.helpers import TEST_CONFIG, arrival_message, offered_to
 
 RULES = """
 skills: [vip]
@@ -64,19 +64,6 @@ async def test_erasing_the_customer_ends_the_hold_the_router_kept_for_their_last
     assert await offered_to(router) == {}  # held for dee
     await CustomerRepository(ctx).erase(customer_id)
     assert await offered_to(router) == {call: "ann"}
-
-
-async def arrival_message(ctx: StoreContext, external_id: str) -> tuple[str, str]:
-    """A chat arrives in billing; returns its id and the wake-up message its enqueue sent."""
-    pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(ctx.keys.wake_channel)
-    contact_id = await arrive(ctx, external_id, queue="billing")
-    message = None
-    for _ in range(5):
-        message = message or await pubsub.get_message(timeout=0.2)
-    await pubsub.aclose()
-    assert message is not None, "the arrival woke no router"
-    return contact_id, str(message["data"])
 
 
 async def test_an_arrival_whose_offer_is_refused_is_routed_in_the_same_round(
