@@ -114,6 +114,11 @@ class Router:
             if not batch:
                 break
             planned += len(batch)
+            if not claims and len(batch) < CLAIMS_PER_CALL:
+                # the whole round in one batch (an arrival, most often): commit it directly
+                return await self.offers.claim_many(
+                    batch, self.state.pools.agents, self.name, rules, now, clear_wake
+                )
             claims.append(
                 asyncio.ensure_future(
                     self.offers.claim_many(
