@@ -174,6 +174,19 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
 
 
+async def _subscribed(ctx: StoreContext, patience: float = 60.0) -> None:
+    """Wait until the router listens for wake-ups, and for its first round (reading
+    everything) to end: a busy machine can take seconds to start a process."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        listeners = dict(await ctx.redis.pubsub_numsub(ctx.keys.wake_channel))
+        if listeners.get(ctx.keys.wake_channel, 0) >= 1:
+            await asyncio.sleep(0.3)
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the bench's router did not start listening within a minute")
+
+
 @contextlib.asynccontextmanager
 async def _router_running(redis_url: str, ctx: StoreContext) -> AsyncIterator[None]:
     """A router in its own process, as in production, for the length of a phase."""
@@ -184,7 +197,7 @@ async def _router_running(redis_url: str, ctx: StoreContext) -> AsyncIterator[No
     )
     process.start()
     try:
-        await asyncio.sleep(1.0)  # let it start and subscribe to wake-ups
+        await _subscribed(ctx)
         yield
     finally:
         process.terminate()
