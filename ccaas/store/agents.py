@@ -75,7 +75,13 @@ class AgentRepository:
         self._check(agent_id, profile)
         keys = self.ctx.keys
         answer = await self.ctx.scripts.upsert_agent(
-            keys=[keys.agent(agent_id), keys.agents, keys.agent_changes, keys.events],
+            keys=[
+                keys.agent(agent_id),
+                keys.agents,
+                keys.agent_changes,
+                keys.events,
+                keys.wake_pending,
+            ],
             args=[
                 agent_id,
                 profile.name,
@@ -84,6 +90,7 @@ class AgentRepository:
                 json.dumps({ch.value: n for ch, n in profile.capacity.items()}, sort_keys=True),
                 self.ctx.clock.now_ms(),
                 profile.profile,
+                keys.wake_channel,
             ],
         )
         (created,) = Reply.decode(answer).values

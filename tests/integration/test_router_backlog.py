@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from ccaas.desk.service import Desk
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.ingest.service import Ingest
-from ccaas.router.service import Router
+from ccaas.router.service import Router, RouterSettings
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
@@ -96,3 +99,28 @@ async def test_arrivals_routed_from_their_wake_ups_each_wake_the_router(
         assert [(r.planned.contact_id, r.offer_id is not None) for r in results] == [
             (contact_id, True)
         ]
+
+
+async def test_a_skill_given_to_an_available_agent_routes_the_contact_that_needed_it(
+    ctx: StoreContext,
+) -> None:
+    """An admin gives Ann the skill a waiting chat needs: the running router offers it at
+    once, not at its next safety tick (set to a minute here)."""
+    await add_agent(ctx, "ann", {})
+    chat = await arrive(ctx, "needs-french", queue="billing", skills={"french": 3})
+    router = Router(ctx, RouterSettings(safety_tick_seconds=60))
+    running = asyncio.create_task(router.run())
+    try:
+        await asyncio.sleep(0.3)  # it has read everything and waits
+        assert await ctx.redis.hget(ctx.keys.contact(chat), "state") == "queued"
+        profile = AgentProfile("ann", {"french": 4}, ["billing"])
+        await AgentRepository(ctx).upsert("ann", profile)
+        for _ in range(50):
+            if await ctx.redis.hget(ctx.keys.contact(chat), "state") == "offered":
+                break
+            await asyncio.sleep(0.1)
+        assert await ctx.redis.hget(ctx.keys.contact(chat), "agent_id") == "ann"
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
