@@ -29,11 +29,12 @@ class HiredisPackingConnection(Connection):  # type: ignore[misc]  # redis is un
     """Packs commands in C: redis-py's asyncio client packs in Python, ten times slower."""
 
     def pack_command(self, *args: Any) -> list[bytes]:
-        if any(isinstance(a, (bytearray, memoryview)) for a in args):
-            return list(super().pack_command(*args))
         if isinstance(args[0], str):
             args = (*args[0].encode().split(), *args[1:])
-        return [hiredis.pack_command(args)]
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError:  # hiredis takes str, bytes, int, float and memoryview only:
+            return list(super().pack_command(*args))  # redis-py's own errors for the rest
 
 
 def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS) -> Redis:
