@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ import structlog
 from redis.asyncio.client import Pipeline
 
 from ..domain.eligibility import capacity_limit
-from ..domain.models import AgentView
+from ..domain.models import AgentView, Channel
 from ..domain.policy import PlannedOffer
 from ..domain.rules.compiled import CompiledRules
 from ..errors import Conflict, InvalidInput, NotFound
@@ -22,10 +21,6 @@ from .scripts import Reply, execute_scripts
 
 log = structlog.get_logger("ccaas.offers")
 CLAIMS_PER_CALL = 100  # keeps each script short, so Redis never blocks long
-
-
-def _compact(value: Mapping[str, int]) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +67,7 @@ def _refusal(reply: Reply, offer_id: str, agent_id: str) -> NotFound | Conflict:
 class OfferRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
-        self._limits: dict[tuple[str, int, int], str] = {}
+        self._limits: dict[tuple[str, int, int, Channel], int] = {}
 
     async def claim_many(
         self,
@@ -127,10 +122,10 @@ class OfferRepository:
                 call_args += [
                     offer.contact_id,
                     offer.agent_id,
-                    timeout_ms,
+                    now + timeout_ms,
                     agent.revision,
                     agent.membership(offer.queue).delay_ms if serves else -1,
-                    self._limits_json(agent, rules),
+                    self._limit(agent, offer.channel, rules),
                     agent.max_total,
                     0
                     if offer.despite_reject
@@ -158,21 +153,15 @@ class OfferRepository:
                 )
         return results
 
-    def _limits_json(self, agent: AgentView, rules: CompiledRules) -> str:
-        """The agent's limit on every channel (capacity_limit), as the claim script reads it,
-        encoded once per profile."""
-        key = (agent.id, agent.revision, rules.version)
-        cached = self._limits.get(key)
-        if cached is None:
+    def _limit(self, agent: AgentView, channel: Channel, rules: CompiledRules) -> int:
+        """The agent's limit on the channel (capacity_limit), worked out once per profile."""
+        key = (agent.id, agent.revision, rules.version, channel)
+        limit = self._limits.get(key)
+        if limit is None:
             if len(self._limits) > 100_000:
                 self._limits.clear()
-            limits = {
-                ch.value: capacity_limit(agent, ch, rules.channel_rules)
-                for ch in rules.channel_rules
-            }
-            cached = _compact(limits)
-            self._limits[key] = cached
-        return cached
+            limit = self._limits[key] = capacity_limit(agent, channel, rules.channel_rules)
+        return limit
 
     async def pending(self, offer_id: str) -> tuple[str, dict[str, str]]:
         """The contact an offer id names, and its hash; NotFound for an unknown contact."""

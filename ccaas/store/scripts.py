@@ -75,7 +75,7 @@ def script_source(name: str, events_max_len: int = DEFAULT_EVENTS_MAX_LEN) -> st
     """The script's text with the shared helpers (_lib.lua) in front of it, and in front of
     those the event stream's length limit the helpers' `emit` trims to."""
     lua = resources.files("ccaas.store") / "lua"
-    header = f"local EVENTS_MAX_LEN = {int(events_max_len)}\n"
+    header = f"local EVENTS_MAX_LEN = '{int(events_max_len)}'\n"  # text: see claim.lua
     return header + (lua / "_lib.lua").read_text() + (lua / f"{name}.lua").read_text()
 
 

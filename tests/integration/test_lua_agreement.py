@@ -248,9 +248,14 @@ ELIGIBILITY = [
 WORK_STATES = ("offered", "connected", "wrap_up")
 
 
-async def store_agent(ctx: StoreContext, agent: AgentView) -> None:
-    """The agent's hash and work hash as the scripts keep them, holding `agent.work`."""
+async def store_agent(ctx: StoreContext, agent: AgentView, counted: bool = True) -> None:
+    """The agent's hash and work hash as the scripts keep them, holding `agent.work`; with
+    the counts of its work in the agent hash unless not `counted` (as an agent stored before
+    they were kept)."""
     keys = ctx.keys
+    counts = {"held": sum(agent.work.values())} | {
+        f"held:{channel}": n for channel, n in agent.work.items()
+    }
     await ctx.redis.hset(
         keys.agent(agent.id),
         mapping={
@@ -259,7 +264,8 @@ async def store_agent(ctx: StoreContext, agent: AgentView) -> None:
             "rev": agent.revision,
             "skills": json.dumps(dict(agent.skills)),
             "idle_since": agent.idle_since_ms,
-        },
+        }
+        | (counts if counted else {}),
     )
     held = {
         f"held-{channel}-{n}": f"{WORK_STATES[n % len(WORK_STATES)]}:{channel}"
@@ -298,6 +304,7 @@ async def store_contact(ctx: StoreContext, contact: WaitingContact) -> None:
     )
 
 
+@pytest.mark.parametrize("counted", [True, False], ids=["work counted", "work not counted yet"])
 @pytest.mark.parametrize(("agent", "contact", "config", "expected"), ELIGIBILITY)
 async def test_claim_agrees_with_ineligibility(
     redis: Redis,
@@ -305,9 +312,10 @@ async def test_claim_agrees_with_ineligibility(
     contact: WaitingContact,
     config: RoutingConfig,
     expected: Ineligible | None,
+    counted: bool,
 ) -> None:
     ctx = StoreContext.create(redis, "t1", config, ManualClock(NOW))
-    await store_agent(ctx, agent)
+    await store_agent(ctx, agent, counted)
     await store_contact(ctx, contact)
     planned = PlannedOffer(contact.id, agent.id, contact.queue, contact.channel)
     (claim,) = await OfferRepository(ctx).claim_many([planned], {agent.id: agent})
@@ -315,6 +323,11 @@ async def test_claim_agrees_with_ineligibility(
     lua = None if claim.refused is None else Ineligible(claim.refused)
     assert (python, lua) == (expected, expected)
     assert (claim.offer_id is None) is (expected is not None)
+    if claim.offer_id is not None:  # the agent hash now counts the work, the new offer too
+        kept = await redis.hgetall(ctx.keys.agent(agent.id))
+        work = {**agent.work, contact.channel.value: agent.work.get(contact.channel.value, 0) + 1}
+        assert int(kept["held"]) == sum(work.values())
+        assert {ch: int(kept[f"held:{ch}"]) for ch in work} == work
 
 
 def rejected(

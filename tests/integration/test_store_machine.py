@@ -474,6 +474,12 @@ class StoreMachine(RuleBasedStateMachine):
             assert (agent.id in available) == (agent.presence == "available")
             held = [self.contacts[cid].channel for cid in works[agent.id]]
             assert set(works[agent.id]) == set(agent.work)
+            kept = self.run(self.redis.hgetall(keys.agent(agent.id)))
+            if "held" in kept:  # the counts a claim reads instead of the work hash
+                assert int(kept["held"]) == len(held), f"{agent.id} miscounts its work"
+                for channel in {*held, *(f[5:] for f in kept if f.startswith("held:"))}:
+                    if f"held:{channel}" in kept:
+                        assert int(kept[f"held:{channel}"]) == held.count(channel), channel
             for channel in set(held):
                 assert held.count(channel) <= CAPACITY[channel], f"{agent.id} over capacity"
             if any(ch in EXCLUSIVE for ch in held):

@@ -1,12 +1,16 @@
 -- Shared helpers, prepended to every transition script when it is loaded (see scripts.py).
--- scripts.py puts `local EVENTS_MAX_LEN = <n>` (the events_max_len setting) in front.
+-- scripts.py puts `local EVENTS_MAX_LEN = '<n>'` (the events_max_len setting) in front.
 
 -- An event's time in microseconds since the epoch: Redis's own clock at the commit when it
 -- agrees with the caller's `now` (ms) within a second, so latencies resolve below a
 -- millisecond; otherwise `now` x 1000, so a caller's manual clock (tests, simulations)
--- stays in charge. Redis's clock is read once per script: a script commits all at once.
+-- stays in charge. Redis's clock is read once per script: a script commits all at once; the
+-- text is made once per `now` (a batch's events share it).
 local script_time_us = nil
+local event_ts_of = {}
 local function event_ts(now)
+  local text = event_ts_of[now]
+  if text then return text end
   local ms = tonumber(now)
   if not script_time_us then
     local t = redis.call('TIME')
@@ -14,7 +18,9 @@ local function event_ts(now)
   end
   local us = script_time_us
   if math.abs(us / 1000 - ms) > 1000 then us = ms * 1000 end
-  return string.format('%.0f', us)
+  text = string.format('%.0f', us)
+  event_ts_of[now] = text
+  return text
 end
 
 -- Append an event; the stream keeps about EVENTS_MAX_LEN of them (docs/operations.md).
@@ -52,6 +58,15 @@ local function work_counts(work_key)
   return counts, total
 end
 
+-- The agent hash keeps how many contacts its work hash holds: "held" in all and
+-- "held:<channel>" on each channel, so a claim need not read every work entry. Only claim.lua
+-- adds work and only release() removes it, and both keep the counts. An agent stored before
+-- the counts were kept has no "held": its next claim counts its work hash and writes them.
+local HELD = 'held'
+local function held_on(channel)
+  return 'held:' .. channel
+end
+
 local function split_set(csv)
   local set = {}
   for item in string.gmatch(csv, '[^,]+') do set[item] = true end
@@ -66,9 +81,18 @@ local function has_skills(agent_skills, required)
   return true
 end
 
--- The contact leaves the agent for good: its slot is freed and idleness restarts when empty.
+-- The contact leaves the agent for good: its slot is freed (and counted, see HELD) and
+-- idleness restarts when the agent holds nothing.
 local function release(work_key, agent_key, contact_id, now)
-  redis.call('HDEL', work_key, contact_id)
+  local entry = redis.call('HGET', work_key, contact_id)
+  if entry then
+    redis.call('HDEL', work_key, contact_id)
+    if redis.call('HEXISTS', agent_key, HELD) == 1 then
+      local _, channel = parse_work(entry)
+      redis.call('HINCRBY', agent_key, held_on(channel), -1)
+      redis.call('HINCRBY', agent_key, HELD, -1)
+    end
+  end
   if redis.call('HLEN', work_key) == 0 then
     redis.call('HSET', agent_key, 'idle_since', now)
   end
@@ -79,19 +103,18 @@ end
 -- what changed since the last number it saw. With `most_kept`, the oldest entries beyond
 -- that many are trimmed (a hundredth at a time), and the member ":trimmed" (no id holds a
 -- ':') takes the highest sequence trimmed: a router that finds it among the changes since
--- its last read missed some, and reads everything again. Returns {sequence before (0 if
--- never), sequence now}. The newest sequence is read once per script and then counted here
--- (nothing else writes meanwhile).
+-- its last read missed some, and reads everything again. Returns the sequence now. The
+-- newest sequence is read once per script and then counted here (nothing else writes
+-- meanwhile).
 local newest_change = {}
 local function touch(changes_key, member, most_kept)
-  local before = tonumber(redis.call('ZSCORE', changes_key, member)) or 0
   local top = newest_change[changes_key]
   if not top then
     top = tonumber(redis.call('ZRANGE', changes_key, -1, -1, 'WITHSCORES')[2]) or 0
   end
   local now = top + 1
   newest_change[changes_key] = now
-  redis.call('ZADD', changes_key, now, member)
+  redis.call('ZADD', changes_key, string.format('%d', now), member)
   if most_kept then
     local excess = redis.call('ZCARD', changes_key) - most_kept
     if excess > math.floor(most_kept / 100) then
@@ -100,7 +123,7 @@ local function touch(changes_key, member, most_kept)
       redis.call('ZADD', changes_key, last[2], ':trimmed')
     end
   end
-  return {before, now}
+  return now
 end
 
 -- What a customer hash holds: 'live', 'missing', 'merged' (a tombstone pointing at the

@@ -15,37 +15,51 @@
 -- ARGV[4] rules version planned with  ARGV[5] a random token fresh for this call: an offer id
 --   is "{contact id}.{attempt}.{token}", so none is ever issued twice, even when Redis lost
 --   its last writes and the attempt counter went back  ARGV[6] most contact changes kept
--- then for offer i, ARGV[7+8i .. 14+8i]: contact id, agent id, offer timeout (ms),
+-- then for offer i, ARGV[7+8i .. 14+8i]: contact id, agent id, when the offer rings out (ms),
 --   agent profile revision, the agent's delay (ms) in the planned queue (-1: it does not
 --   serve it; the contact must still wait in that queue, so it is the contact's queue),
---   JSON {channel: limit} for every channel, max total (0: none), reject cooldown (ms)
+--   the agent's limit on the contact's channel (a contact never changes channel), max total
+--   (0: none), reject cooldown (ms)
+-- Numbers written are passed on as the strings given, or formatted once: Redis formats a Lua
+-- number argument with "%.17g", a cost that shows in every offer.
 -- Returns one reply per offer: {"ok", offer id, the agent's change sequence before, after,
 -- the contact's change sequence now} or {"refused", reason}.
 local deadlines_key, agent_changes_key, events_key, rules_key, contact_changes_key =
   unpack(KEYS, 1, 5)
-local now, exclusive_csv, router, planned_version, token, most_changes_kept = unpack(ARGV, 1, 6)
-now = tonumber(now)
+local now_text, exclusive_csv, router, planned_version, token, most_changes_kept =
+  unpack(ARGV, 1, 6)
+local now = tonumber(now_text)
 most_changes_kept = tonumber(most_changes_kept)
 local exclusive = split_set(exclusive_csv)
+local exclusive_list = {}
+for channel in pairs(exclusive) do exclusive_list[#exclusive_list + 1] = channel end
 local rules_ok = (redis.call('GET', rules_key) or '0') == planned_version
 local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 5, 6, 5, 8
 
--- Mirror of ccaas.domain.eligibility.has_room, in its order. `capacity` holds the limit of
--- every channel as ccaas.domain.eligibility.capacity_limit gives it (the agent's own, else
--- the channel default), so a channel it does not name is never taken.
-local function has_room(counts, total, channel, capacity, exclusive, max_total)
+-- Mirror of ccaas.domain.eligibility.has_room, in its order. `limit` is the agent's limit on
+-- the channel as ccaas.domain.eligibility.capacity_limit gives it (the agent's own, else the
+-- channel default; 0 for a channel it does not name, which is never taken).
+local function has_room(counts, total, channel, limit, exclusive, max_total)
   if exclusive[channel] and total > 0 then return false end
   for held, n in pairs(counts) do
     if n > 0 and exclusive[held] then return false end
   end
   if max_total > 0 and total >= max_total then return false end
-  return (counts[channel] or 0) < (tonumber(capacity[channel]) or 0)
+  return (counts[channel] or 0) < limit
+end
+
+-- An empty JSON object (or none) needs no decoding: most contacts have no requirement and
+-- most were never rejected. The result is only read.
+local NOTHING = {}
+local function decoded(json)
+  if json == nil or json == false or json == '{}' then return NOTHING end
+  return cjson.decode(json)
 end
 
 -- The offer whose KEYS start at `k` and whose ARGV start at `a`.
 local function claim(k, a)
   local contact_key, waiting_key, arrivals_key, agent_key, work_key = unpack(KEYS, k, k + 4)
-  local contact_id, agent_id, timeout, revision, delay, capacity_json, max_total, cooldown =
+  local contact_id, agent_id, expires, revision, delay, limit, max_total, cooldown =
     unpack(ARGV, a, a + 7)
   if not rules_ok then return {'refused', 'rules_changed'} end
   local state, queue, channel, skills, offer_count, queue_since, preferred, preferred_until,
@@ -54,8 +68,11 @@ local function claim(k, a)
   if state ~= 'queued' or not redis.call('ZSCORE', waiting_key, contact_id) then
     return {'refused', 'contact_not_waiting'}
   end
-  local presence, agent_revision, agent_skills =
-    unpack(redis.call('HMGET', agent_key, 'presence', 'rev', 'skills'))
+  local agent_fields = {'presence', 'rev', 'skills', HELD, held_on(channel)}
+  for _, held in ipairs(exclusive_list) do agent_fields[#agent_fields + 1] = held_on(held) end
+  local agent_values = redis.call('HMGET', agent_key, unpack(agent_fields))
+  local presence, agent_revision, agent_skills = agent_values[1], agent_values[2],
+    agent_values[3]
   if presence ~= 'available' then return {'refused', 'agent_not_available'} end
   if (agent_revision or '0') ~= revision then return {'refused', 'agent_changed'} end
   delay = tonumber(delay)
@@ -67,32 +84,52 @@ local function claim(k, a)
   if delay > 0 and now - (tonumber(queue_since) or 0) < delay then
     return {'refused', 'queue_delay_not_reached'}
   end
-  if not has_skills(cjson.decode(agent_skills), cjson.decode(skills or '{}')) then
+  local required = decoded(skills)
+  if next(required) ~= nil and not has_skills(cjson.decode(agent_skills), required) then
     return {'refused', 'missing_skill'}
   end
-  local counts, total = work_counts(work_key)
-  if not has_room(counts, total, channel, cjson.decode(capacity_json), exclusive,
-      tonumber(max_total)) then
+  -- the counts the agent hash keeps (see HELD in _lib.lua), else its work hash counted
+  local counts, total, counted = {}, tonumber(agent_values[4]), false
+  if total then
+    for i = 5, #agent_fields do
+      counts[string.sub(agent_fields[i], 6)] = tonumber(agent_values[i]) or 0
+    end
+  else
+    counts, total = work_counts(work_key)
+    counted = true
+  end
+  if not has_room(counts, total, channel, tonumber(limit), exclusive, tonumber(max_total)) then
     return {'refused', 'no_capacity'}
   end
   -- mirror of ccaas.domain.eligibility.rejected_recently
-  local rejected_at = tonumber(cjson.decode(rejected_by or '{}')[agent_id])
+  local rejected_at = tonumber(decoded(rejected_by)[agent_id])
   if rejected_at and now - rejected_at < tonumber(cooldown) then
     return {'refused', 'rejected_recently'}
   end
-  local attempt = tonumber(offer_count) + 1
+  local attempt = string.format('%d', tonumber(offer_count) + 1)
   local offer_id = contact_id .. '.' .. attempt .. '.' .. token
-  local expires = now + tonumber(timeout)
   redis.call('HSET', contact_key, 'state', 'offered', 'agent_id', agent_id, 'offer_id', offer_id,
-    'offer_count', attempt, 'offered_at', now, 'offer_expires_at', expires)
+    'offer_count', attempt, 'offered_at', now_text, 'offer_expires_at', expires)
   redis.call('ZREM', waiting_key, contact_id)
   redis.call('ZREM', arrivals_key, contact_id)
   redis.call('HSET', work_key, contact_id, work_entry('offered', channel))
-  redis.call('HSET', agent_key, 'idle_since', now, 'last_offer:' .. queue, now)
+  local agent_writes = {'idle_since', now_text, 'last_offer:' .. queue, now_text}
+  if counted then
+    for held, n in pairs(counts) do
+      agent_writes[#agent_writes + 1] = held_on(held)
+      agent_writes[#agent_writes + 1] = string.format('%d', n)
+    end
+  end
+  agent_writes[#agent_writes + 1] = HELD
+  agent_writes[#agent_writes + 1] = string.format('%d', total + 1)
+  agent_writes[#agent_writes + 1] = held_on(channel)
+  agent_writes[#agent_writes + 1] = string.format('%d', (counts[channel] or 0) + 1)
+  redis.call('HSET', agent_key, unpack(agent_writes))
   redis.call('ZADD', deadlines_key, expires, offer_id)
-  local before, after = unpack(touch(agent_changes_key, agent_id))
-  local contact_change = touch(contact_changes_key, contact_id, most_changes_kept)[2]
-  emit(events_key, 'contact_offered', now, 'contact', contact_id, 'agent', agent_id,
+  local before = tonumber(redis.call('ZSCORE', agent_changes_key, agent_id)) or 0
+  local after = touch(agent_changes_key, agent_id)
+  local contact_change = touch(contact_changes_key, contact_id, most_changes_kept)
+  emit(events_key, 'contact_offered', now_text, 'contact', contact_id, 'agent', agent_id,
     'queue', queue, 'channel', channel, 'offer', offer_id, 'router', router)
   return {'ok', offer_id, before, after, contact_change}
 end

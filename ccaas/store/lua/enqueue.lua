@@ -53,7 +53,7 @@ local function enqueue(k, a)
   redis.call('HSET', external_ids_key, external, contact_id)
   redis.call('ZADD', waiting_key, score, contact_id)
   redis.call('ZADD', arrivals_key, now, contact_id)
-  local seq = touch(contact_changes_key, contact_id, most_changes_kept)[2]
+  local seq = touch(contact_changes_key, contact_id, most_changes_kept)
   if fields['customer_id'] then redis.call('ZADD', timeline_key, now, contact_id) end
   emit(events_key, 'contact_queued', now, 'contact', contact_id, 'queue', fields['queue'],
     'channel', fields['channel'], 'rule', fields['rule'] or '')
