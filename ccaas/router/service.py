@@ -46,6 +46,10 @@ class Router:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
         self._arrivals: list[str] = []  # wake-up messages since the last round began
+        # the last round offered all it could and left nothing unannounced: no round follows
+        # until a wake-up (or the safety tick)
+        self.settled = False
+        self._cut_short = False  # the last plan stopped at most_offers
         self._generation = ctx.health.generation
         ctx.health.listeners.append(self.wake)  # Redis is back: route at once
 
@@ -64,12 +68,16 @@ class Router:
         contact and nothing else changed, the round routes it without reading Redis first.
         """
         self._renew_if_redis_was_renewed()
+        self.settled = False
         try:
             results: list[ClaimResult] = []
+            unannounced = False  # changes came that no wake-up will announce
             if arrival is not None and self.state.take_arrival(arrival):
                 # the wake-up flag is cleared with the commit, as a read would have
                 results = await self._plan_and_claim(clear_wake=True)
+                unannounced = self.state.missed_since_arrival(results)
             if not any(result.offer_id for result in results):
+                unannounced = False  # the read clears the flag with what it reads
                 # refused on what changed since the wake-up (whose flag is cleared now, so
                 # nothing else would wake this router): read the changes and plan again
                 self.state.apply_claims(results)
@@ -81,6 +89,15 @@ class Router:
             self.state.reset()
             raise
         self.state.apply_claims(results)
+        made = sum(1 for result in results if result.offer_id)
+        # after progress, a round follows at once if there may be more to offer: the plan
+        # stopped at its limit, some claims were refused (retried on a fresh read), or
+        # changes came unannounced; without progress, only if the read left changes unread
+        if made == 0:
+            self.settled = not self.state.more
+        else:
+            everything = made == len(results) and not self._cut_short
+            self.settled = everything and not unannounced and not self.state.more
         for result in results:
             if result.offer_id:
                 log.info(
@@ -107,6 +124,7 @@ class Router:
         now = self.ctx.clock.now_ms()
         claims: list[asyncio.Future[list[ClaimResult]]] = []
         planned = 0
+        self._cut_short = False
         while planned < self.settings.most_offers:
             batch = plan_round(
                 self.state.backlog, self.state.pools, now, most_offers=CLAIMS_PER_CALL
@@ -114,6 +132,7 @@ class Router:
             if not batch:
                 break
             planned += len(batch)
+            self._cut_short = planned >= self.settings.most_offers
             if not claims and len(batch) < CLAIMS_PER_CALL:
                 # the whole round in one batch (an arrival, most often): commit it directly
                 return await self.offers.claim_many(
@@ -178,10 +197,11 @@ class Router:
             refresh = self.ctx.holder.refresh
             if refresh is not None and any(r.refused == "rules_changed" for r in results):
                 await refresh()  # newer rules are in force: catch up before the next round
-            if self.state.more or any(r.offer_id for r in results):
-                self.wake()  # progress, or changes beyond this round's read limit
-            # with no progress the next round waits for a wake-up or the safety tick, so a
-            # claim that keeps being refused can never become a busy loop
+            if not self.settled:
+                self.wake()  # more to offer, or changes no wake-up will announce
+            # a round that made no progress is not followed at once either (see route_once):
+            # it waits for a wake-up or the safety tick, so a claim that keeps being refused
+            # can never become a busy loop
 
     async def _timer_loop(self) -> None:
         loop, last_relax = asyncio.get_running_loop(), 0.0

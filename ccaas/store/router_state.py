@@ -45,6 +45,7 @@ class RouterState:
         self._known: dict[str, int] = {}  # agents whose newest change is this router's offer
         self._reread: set[str] = set()  # agents to read whatever their sequence says
         self._own_changes: set[int] = set()  # agent change sequences of this router's offers
+        self._own_contact_changes: set[int] = set()  # contact change sequences of its offers
 
     def reset(self) -> None:
         """Trust nothing kept: the next refresh reads everything."""
@@ -56,16 +57,16 @@ class RouterState:
             await self._load_all()
             return True
         keys = self.ctx.keys
+        own_agents = (seq for agent_id, seq in self._known.items() if agent_id not in self._reread)
         args: list[str | int] = [
             self._agent_seen,
             self._contact_seen,
             self.most_per_round,
             *keys.changed_entity_patterns,
             ",".join(WAITING_FIELDS),
+            seq_ranges(own_agents),
+            seq_ranges(self._own_contact_changes),
         ]
-        for agent_id, seq in self._known.items():
-            if agent_id not in self._reread:
-                args += [agent_id, seq]
         reply = await self.ctx.scripts.read_changes(
             keys=[keys.agent_changes, keys.contact_changes, keys.wake_pending], args=args
         )
@@ -77,6 +78,7 @@ class RouterState:
             await self._load_all()
             return True
         self._known, self._agent_seen, self._own_changes = {}, newest_agent, set()
+        self._own_contact_changes = set()
         self._apply_agents(agents)
         unchanged = sorted(self._reread - {row[0] for row in agents})
         if unchanged:
@@ -84,14 +86,15 @@ class RouterState:
         self._reread = set()
         self._apply_contacts(contacts)
         self._contact_seen = int(last)
-        self.more = len(contacts) >= self.most_per_round
+        self.more = self._contact_seen < newest  # the read limit left changes for the next
         return False
 
     def take_arrival(self, message: str) -> bool:
         """Apply new contacts as their enqueue's wake-up carries them (see enqueue.lua),
         without reading Redis; True if it could. It can when nothing else changed since the
-        last read: the contacts' changes come next, and every agent change since is this
-        router's own offer. Otherwise the caller refreshes as usual."""
+        last read: the contacts' changes come next (after this router's own offers), and
+        every agent change since is this router's own offer. Otherwise the caller refreshes
+        as usual."""
         if not self.loaded or self.ctx.rules is not self.rules or self._reread:
             return False
         try:
@@ -103,16 +106,46 @@ class RouterState:
             ]
         except (ValueError, TypeError, KeyError):
             return False  # not an arrival (a plain wake-up)
-        seen = self._contact_seen
-        if [seq for seq, *_ in contacts] != list(range(seen + 1, seen + 1 + len(contacts))):
+        if not contacts:
             return False
-        if any(n not in self._own_changes for n in range(self._agent_seen + 1, agents_seq + 1)):
+        first = self._contact_seen + 1
+        while first in self._own_contact_changes:
+            first += 1
+        if [seq for seq, *_ in contacts] != list(range(first, first + len(contacts))):
             return False
-        for seq, contact_id, score, fields in contacts:
+        if not self._only_own_agent_changes_up_to(agents_seq):
+            return False
+        for _, contact_id, score, fields in contacts:
             fields["first_enqueued_at"] = fields["queue_since"] = at
             row = [fields.get(name) for name in WAITING_FIELDS]
             self.backlog.put(waiting_view(contact_id, score, row))
-            self._contact_seen = seq
+        self._contact_seen = contacts[-1][0]
+        self._own_contact_changes = {n for n in self._own_contact_changes if n > self._contact_seen}
+        return True
+
+    def missed_since_arrival(self, results: Sequence[ClaimResult]) -> bool:
+        """After routing an arrival without a read (take_arrival), its commit having cleared
+        the wake-up flag: whether anything changed meanwhile that this router has not seen,
+        so that no wake-up will announce it. The claims' sequences tell: the first offer's
+        changes come right after the newest ones before it (batches committed out of order
+        make it say yes, which only costs a round). Call before apply_claims."""
+        first = next((result for result in results if result.offer_id), None)
+        if first is None:
+            return True
+        unseen = range(self._contact_seen + 1, first.contact_change)
+        if any(n not in self._own_contact_changes for n in unseen):
+            return True
+        return not self._only_own_agent_changes_up_to(first.agent_change_after - 1)
+
+    def _only_own_agent_changes_up_to(self, newest: int) -> bool:
+        """Whether every agent change after the last read, up to `newest`, is this router's
+        own offer. If so, they count as read: the sets of own changes stay small however
+        long the router routes arrivals without reading."""
+        if any(n not in self._own_changes for n in range(self._agent_seen + 1, newest + 1)):
+            return False
+        if newest > self._agent_seen:
+            self._agent_seen = newest
+            self._own_changes = {n for n in self._own_changes if n > newest}
         return True
 
     def _apply_agents(self, rows: Iterable[Sequence[Any]]) -> None:
@@ -162,6 +195,7 @@ class RouterState:
         self.backlog = Backlog()
         self.pools = Pools(rules.queue_specs, rules.channel_rules)
         self._agent_seqs, self._known, self._reread, self._own_changes = {}, {}, set(), set()
+        self._own_contact_changes = set()
         ids = [agent_id for agent_id, _ in agents]
         for start in range(0, len(ids), READ_CHUNK):
             await self._read_agents(ids[start : start + READ_CHUNK])
@@ -196,6 +230,7 @@ class RouterState:
                 continue
             expected = self._known.get(agent_id, self._agent_seqs.get(agent_id))
             self._own_changes.add(result.agent_change_after)
+            self._own_contact_changes.add(result.contact_change)
             if result.agent_change_before == expected:
                 self._known[agent_id] = self._agent_seqs[agent_id] = result.agent_change_after
             else:
@@ -203,3 +238,15 @@ class RouterState:
 
     def agents(self) -> dict[str, AgentView]:
         return self.pools.agents
+
+
+def seq_ranges(seqs: Iterable[int]) -> str:
+    """Sequence numbers as ascending ranges, "first-last,first-last": one batch's offers
+    take consecutive numbers, so a round's thousand offers are a handful of ranges."""
+    ranges: list[list[int]] = []
+    for seq in sorted(seqs):
+        if ranges and seq <= ranges[-1][1] + 1:
+            ranges[-1][1] = max(ranges[-1][1], seq)
+        else:
+            ranges.append([seq, seq])
+    return ",".join(f"{first}-{last}" for first, last in ranges)

@@ -124,3 +124,34 @@ async def test_a_skill_given_to_an_available_agent_routes_the_contact_that_neede
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def test_a_chat_whose_wake_up_an_arrival_swallowed_is_routed_by_the_next_round(
+    ctx: StoreContext,
+) -> None:
+    """Two chats arrive together; only the first one's wake-up goes out (one is pending),
+    and the router routes that chat from it without reading Redis. The second is seen by a
+    round that follows at once, not left for the safety tick; a lone arrival is not
+    followed by a round at all."""
+    router = Router(ctx)
+    await add_agent(ctx, "ann", {})
+    await add_agent(ctx, "bob", {})
+    assert await offered_to(router) == {}  # the router has read everything
+    first, message = await arrival_message(ctx, "first")
+    second = await arrive(ctx, "second", queue="billing")  # its wake-up is swallowed
+    results = await router.route_once(message)
+    assert [r.planned.contact_id for r in results if r.offer_id] == [first]
+    assert not router.settled  # so the match loop goes on at once
+    assert set(await offered_to(router)) == {second}
+
+    third, message = await arrival_message(ctx, "third")
+    results = await router.route_once(message)
+    assert [r.planned.contact_id for r in results if r.offer_id] == [third]
+    assert router.settled  # nothing else changed: no round follows
+    fourth, message = await arrival_message(ctx, "fourth")
+    await ctx.redis.config_resetstat()
+    results = await router.route_once(message)
+    assert [r.planned.contact_id for r in results if r.offer_id] == [fourth]
+    assert router.settled
+    reads = await ctx.redis.info("commandstats")
+    assert "cmdstat_zrangebyscore" not in reads  # routed from its wake-up alone, unread
