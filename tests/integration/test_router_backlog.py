@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import pytest
+
 from ccaas.desk.service import Desk
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
 from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router, RouterSettings
+from ccaas.store import contacts as contacts_module
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
+from ccaas.store.keys import CHANGES_TRIMMED
 from tests.helpers import arrival_message, arrive, offered_to
 
 
@@ -155,3 +159,25 @@ async def test_a_chat_whose_wake_up_an_arrival_swallowed_is_routed_by_the_next_r
     assert router.settled
     reads = await ctx.redis.info("commandstats")
     assert "cmdstat_zrangebyscore" not in reads  # routed from its wake-up alone, unread
+
+
+async def test_a_router_that_fell_behind_the_kept_changes_reads_everything_again(
+    ctx: StoreContext, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The contact changes zset keeps only the newest changes (here 200). While Ann is away,
+    300 chats arrive, more than the zset keeps, so the oldest arrivals are trimmed away
+    before the router reads them. When Ann logs in the router reads everything again and
+    offers her the three chats that waited longest, not the oldest of those it still finds."""
+    monkeypatch.setattr(contacts_module, "CONTACT_CHANGES_KEPT", 200)
+    await add_agent(ctx, "ann", {})
+    await Desk(ctx).set_presence("ann", Presence.AWAY, "lunch")
+    router = Router(ctx)
+    assert await offered_to(router) == {}  # it has read everything
+    chats = []
+    for n in range(300):
+        clock.advance(1)
+        chats.append(await arrive(ctx, f"chat-{n}", queue="billing"))
+    assert await ctx.redis.zscore(ctx.keys.contact_changes, CHANGES_TRIMMED) is not None
+    await Desk(ctx).set_presence("ann", Presence.AVAILABLE)
+    assert await offered_to(router) == {chat: "ann" for chat in chats[:3]}
+    assert len(router.state.backlog) == 297

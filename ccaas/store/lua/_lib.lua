@@ -105,7 +105,16 @@ end
 -- ':') takes the highest sequence trimmed: a router that finds it among the changes since
 -- its last read missed some, and reads everything again. Returns the sequence now. The
 -- newest sequence is read once per script and then counted here (nothing else writes
--- meanwhile).
+-- meanwhile). A batch script may instead trim once at its end (trim_changes).
+local function trim_changes(changes_key, most_kept)
+  local excess = redis.call('ZCARD', changes_key) - most_kept
+  if excess > math.floor(most_kept / 100) then
+    local last = redis.call('ZRANGE', changes_key, excess - 1, excess - 1, 'WITHSCORES')
+    redis.call('ZREMRANGEBYRANK', changes_key, 0, excess - 1)
+    redis.call('ZADD', changes_key, last[2], ':trimmed')
+  end
+end
+
 local newest_change = {}
 local function touch(changes_key, member, most_kept)
   local top = newest_change[changes_key]
@@ -115,14 +124,7 @@ local function touch(changes_key, member, most_kept)
   local now = top + 1
   newest_change[changes_key] = now
   redis.call('ZADD', changes_key, string.format('%d', now), member)
-  if most_kept then
-    local excess = redis.call('ZCARD', changes_key) - most_kept
-    if excess > math.floor(most_kept / 100) then
-      local last = redis.call('ZRANGE', changes_key, excess - 1, excess - 1, 'WITHSCORES')
-      redis.call('ZREMRANGEBYRANK', changes_key, 0, excess - 1)
-      redis.call('ZADD', changes_key, last[2], ':trimmed')
-    end
-  end
+  if most_kept then trim_changes(changes_key, most_kept) end
   return now
 end
 

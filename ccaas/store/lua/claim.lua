@@ -128,14 +128,17 @@ local function claim(k, a)
   redis.call('ZADD', deadlines_key, expires, offer_id)
   local before = tonumber(redis.call('ZSCORE', agent_changes_key, agent_id)) or 0
   local after = touch(agent_changes_key, agent_id)
-  local contact_change = touch(contact_changes_key, contact_id, most_changes_kept)
+  local contact_change = touch(contact_changes_key, contact_id)  -- trimmed at the end
   emit(events_key, 'contact_offered', now_text, 'contact', contact_id, 'agent', agent_id,
     'queue', queue, 'channel', channel, 'offer', offer_id, 'router', router)
   return {'ok', offer_id, before, after, contact_change}
 end
 
-local out = {}
+local out, made = {}, false
 for i = 0, (#ARGV - HEAD_ARGS) / OFFER_ARGS - 1 do
-  out[#out + 1] = claim(HEAD_KEYS + 1 + OFFER_KEYS * i, HEAD_ARGS + 1 + OFFER_ARGS * i)
+  local reply = claim(HEAD_KEYS + 1 + OFFER_KEYS * i, HEAD_ARGS + 1 + OFFER_ARGS * i)
+  made = made or reply[1] == 'ok'
+  out[#out + 1] = reply
 end
+if made then trim_changes(contact_changes_key, most_changes_kept) end
 return out
