@@ -121,6 +121,7 @@ class OfferRepository:
                 serves = offer.queue in agent.queues
                 call_args += [
                     offer.contact_id,
+                    offer.queue,
                     offer.agent_id,
                     now + timeout_ms,
                     agent.revision,

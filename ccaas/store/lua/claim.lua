@@ -15,7 +15,8 @@
 -- ARGV[4] rules version planned with  ARGV[5] a random token fresh for this call: an offer id
 --   is "{contact id}.{attempt}.{token}", so none is ever issued twice, even when Redis lost
 --   its last writes and the attempt counter went back  ARGV[6] most contact changes kept
--- then for offer i, ARGV[7+8i .. 14+8i]: contact id, agent id, when the offer rings out (ms),
+-- then for offer i, ARGV[7+9i .. 15+9i]: contact id, the queue planned (its zsets are the
+--   offer's KEYS), agent id, when the offer rings out (ms),
 --   agent profile revision, the agent's delay (ms) in the planned queue (-1: it does not
 --   serve it; the contact must still wait in that queue, so it is the contact's queue),
 --   the agent's limit on the contact's channel (a contact never changes channel), max total
@@ -34,7 +35,7 @@ local exclusive = split_set(exclusive_csv)
 local exclusive_list = {}
 for channel in pairs(exclusive) do exclusive_list[#exclusive_list + 1] = channel end
 local rules_ok = (redis.call('GET', rules_key) or '0') == planned_version
-local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 5, 6, 5, 8
+local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 5, 6, 5, 9
 
 -- Mirror of ccaas.domain.eligibility.has_room, in its order. `limit` is the agent's limit on
 -- the channel as ccaas.domain.eligibility.capacity_limit gives it (the agent's own, else the
@@ -48,24 +49,31 @@ local function has_room(counts, total, channel, limit, exclusive, max_total)
   return (counts[channel] or 0) < limit
 end
 
--- An empty JSON object (or none) needs no decoding: most contacts have no requirement and
--- most were never rejected. The result is only read.
+-- A JSON object decoded once per text in a batch (its offers share a few skill sets), and an
+-- empty one (or none) not at all: most contacts were never rejected. The result is only read.
 local NOTHING = {}
+local decoded_texts = {}
 local function decoded(json)
   if json == nil or json == false or json == '{}' then return NOTHING end
-  return cjson.decode(json)
+  local value = decoded_texts[json]
+  if value == nil then
+    value = cjson.decode(json)
+    decoded_texts[json] = value
+  end
+  return value
 end
 
 -- The offer whose KEYS start at `k` and whose ARGV start at `a`.
 local function claim(k, a)
   local contact_key, waiting_key, arrivals_key, agent_key, work_key = unpack(KEYS, k, k + 4)
-  local contact_id, agent_id, expires, revision, delay, limit, max_total, cooldown =
-    unpack(ARGV, a, a + 7)
+  local contact_id, planned_queue, agent_id, expires, revision, delay, limit, max_total,
+    cooldown = unpack(ARGV, a, a + 8)
   if not rules_ok then return {'refused', 'rules_changed'} end
   local state, queue, channel, skills, offer_count, queue_since, preferred, preferred_until,
     rejected_by = unpack(redis.call('HMGET', contact_key, 'state', 'queue', 'channel', 'skills',
       'offer_count', 'queue_since', 'preferred_agent', 'preferred_until', 'rejected_by'))
-  if state ~= 'queued' or not redis.call('ZSCORE', waiting_key, contact_id) then
+  -- a waiting contact is in its queue's waiting zset (every script keeps it so)
+  if state ~= 'queued' or queue ~= planned_queue then
     return {'refused', 'contact_not_waiting'}
   end
   local agent_fields = {'presence', 'rev', 'skills', HELD, held_on(channel)}
@@ -85,7 +93,7 @@ local function claim(k, a)
     return {'refused', 'queue_delay_not_reached'}
   end
   local required = decoded(skills)
-  if next(required) ~= nil and not has_skills(cjson.decode(agent_skills), required) then
+  if next(required) ~= nil and not has_skills(decoded(agent_skills), required) then
     return {'refused', 'missing_skill'}
   end
   -- the counts the agent hash keeps (see HELD in _lib.lua), else its work hash counted
