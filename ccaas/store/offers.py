@@ -95,6 +95,7 @@ class OfferRepository:
             keys.events,
             keys.rules_active,
             keys.contact_changes,
+            keys.wake_pending,
         ]
         head_args: list[str | int] = [
             now,
@@ -107,7 +108,8 @@ class OfferRepository:
         calls: list[tuple[list[str], list[str | int]]] = []
         for chunk in chunks:
             call_keys = list(head_keys)
-            call_args = [*head_args, secrets.token_hex(4), CONTACT_CHANGES_KEPT]
+            clear = "1" if clear_wake and not calls else ""
+            call_args = [*head_args, secrets.token_hex(4), CONTACT_CHANGES_KEPT, clear]
             for offer in chunk:
                 call_keys += [
                     keys.contact(offer.contact_id),
@@ -135,14 +137,13 @@ class OfferRepository:
             calls.append((call_keys, call_args))
 
         async def fill(pipe: Pipeline) -> None:
-            if clear_wake:
-                pipe.delete(keys.wake_pending)
             for call_keys, call_args in calls:
                 await self.ctx.scripts.claim(keys=call_keys, args=call_args, client=pipe)
 
-        replies = await execute_scripts(self.ctx.redis, fill)
-        if clear_wake:
-            replies = replies[1:]
+        if len(calls) == 1:  # the router's case: one call, no pipeline to build
+            replies = [await self.ctx.scripts.claim(keys=calls[0][0], args=calls[0][1])]
+        else:
+            replies = await execute_scripts(self.ctx.redis, fill)
         results: list[ClaimResult] = []
         for chunk, answer in zip(chunks, replies, strict=True):
             for offer, reply in zip(chunk, Reply.batch(answer), strict=True):

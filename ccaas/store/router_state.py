@@ -101,11 +101,11 @@ class RouterState:
             arrival = json.loads(message)
             at, agents_seq = int(arrival["at"]), int(arrival["agents"])
             contacts = [
-                (int(c["seq"]), str(c["id"]), float(c["score"]), json.loads(c["fields"]))
+                (int(c["seq"]), str(c["id"]), float(c["score"]), dict(c["fields"]))
                 for c in arrival["contacts"]
             ]
         except (ValueError, TypeError, KeyError):
-            return False  # not an arrival (a plain wake-up)
+            return False  # not an arrival (a plain wake-up), or not one this version reads
         if not contacts:
             return False
         first = self._contact_seen + 1

@@ -8,14 +8,16 @@
 -- passes (0 when it planned the offer despite a reject: nobody else could take it);
 -- otherwise that offer is refused and changes nothing.
 -- KEYS[1] offer deadlines zset  KEYS[2] agent changes zset  KEYS[3] events stream
--- KEYS[4] rules active version  KEYS[5] contact changes zset
--- then for offer i = 0..n-1, KEYS[6+5i .. 10+5i]:
+-- KEYS[4] rules active version  KEYS[5] contact changes zset  KEYS[6] wake flag
+-- then for offer i = 0..n-1, KEYS[7+5i .. 11+5i]:
 --   contact hash, queue waiting zset, queue arrivals zset, agent hash, agent work hash
 -- ARGV[1] now (ms)  ARGV[2] exclusive channels, comma separated  ARGV[3] router name
 -- ARGV[4] rules version planned with  ARGV[5] a random token fresh for this call: an offer id
 --   is "{contact id}.{attempt}.{token}", so none is ever issued twice, even when Redis lost
 --   its last writes and the attempt counter went back  ARGV[6] most contact changes kept
--- then for offer i, ARGV[7+9i .. 15+9i]: contact id, the queue planned (its zsets are the
+-- ARGV[7] "1": clear the wake flag first, as a read of the changes would (the router routes
+--   an arrival from its wake-up without reading); "" leaves it
+-- then for offer i, ARGV[8+9i .. 16+9i]: contact id, the queue planned (its zsets are the
 --   offer's KEYS), agent id, when the offer rings out (ms),
 --   agent profile revision, the agent's delay (ms) in the planned queue (-1: it does not
 --   serve it; the contact must still wait in that queue, so it is the contact's queue),
@@ -25,17 +27,18 @@
 -- number argument with "%.17g", a cost that shows in every offer.
 -- Returns one reply per offer: {"ok", offer id, the agent's change sequence before, after,
 -- the contact's change sequence now} or {"refused", reason}.
-local deadlines_key, agent_changes_key, events_key, rules_key, contact_changes_key =
-  unpack(KEYS, 1, 5)
-local now_text, exclusive_csv, router, planned_version, token, most_changes_kept =
-  unpack(ARGV, 1, 6)
+local deadlines_key, agent_changes_key, events_key, rules_key, contact_changes_key, wake_key =
+  unpack(KEYS, 1, 6)
+local now_text, exclusive_csv, router, planned_version, token, most_changes_kept, clear_wake =
+  unpack(ARGV, 1, 7)
+if clear_wake == '1' then redis.call('DEL', wake_key) end
 local now = tonumber(now_text)
 most_changes_kept = tonumber(most_changes_kept)
 local exclusive = split_set(exclusive_csv)
 local exclusive_list = {}
 for channel in pairs(exclusive) do exclusive_list[#exclusive_list + 1] = channel end
 local rules_ok = (redis.call('GET', rules_key) or '0') == planned_version
-local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 5, 6, 5, 9
+local HEAD_KEYS, HEAD_ARGS, OFFER_KEYS, OFFER_ARGS = 6, 7, 5, 9
 
 -- Mirror of ccaas.domain.eligibility.has_room, in its order. `limit` is the agent's limit on
 -- the channel as ccaas.domain.eligibility.capacity_limit gives it (the agent's own, else the

@@ -16,8 +16,8 @@
 -- every contact, "rules_changed" when other rules are in force now. A refused contact
 -- leaves nothing written.
 -- When the call creates at most 10 contacts, the wake-up carries them as JSON {at (now),
--- agents (the newest agent change), contacts: [{id, score, fields (the JSON given), seq (its
--- contact change)}, ...]}: a router that has read every change before these routes them
+-- agents (the newest agent change), contacts: [{id, score, fields (the JSON object given),
+-- seq (its contact change)}, ...]}: a router that has read every change before these routes them
 -- without reading Redis first (see router_state.py).
 local external_ids_key, events_key, wake_key, rules_key, contact_changes_key, agent_changes_key =
   unpack(KEYS, 1, 6)
@@ -72,13 +72,17 @@ for i = 0, (#ARGV - HEAD_ARGS) / CONTACT_ARGS - 1 do
   end
 end
 if #created > 0 and #created <= 10 then
+  -- written out rather than encoded, so that each contact's fields (JSON already) are sent
+  -- as an object, not as a string the router would decode a second time
   local arrivals = {}
   for i, reply in ipairs(created) do
-    arrivals[i] = {id = reply[2], seq = reply[4], score = reply[5], fields = reply[6]}
+    arrivals[i] = '{"id":' .. cjson.encode(reply[2]) .. ',"seq":' .. string.format('%d', reply[4])
+      .. ',"score":' .. cjson.encode(reply[5]) .. ',"fields":' .. reply[6] .. '}'
   end
   local agents = redis.call('ZRANGE', agent_changes_key, -1, -1, 'WITHSCORES')[2] or '0'
-  wake(wake_key, wake_channel,
-    cjson.encode({at = now, agents = tonumber(agents), contacts = arrivals}))
+  wake(wake_key, wake_channel, '{"at":' .. cjson.encode(now) .. ',"agents":'
+    .. string.format('%d', tonumber(agents)) .. ',"contacts":[' .. table.concat(arrivals, ',')
+    .. ']}')
 elseif #created > 10 then
   wake(wake_key, wake_channel)
 end
