@@ -111,9 +111,10 @@ class RedisWatcher:
             # a restart between two looks counts too: it may have lost its last writes
             down_for = 0.0 if health.up else health.seconds_in_state()
             health.change(RedisState.UP)
+            # said at once: whoever sees the state up also finds it in the log
+            log.info("redis_reachable", down_seconds=round(down_for, 2), restarted=restarted)
             # pooled connections may be dead sockets to the old process: open fresh ones
             await self.ctx.redis.connection_pool.disconnect(inuse_connections=False)
-            log.info("redis_reachable", down_seconds=round(down_for, 2), restarted=restarted)
             health.renewed()
         if epoch != self.epoch:
             await self._renew_data(epoch)
