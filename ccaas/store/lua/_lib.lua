@@ -61,7 +61,10 @@ end
 -- The agent hash keeps how many contacts its work hash holds: "held" in all and
 -- "held:<channel>" on each channel, so a claim need not read every work entry. Only claim.lua
 -- adds work and only release() removes it, and both keep the counts. An agent stored before
--- the counts were kept has no "held": its next claim counts its work hash and writes them.
+-- the counts were kept has no "held", and an older version's script (one replica still runs
+-- it during a rolling upgrade, or after a rollback) adds or removes work without counting
+-- it: a claim that finds "held" unlike the work hash's length counts the work hash and
+-- writes the counts again.
 local HELD = 'held'
 local function held_on(channel)
   return 'held:' .. channel

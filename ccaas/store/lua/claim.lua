@@ -99,9 +99,10 @@ local function claim(k, a)
   if next(required) ~= nil and not has_skills(decoded(agent_skills), required) then
     return {'refused', 'missing_skill'}
   end
-  -- the counts the agent hash keeps (see HELD in _lib.lua), else its work hash counted
+  -- the counts the agent hash keeps (see HELD in _lib.lua) when they add up to its work
+  -- hash's length (one O(1) call), else its work hash counted
   local counts, total, counted = {}, tonumber(agent_values[4]), false
-  if total then
+  if total and total == redis.call('HLEN', work_key) then
     for i = 5, #agent_fields do
       counts[string.sub(agent_fields[i], 6)] = tonumber(agent_values[i]) or 0
     end
@@ -126,6 +127,13 @@ local function claim(k, a)
   redis.call('HSET', work_key, contact_id, work_entry('offered', channel))
   local agent_writes = {'idle_since', now_text, 'last_offer:' .. queue, now_text}
   if counted then
+    -- a channel the agent holds nothing on now keeps no count from before
+    for _, field in ipairs(redis.call('HKEYS', agent_key)) do
+      if string.sub(field, 1, 5) == 'held:' and not counts[string.sub(field, 6)] then
+        agent_writes[#agent_writes + 1] = field
+        agent_writes[#agent_writes + 1] = '0'
+      end
+    end
     for held, n in pairs(counts) do
       agent_writes[#agent_writes + 1] = held_on(held)
       agent_writes[#agent_writes + 1] = string.format('%d', n)

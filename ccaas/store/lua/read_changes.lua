@@ -10,7 +10,7 @@
 --   change is one of them is not sent again
 -- ARGV[9] the same for contact changes (the contacts its own offers took): not sent again
 -- Returns {newest agent sequence, agent rows, newest contact sequence, last contact sequence
---   returned, contact rows}; an agent row is {id, sequence,
+--   read (sent or skipped), contact rows}; an agent row is {id, sequence,
 --   flat HGETALL of the agent, flat HGETALL of its work}; a contact row {id, sequence,
 --   state (false once the contact is gone)}, then for a waiting contact its score and the
 --   fields in order.
