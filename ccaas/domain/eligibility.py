@@ -27,8 +27,8 @@ def has_skills(agent_skills: Mapping[str, int], required: Mapping[str, int]) -> 
 def capacity_limit(agent: AgentView, channel: Channel, rules: Mapping[Channel, ChannelRule]) -> int:
     """Contacts of `channel` the agent may hold: its own capacity, else the channel default.
 
-    The one capacity rule: the policy, the claim script (which is given this limit for every
-    channel) and the relaxation facts all read it here; 0 means never offered the channel.
+    The one capacity rule: the policy, the claim script (which is given this limit for the
+    contact's channel) and the relaxation facts all read it here; 0 means never offered it.
     """
     return agent.capacity.get(channel, rules[channel].capacity)
 

@@ -10,7 +10,7 @@ import structlog
 from redis.asyncio.client import Pipeline
 
 from ..domain.eligibility import capacity_limit
-from ..domain.models import AgentView, Channel
+from ..domain.models import AgentView
 from ..domain.policy import PlannedOffer
 from ..domain.rules.compiled import CompiledRules
 from ..errors import Conflict, InvalidInput, NotFound
@@ -67,7 +67,6 @@ def _refusal(reply: Reply, offer_id: str, agent_id: str) -> NotFound | Conflict:
 class OfferRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
-        self._limits: dict[tuple[str, int, int, Channel], int] = {}
 
     async def claim_many(
         self,
@@ -128,7 +127,7 @@ class OfferRepository:
                     now + timeout_ms,
                     agent.revision,
                     agent.membership(offer.queue).delay_ms if serves else -1,
-                    self._limit(agent, offer.channel, rules),
+                    capacity_limit(agent, offer.channel, rules.channel_rules),
                     agent.max_total,
                     0
                     if offer.despite_reject
@@ -154,16 +153,6 @@ class OfferRepository:
                     )
                 )
         return results
-
-    def _limit(self, agent: AgentView, channel: Channel, rules: CompiledRules) -> int:
-        """The agent's limit on the channel (capacity_limit), worked out once per profile."""
-        key = (agent.id, agent.revision, rules.version, channel)
-        limit = self._limits.get(key)
-        if limit is None:
-            if len(self._limits) > 100_000:
-                self._limits.clear()
-            limit = self._limits[key] = capacity_limit(agent, channel, rules.channel_rules)
-        return limit
 
     async def pending(self, offer_id: str) -> tuple[str, dict[str, str]]:
         """The contact an offer id names, and its hash; NotFound for an unknown contact."""
