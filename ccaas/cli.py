@@ -1,4 +1,5 @@
-"""The `ccaas` command: serve, bench routing and scale, rules check."""
+"""The `ccaas` command: serve, bench routing and scale, rules check, token create, agents
+password."""
 
 from __future__ import annotations
 
@@ -40,6 +41,27 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("action", choices=["check"], help="check: validate a routing file")
     rules.add_argument("file", type=Path)
 
+    token = commands.add_parser("token", help="bearer tokens for integrations and people")
+    token_actions = token.add_subparsers(dest="action", required=True)
+    create = token_actions.add_parser("create", help="print a new token (alone on its last line)")
+    create.add_argument(
+        "--role", required=True, choices=["admin", "supervisor", "agent", "adapter"]
+    )
+    create.add_argument("--name", required=True, help="who holds it (an agent's id for agent)")
+    create.add_argument("--days", type=int, default=90, help="how long it is valid (1-3650)")
+    create.add_argument("--env-file", type=Path, help="read CCAAS_* settings from this file")
+
+    agents = commands.add_parser("agents", help="agents' sign-in")
+    agent_actions = agents.add_subparsers(dest="action", required=True)
+    password = agent_actions.add_parser(
+        "password", help="set an agent's password through the running engine"
+    )
+    password.add_argument("agent_id")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    password.add_argument("--env-file", type=Path, help="read CCAAS_* settings from this file")
+
     bench = commands.add_parser("bench", help="benchmarks that print JSON")
     bench_kinds = bench.add_subparsers(dest="kind", required=True)
     routing = bench_kinds.add_parser("routing", help="routing throughput and latency")
@@ -78,6 +100,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench" and level.upper() in ("DEBUG", "INFO"):
             level = "WARNING"  # a line per contact would be measured too (as its router's)
         configure_logging(settings.log_format, level)
+        if args.command == "token":
+            from .runtime.credentials_cli import create_token
+
+            print(create_token(settings, args.role, args.name, args.days))
+            return 0
+        if args.command == "agents":
+            from .runtime.credentials_cli import read_new_password, set_agent_password
+
+            new_password = read_new_password(args.password_stdin)
+            print(event_loop.run(set_agent_password(settings, args.agent_id, new_password)))
+            return 0
         if args.command == "serve":
             from .runtime.server import serve
 

@@ -72,6 +72,34 @@ class CustomerErased(Conflict):
     )
 
 
+class Unauthorized(CcaasError):
+    """No token, or one that is not valid here: expired, badly signed, another tenant's."""
+
+    status = 401
+    title = "Unauthorized"
+    kind = "unauthorized"
+    about = (
+        "The call needs a bearer token (Authorization: Bearer <token>) and none was sent, or "
+        "the token is not valid here: expired, not signed by this engine, or another "
+        "tenant's. Agents get one by signing in (POST /v1/auth/sign-in); integrations from "
+        "`ccaas token create`. Nothing was changed."
+    )
+    challenge = 'Bearer realm="ccaas"'  # the WWW-Authenticate header of the answer
+
+
+class Forbidden(CcaasError):
+    """The token is valid but its role, or the agent it names, may not do this."""
+
+    status = 403
+    title = "Forbidden"
+    kind = "forbidden"
+    about = (
+        "The token is valid but may not make this call: its `role` is not one the call "
+        "admits (`allowed` lists them), or an agent's token names another agent's desk, "
+        "offer or work, or a customer that agent never served. Nothing was changed."
+    )
+
+
 class ConfigError(CcaasError):
     """A configuration file or setting is wrong; the message names where."""
 

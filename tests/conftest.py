@@ -16,13 +16,21 @@ from hypothesis import settings
 from redis.asyncio import Redis
 
 from ccaas.domain.clock import Clock, ManualClock
+from ccaas.domain.roles import Role
 from ccaas.domain.rules.compiled import CompiledRules
 from ccaas.domain.rules.schema import RoutingConfig
 from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.runtime.engine import create_app
 from ccaas.store.client import connect
 from ccaas.store.context import StoreContext
-from tests.helpers import TEST_CONFIG, AnsweredStatuses, MakeApi, ServedTestServer
+from tests.helpers import (
+    TEST_CONFIG,
+    TEST_SECRET,
+    AnsweredStatuses,
+    MakeApi,
+    ServedTestServer,
+    bearer,
+)
 
 # `ci` searches harder and reproducibly; `dev` keeps a local run quick. max_examples is the count
 # for a test that sets none (tests with their own count keep it); `--hypothesis-profile` overrides.
@@ -91,11 +99,13 @@ async def make_api(
         run_router: bool = False,
         rules_file: Path | None = None,
         tenant: str = "t1",
+        as_role: Role | None = Role.ADMIN,
         **options: Any,
     ) -> TestClient:
         app = create_app(
             redis_server.url,
             rules,
+            signing_secret=TEST_SECRET,
             tenant=tenant,
             run_router=run_router,
             clock=test_clock if clock is None else clock,
@@ -103,7 +113,8 @@ async def make_api(
             **options,
         )
         answered.append(AnsweredStatuses(app))
-        client = TestClient(ServedTestServer(app))
+        headers = {} if as_role is None else bearer(as_role, "test-" + as_role.value, tenant)
+        client = TestClient(ServedTestServer(app), headers=headers)
         clients.append(client)  # closed even when its start fails
         await client.start_server()
         return client

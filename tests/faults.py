@@ -42,6 +42,7 @@ from redis.exceptions import RedisError
 
 from ccaas.runtime.embedded_redis import EmbeddedRedis, end_process, free_port
 from ccaas.supervise import raise_if_cancelled
+from tests.helpers import bearer
 from tests.serve_processes import serve_env
 
 Entry = tuple[str, dict[str, str]]  # an event stream entry: its id and its fields
@@ -1084,7 +1085,9 @@ class FaultRun:
         for replica in self.replicas:
             replica.start()
         # no keep-alive: a connection to a replica that was killed is never reused
-        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(force_close=True), headers=bearer(tenant=self.tenant)
+        )
         await asyncio.gather(*(r.wait_healthy(self.session) for r in self.replicas))
         self._api = Api(self.session, self.replicas, self.settings.seed)
         self._load = Load(self._api, self.settings, f"{self.tenant}-{int(time.time() * 1000)}")

@@ -15,14 +15,32 @@ from ccaas.desk.service import Desk
 from ccaas.domain.clock import Clock
 from ccaas.domain.intake import NewContact
 from ccaas.domain.models import Channel, Presence
+from ccaas.domain.roles import Principal, Role
 from ccaas.domain.rules.compiled import CompiledRules
 from ccaas.domain.rules.schema import RoutingConfig
+from ccaas.domain.tokens import TokenSigner
 from ccaas.ingest.service import Ingest
 from ccaas.router.service import Router
 from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.context import StoreContext
 from ccaas.web.openapi import documented_routes
 from ccaas.web.runner import ProblemAppRunner
+
+# The signing secret of every engine the tests start (create_app, `ccaas serve` processes).
+TEST_SECRET = b"tests-sign-tokens-with-this-secret-0123456789"
+
+
+def token(role: Role = Role.ADMIN, subject: str = "test-admin", tenant: str = "t1") -> str:
+    """A valid bearer token of `role` for `subject`, signed as the test engines check it."""
+    return TokenSigner(TEST_SECRET, tenant).issue(Principal(role, subject), 3600).token
+
+
+def bearer(
+    role: Role = Role.ADMIN, subject: str = "test-admin", tenant: str = "t1"
+) -> dict[str, str]:
+    """The Authorization header of such a token."""
+    return {"Authorization": f"Bearer {token(role, subject, tenant)}"}
+
 
 TEST_CONFIG = RoutingConfig.model_validate(
     {
@@ -156,8 +174,10 @@ class ServedTestServer(TestServer):
 class MakeApi(Protocol):
     """The `make_api` fixture (tests/conftest.py): the API app on the test Redis, started.
 
-    Unless told otherwise: TEST_CONFIG, tenant t1, the `clock` fixture and no router;
-    other keywords (max_body_bytes, watch_rules_file) go to create_app as they are."""
+    Unless told otherwise: TEST_CONFIG, tenant t1, the `clock` fixture, no router, and a
+    client that sends an admin's token with every request (`as_role`: another role's, or
+    None for no token); other keywords (max_body_bytes, watch_rules_file) go to create_app
+    as they are."""
 
     async def __call__(
         self,
@@ -167,6 +187,7 @@ class MakeApi(Protocol):
         run_router: bool = False,
         rules_file: Path | None = None,
         tenant: str = "t1",
+        as_role: Role | None = Role.ADMIN,
         **options: Any,
     ) -> TestClient: ...
 

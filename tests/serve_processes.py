@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ccaas.runtime.embedded_redis import free_port
+from tests.helpers import TEST_SECRET
 
 
 def distinct_ports(count: int) -> list[int]:
@@ -28,6 +29,7 @@ def serve_env(redis_url: str, tenant: str, port: int, routing_file: Path) -> dic
         "CCAAS_ROUTING_FILE": str(routing_file),
         "CCAAS_LOG_FORMAT": "json",
         "CCAAS_LOG_LEVEL": "WARNING",
+        "CCAAS_AUTH_SECRET": TEST_SECRET.decode(),
     }
 
 

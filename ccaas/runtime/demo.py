@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,12 @@ from ruamel.yaml.error import YAMLError
 from ..desk.service import Desk
 from ..domain.intake import NewContact
 from ..domain.models import Channel, Presence
+from ..domain.passwords import hash_password
 from ..errors import ConfigError, ContactRejected, InvalidInput
 from ..ingest.service import Ingest
 from ..store.agents import AgentProfile, AgentRepository
 from ..store.context import StoreContext
+from ..store.credentials import CredentialRepository
 
 log = structlog.get_logger("ccaas.demo")
 
@@ -28,9 +31,11 @@ class DemoSeeds:
 
     agents: list[dict[str, Any]]
     contacts: list[NewContact]
+    console: list[dict[str, Any]] = field(default_factory=list)  # for people, not played
 
     @property
     def agent_ids(self) -> list[str]:
+        """The agents the demo plays (the console's are left to people)."""
         return [str(item["id"]) for item in self.agents]
 
 
@@ -71,14 +76,20 @@ def read_seeds(seeds_dir: Path) -> DemoSeeds:
                 attributes=dict(item.get("attributes", {})),
             )
         )
-    return DemoSeeds(_section(_read(agents_path), agents_path, "agents"), contacts)
+    agents = _read(agents_path)
+    return DemoSeeds(
+        _section(agents, agents_path, "agents"),
+        contacts,
+        _section(agents, agents_path, "console"),
+    )
 
 
 async def load_demo(ctx: StoreContext, seeds: DemoSeeds) -> tuple[int, int]:
     """Upsert the seeded agents and enqueue the seeded contacts; returns (agents, contacts
     enqueued). A contact the rules in force refuse is logged, naming it, and skipped."""
     agents, desk, ingest = AgentRepository(ctx), Desk(ctx), Ingest(ctx)
-    for item in seeds.agents:
+    credentials = CredentialRepository(ctx)
+    for item in [*seeds.agents, *seeds.console]:
         profile = AgentProfile(
             name=item["name"],
             skills=dict(item.get("skills", {})),
@@ -90,6 +101,9 @@ async def load_demo(ctx: StoreContext, seeds: DemoSeeds) -> tuple[int, int]:
         await desk.set_presence(
             item["id"], Presence(item.get("presence", "available")), item.get("reason", "")
         )
+        if "password" in item:
+            hashed = await asyncio.to_thread(hash_password, str(item["password"]))
+            await credentials.set_password_hash(item["id"], hashed)
     enqueued = 0
     for index, contact in enumerate(seeds.contacts):
         try:

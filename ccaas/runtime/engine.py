@@ -16,6 +16,7 @@ from structlog.contextvars import bound_contextvars
 from ..domain.clock import Clock
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.schema import RoutingConfig
+from ..domain.tokens import TokenSigner
 from ..router.service import Router
 from ..store.client import connect, is_outage
 from ..store.context import StoreContext
@@ -149,6 +150,8 @@ def create_app(
     redis_url: str,
     rules: CompiledRules | RoutingConfig,
     *,
+    signing_secret: bytes,
+    session_hours: float = 12.0,
     tenant: str = "default",
     run_router: bool = True,
     max_body_bytes: int = 64 * 1024,
@@ -163,8 +166,11 @@ def create_app(
     Redis holds a rules version; with `rules_file`, that file is published at start (when
     changed) and, if `watch_rules_file`, on each save. The event stream keeps about
     `events_max_len` events, none older than `events_max_age_ms`. At most
-    `intake_max_in_flight` new contacts are taken in at once; more are answered 429."""
-    app = build_app(max_body_bytes, intake_max_in_flight)
+    `intake_max_in_flight` new contacts are taken in at once; more are answered 429.
+    Callers' tokens are checked with `signing_secret` (at least 32 bytes); an agent's
+    sign-in lasts `session_hours`."""
+    signer = TokenSigner(signing_secret, tenant)
+    app = build_app(max_body_bytes, intake_max_in_flight, signer, session_hours)
     engine = app[ENGINE] = Engine(
         redis_url,
         rules,

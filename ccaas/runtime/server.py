@@ -31,6 +31,7 @@ from .redis_watch import shown_url, wait_for_redis
 from .retention import DAY_MS
 from .rules_sync import load_rules_file
 from .settings import Settings
+from .signing_secret import signing_secret
 
 log = structlog.get_logger("ccaas.serve")
 # only to reach Redis before any rules are known; never routes
@@ -110,6 +111,8 @@ async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path
     app = create_app(
         redis_url,
         rules,
+        signing_secret=signing_secret(settings),
+        session_hours=settings.auth_session_hours,
         tenant=settings.tenant,
         run_router=settings.router,
         max_body_bytes=settings.max_body_bytes,
@@ -131,11 +134,27 @@ async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path
         await web.TCPSite(
             runner, settings.http_host, settings.http_port, shutdown_timeout=SHUTDOWN_SECONDS
         ).start()
+        _say_how_to_sign_in(settings, read_seeds(seeds_dir).console if demo else [])
     except BaseException:
         with contextlib.suppress(Exception):
             await runner.cleanup()
         raise
     return runner
+
+
+def _say_how_to_sign_in(settings: Settings, console_agents: list[dict[str, Any]]) -> None:
+    """The console's address, with the demo's console agents and their passwords if any."""
+    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
+    url = f"http://{host}:{settings.http_port}/console"
+    for agent in console_agents:
+        if "password" in agent:
+            log.info("console_sign_in", url=url, agent_id=agent["id"], password=agent["password"])
+    if not console_agents:
+        log.info(
+            "console_sign_in",
+            url=url,
+            how="agents sign in with a password set by `ccaas agents password AGENT_ID`",
+        )
 
 
 async def _until_stopped(

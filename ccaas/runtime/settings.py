@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from dotenv import dotenv_values
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..errors import ConfigError
@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         DEFAULT_MAX_IN_FLIGHT,
         ge=1,
         description="new contacts taken in at once; more are answered 429",
+    )
+    auth_secret: SecretStr | None = Field(
+        None, description="signs the API's tokens (32+ bytes); empty: one made in data_dir"
+    )
+    auth_session_hours: float = Field(
+        12.0, gt=0, le=24 * 30, description="how long an agent's sign-in lasts"
     )
     events_max_len: int = Field(
         1_000_000, ge=1000, description="event stream: about this many events are kept at most"

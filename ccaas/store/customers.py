@@ -44,6 +44,11 @@ class CustomerRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
 
+    async def served_by(self, customer_id: str, agent_id: str) -> bool:
+        """Whether the agent accepted a contact of this customer (or of one merged into it)."""
+        key = self.ctx.keys.customer_agents(customer_id)
+        return bool(await self.ctx.redis.sismember(key, agent_id))
+
     async def resolve(
         self, identities: Sequence[Identity], customer_id: str | None = None
     ) -> Resolved:
@@ -220,6 +225,8 @@ class CustomerRepository:
                 keys.customer_identities(into),
                 keys.customer_timeline(into),
                 keys.events,
+                keys.customer_agents(source),
+                keys.customer_agents(into),
             ],
             args=[source, into, self.ctx.clock.now_ms()],
         )
@@ -257,6 +264,7 @@ class CustomerRepository:
                     keys.erasures_pending,
                     keys.contact_changes,
                     keys.wake_pending,
+                    keys.customer_agents(customer_id),
                     *(keys.customer(merged_id) for merged_id in merged),
                     *(
                         key

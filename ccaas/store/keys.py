@@ -74,6 +74,10 @@ class TenantKeys:
         """Sorted set: the customer's contact ids by arrival time (ms)."""
         return f"{self.prefix}customer:{_id('customer', customer_id)}:timeline"
 
+    def customer_agents(self, customer_id: str) -> str:
+        """Set: the agents who accepted a contact of this customer (they may read its context)."""
+        return f"{self.prefix}customer:{_id('customer', customer_id)}:agents"
+
     @property
     def identities(self) -> str:
         """Hash: "kind:value" -> customer id (the identity index)."""
@@ -86,6 +90,11 @@ class TenantKeys:
     def agent_work(self, agent_id: str) -> str:
         """Hash: contact id -> "state:channel" for each contact the agent holds."""
         return f"{self.prefix}agent:{_id('agent', agent_id)}:work"
+
+    def agent_credentials(self, agent_id: str) -> str:
+        """Hash: the agent's password (an argon2id hash) and when it was set, apart from
+        the agent hash so that no read of the agent carries it."""
+        return f"{self.prefix}agent:{_id('agent', agent_id)}:credentials"
 
     @property
     def agents(self) -> str:

@@ -178,6 +178,7 @@ class OfferRepository:
                 keys.agent_changes,
                 keys.events,
                 keys.customer(customer_id or "-"),
+                keys.customer_agents(customer_id or "-"),
             ],
             args=[offer_id, contact_id, agent_id, self.ctx.clock.now_ms()],
         )

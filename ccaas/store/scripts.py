@@ -106,6 +106,7 @@ class Scripts:
     merge_customers: AsyncScript
     erase_customer: AsyncScript
     attach_body: AsyncScript
+    set_password: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis, events_max_len: int = DEFAULT_EVENTS_MAX_LEN) -> Scripts:

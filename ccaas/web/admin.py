@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from ..domain.roles import ADMIN_ONLY, STAFF
 from ..domain.rules.compiled import summary
 from ..domain.rules.text import parse_rules
 from ..errors import ConfigError, NotFound, RulesRejected
@@ -45,7 +46,10 @@ async def _version_info(request: web.Request, version: int) -> dict[str, Any]:
 
 
 @admin_routes.get("/v1/admin/rules")
-@operation("The rules version in force, with its YAML, and the last refused file save")
+@operation(
+    "The rules version in force, with its YAML, and the last refused file save",
+    roles=STAFF,
+)
 async def get_rules(request: web.Request) -> web.Response:
     ctx = services(request).ctx
     store = RulesStore(ctx)
@@ -73,6 +77,7 @@ async def get_rules(request: web.Request) -> web.Response:
         413: "larger than 1 MiB",
         422: "rejected: errors[] with line, field and message",
     },
+    roles=ADMIN_ONLY,
 )
 async def put_rules(request: web.Request) -> web.Response:
     ctx, text = services(request).ctx, await _rules_text(request)
@@ -98,6 +103,7 @@ async def put_rules(request: web.Request) -> web.Response:
         413: "larger than 1 MiB",
         422: "rejected: errors[] with line, field and message",
     },
+    roles=ADMIN_ONLY,
 )
 async def validate_rules(request: web.Request) -> web.Response:
     ctx, text = services(request).ctx, await _rules_text(request)
@@ -110,7 +116,11 @@ async def validate_rules(request: web.Request) -> web.Response:
 
 
 @admin_routes.get("/v1/admin/rules/versions")
-@operation("Every stored version, newest first", result=JSON_LIST)
+@operation(
+    "Every stored version, newest first",
+    result=JSON_LIST,
+    roles=STAFF,
+)
 async def list_versions(request: web.Request) -> web.Response:
     return web.json_response(await RulesStore(services(request).ctx).versions())
 
@@ -119,6 +129,7 @@ async def list_versions(request: web.Request) -> web.Response:
 @operation(
     "One stored version: its metadata and its YAML text",
     errors={404: "no such version", 422: "not a version number (errors[].field is version)"},
+    roles=STAFF,
 )
 async def get_version(request: web.Request) -> web.Response:
     version = path_number(request, "version")
@@ -140,6 +151,7 @@ async def get_version(request: web.Request) -> web.Response:
         422: "not a version number (errors[].field is version), or refused: it would strand "
         "waiting contacts, or no longer compiles",
     },
+    roles=ADMIN_ONLY,
 )
 async def rollback(request: web.Request) -> web.Response:
     ctx, version = services(request).ctx, path_number(request, "version")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..domain.tokens import TokenSigner
 from .admin import admin_routes
+from .auth import SESSION_SECONDS, SIGNER, auth_middleware
 from .availability import availability_middleware
 from .customers import customer_routes
 from .handlers import routes
@@ -13,6 +15,7 @@ from .intake_window import DEFAULT_MAX_IN_FLIGHT, INTAKE, IntakeGate
 from .log_context import log_context_middleware
 from .openapi import openapi_document
 from .problems import problem_middleware, problem_routes
+from .sign_in import sign_in_routes
 
 
 async def _openapi(request: web.Request) -> web.Response:
@@ -20,19 +23,34 @@ async def _openapi(request: web.Request) -> web.Response:
 
 
 def build_app(
-    max_body_bytes: int = 64 * 1024, intake_max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    max_body_bytes: int = 64 * 1024,
+    intake_max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    signer: TokenSigner | None = None,
+    session_hours: float = 12.0,
 ) -> web.Application:
     """The routes of the API; whoever runs it puts the Services in app[SERVICES]. At most
-    `intake_max_in_flight` new contacts are taken in at once (more: 429)."""
-    # the log context is outermost, so a problem logged by problem_middleware carries it
+    `intake_max_in_flight` new contacts are taken in at once (more: 429). `signer` checks
+    the callers' tokens (an app without one serves only its public routes); an agent's
+    sign-in lasts `session_hours`."""
+    # the log context is outermost, so a problem logged by problem_middleware carries it;
+    # a caller is signed in before Redis is needed, so a bad token is 401 even in an outage
     app = web.Application(
-        middlewares=[log_context_middleware, problem_middleware, availability_middleware],
+        middlewares=[
+            log_context_middleware,
+            problem_middleware,
+            auth_middleware,
+            availability_middleware,
+        ],
         client_max_size=max_body_bytes,
     )
+    if signer is not None:
+        app[SIGNER] = signer
+    app[SESSION_SECONDS] = int(session_hours * 3600)
     app[INTAKE] = IntakeGate(intake_max_in_flight)
     app.add_routes(routes)
     app.add_routes(admin_routes)
     app.add_routes(customer_routes)
     app.add_routes(problem_routes)
+    app.add_routes(sign_in_routes)
     app.router.add_get("/v1/openapi.json", _openapi)
     return app

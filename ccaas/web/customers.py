@@ -8,11 +8,13 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ..domain.identity import IDENTITY_FIELDS, Identity, InvalidIdentity, identity
+from ..domain.roles import ADMIN_ONLY, STAFF, Role, admits
 from ..errors import InvalidInput
 from ..store.customers import CustomerRepository
 from .openapi import operation, page_limit
 from .problems import page_size, read_body
 from .schemas import CustomerPatchIn, IdentitiesIn, IdentityIn, MergeIn
+from .scope import require_customer_reader
 from .services import services
 
 customer_routes = web.RouteTableDef()
@@ -34,6 +36,7 @@ def _identity(request: web.Request, item: IdentityIn, field: str) -> Identity:
         404: "nobody has it",
         422: "not exactly one identity, or it cannot be read: errors[].field names it",
     },
+    roles=STAFF,
 )
 async def find_customer(request: web.Request) -> web.Response:
     given = [(k, v) for k, v in request.query.items() if k in LOOKUPS]
@@ -55,8 +58,14 @@ async def find_customer(request: web.Request) -> web.Response:
 
 
 @customer_routes.get("/v1/customers/{id}")
-@operation("A customer: profile and identities", errors={404: "unknown or erased"})
+@operation(
+    "A customer: profile and identities",
+    errors={404: "unknown or erased"},
+    roles=admits(Role.ADMIN, Role.SUPERVISOR, Role.AGENT),
+    scoped=True,
+)
 async def get_customer(request: web.Request) -> web.Response:
+    await require_customer_reader(request, request.match_info["id"])
     repo = CustomerRepository(services(request).ctx)
     return web.json_response(await repo.get(request.match_info["id"]))
 
@@ -69,8 +78,11 @@ async def get_customer(request: web.Request) -> web.Response:
         404: "unknown",
         422: "limit is not 1..100, or before is not a next_before: errors[].field names it",
     },
+    roles=admits(Role.ADMIN, Role.SUPERVISOR, Role.AGENT),
+    scoped=True,
 )
 async def get_timeline(request: web.Request) -> web.Response:
+    await require_customer_reader(request, request.match_info["id"])
     limit, before = page_size(request, 20, 100), request.query.get("before")
     if before is not None and not re.fullmatch(r"[0-9]{1,15}(:[A-Za-z0-9]{1,64})?", before):
         raise InvalidInput("before must be the next_before of the page seen last", field="before")
@@ -84,6 +96,7 @@ async def get_timeline(request: web.Request) -> web.Response:
     "Join another customer into this one",
     body=MergeIn,
     errors={404: "unknown", 409: "merged already, or itself"},
+    roles=ADMIN_ONLY,
 )
 async def merge_customers(request: web.Request) -> web.Response:
     body = await read_body(request, MergeIn)
@@ -95,6 +108,7 @@ async def merge_customers(request: web.Request) -> web.Response:
 @operation(
     "Erase the customer's personal data and identities",
     errors={404: "unknown", 409: "merged into another: erase that one"},
+    roles=ADMIN_ONLY,
 )
 async def erase_customer(request: web.Request) -> web.Response:
     customer_id = request.match_info["id"]
@@ -103,7 +117,12 @@ async def erase_customer(request: web.Request) -> web.Response:
 
 
 @customer_routes.patch("/v1/customers/{id}")
-@operation("Set or remove profile fields", body=CustomerPatchIn, errors={404: "unknown"})
+@operation(
+    "Set or remove profile fields",
+    body=CustomerPatchIn,
+    errors={404: "unknown"},
+    roles=ADMIN_ONLY,
+)
 async def patch_customer(request: web.Request) -> web.Response:
     body = await read_body(request, CustomerPatchIn)
     repo = CustomerRepository(services(request).ctx)
@@ -116,6 +135,7 @@ async def patch_customer(request: web.Request) -> web.Response:
     "Link identities",
     body=IdentitiesIn,
     errors={404: "unknown", 409: "an identity belongs to another customer"},
+    roles=ADMIN_ONLY,
 )
 async def add_identities(request: web.Request) -> web.Response:
     body = await read_body(request, IdentitiesIn)

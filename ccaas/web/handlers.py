@@ -11,13 +11,16 @@ from aiohttp import web
 
 from ..domain.intake import NewContact
 from ..domain.models import Presence
+from ..domain.roles import ADMIN_ONLY, EVERYONE, PUBLIC, STAFF, Role, admits
 from ..errors import InvalidInput
 from ..store.agents import AgentProfile
 from ..store.health import RedisState
+from .auth import require_desk
 from .intake_window import intake
 from .openapi import JSON_LIST, TEXT_BODY, operation, page_limit
 from .problems import BadRequest, page_size, read_body, read_text
 from .schemas import AgentActionIn, AgentIn, CompleteIn, ContactIn, PresenceIn
+from .scope import require_contact_id_reader, require_contact_reader
 from .services import services
 
 log = structlog.get_logger("ccaas.web")
@@ -31,6 +34,7 @@ HEALTH_ANSWER_SECONDS = 1.0
     "Whether this replica can serve: Redis reachable and holding the tenant's data",
     ok={200: "OK", 503: "Redis unreachable, stalled, or empty and being set up again"},
     needs_redis=False,  # it says itself what is wrong
+    roles=PUBLIC,
 )
 async def healthz(request: web.Request) -> web.Response:
     ctx = services(request).ctx
@@ -67,6 +71,7 @@ def _unhealthy(state: str, seconds: float) -> web.Response:
         429: "this replica has CCAAS_INTAKE_MAX_IN_FLIGHT new contacts under way: nothing was "
         "changed, retry after Retry-After",
     },
+    roles=admits(Role.ADMIN, Role.ADAPTER),
 )
 @intake
 async def create_contact(request: web.Request) -> web.Response:
@@ -98,9 +103,16 @@ async def create_contact(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/contacts/{id}")
-@operation("A contact with its state and queue position", errors={404: "unknown"})
+@operation(
+    "A contact with its state and queue position",
+    errors={404: "unknown"},
+    roles=EVERYONE,
+    scoped=True,
+)
 async def get_contact(request: web.Request) -> web.Response:
-    return web.json_response(await services(request).contacts.get(request.match_info["id"]))
+    contact = await services(request).contacts.get(request.match_info["id"])
+    await require_contact_reader(request, contact)
+    return web.json_response(contact)
 
 
 @routes.get("/v1/contacts/{id}/explain")
@@ -108,13 +120,18 @@ async def get_contact(request: web.Request) -> web.Response:
     "Why the contact is where it is: rule, score terms, relaxation steps and each candidate "
     "agent with its rank or the reason it cannot take it",
     errors={404: "unknown"},
+    roles=STAFF,
 )
 async def explain_contact(request: web.Request) -> web.Response:
     return web.json_response(await services(request).explain.explain(request.match_info["id"]))
 
 
 @routes.delete("/v1/contacts/{id}")
-@operation("The customer abandoned", errors={404: "unknown", 409: "not waiting"})
+@operation(
+    "The customer abandoned",
+    errors={404: "unknown", 409: "not waiting"},
+    roles=admits(Role.ADMIN, Role.ADAPTER),
+)
 async def abandon_contact(request: web.Request) -> web.Response:
     svc, contact_id = services(request), request.match_info["id"]
     await svc.contacts.abandon(contact_id)
@@ -126,9 +143,12 @@ async def abandon_contact(request: web.Request) -> web.Response:
     "The agent holding a connected contact finishes it (the same completion again: 200, unchanged)",
     body=CompleteIn,
     errors={404: "unknown", 409: "not connected to this agent"},
+    roles=admits(Role.ADMIN, Role.AGENT),
+    scoped=True,
 )
 async def complete_contact(request: web.Request) -> web.Response:
     body = await read_body(request, CompleteIn)
+    require_desk(request, body.agent_id)
     svc, contact_id = services(request), request.match_info["id"]
     done = await svc.contacts.complete(contact_id, body.agent_id, body.disposition, body.notes)
     contact = _as_seen_by(await svc.contacts.get(contact_id), body.agent_id)
@@ -144,6 +164,7 @@ async def complete_contact(request: web.Request) -> web.Response:
     errors={422: "limit is not 1..500: errors[].field is limit"},
     query={"limit": page_limit(MAX_AGENTS_PAGE), "after": {"type": "string"}},
     result=JSON_LIST,
+    roles=STAFF,
 )
 async def list_agents(request: web.Request) -> web.Response:
     limit = page_size(request, AGENTS_PAGE, MAX_AGENTS_PAGE)
@@ -156,7 +177,12 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 @routes.put("/v1/agents/{id}")
-@operation("Create or replace an agent's profile", body=AgentIn, ok={200: "OK", 201: "created"})
+@operation(
+    "Create or replace an agent's profile",
+    body=AgentIn,
+    ok={200: "OK", 201: "created"},
+    roles=ADMIN_ONLY,
+)
 async def put_agent(request: web.Request) -> web.Response:
     body = await read_body(request, AgentIn)
     svc, agent_id = services(request), request.match_info["id"]
@@ -170,16 +196,29 @@ async def put_agent(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/agents/{id}")
-@operation("An agent: presence, offers and work", errors={404: "unknown"})
+@operation(
+    "An agent: presence, offers and work",
+    errors={404: "unknown"},
+    roles=admits(Role.ADMIN, Role.SUPERVISOR, Role.AGENT),
+    scoped=True,
+)
 async def get_agent(request: web.Request) -> web.Response:
+    require_desk(request, request.match_info["id"])
     return web.json_response(await services(request).desk.view(request.match_info["id"]))
 
 
 @routes.put("/v1/agents/{id}/presence")
-@operation("Set presence", body=PresenceIn, errors={404: "unknown"})
+@operation(
+    "Set presence",
+    body=PresenceIn,
+    errors={404: "unknown"},
+    roles=admits(Role.ADMIN, Role.SUPERVISOR, Role.AGENT),
+    scoped=True,
+)
 async def put_presence(request: web.Request) -> web.Response:
     body = await read_body(request, PresenceIn)
     svc, agent_id = services(request), request.match_info["id"]
+    require_desk(request, agent_id)
     await svc.agents.exists(agent_id)  # 404 before any change
     await svc.desk.set_presence(agent_id, Presence(body.presence), body.reason)
     return web.json_response(await svc.desk.view(agent_id))
@@ -194,9 +233,12 @@ async def put_presence(request: web.Request) -> web.Response:
         409: "not ringing for this agent: it ended, or rings for another",
         422: "not an offer id, or no agent_id",
     },
+    roles=admits(Role.ADMIN, Role.AGENT),
+    scoped=True,
 )
 async def accept_offer(request: web.Request) -> web.Response:
     body = await read_body(request, AgentActionIn)
+    require_desk(request, body.agent_id)
     svc = services(request)
     contact_id = await svc.desk.accept(request.match_info["id"], body.agent_id)
     return web.json_response(_as_seen_by(await svc.contacts.get(contact_id), body.agent_id))
@@ -211,9 +253,12 @@ async def accept_offer(request: web.Request) -> web.Response:
         409: "not ringing for this agent: it ended, or rings for another",
         422: "not an offer id, or no agent_id",
     },
+    roles=admits(Role.ADMIN, Role.AGENT),
+    scoped=True,
 )
 async def reject_offer(request: web.Request) -> web.Response:
     body = await read_body(request, AgentActionIn)
+    require_desk(request, body.agent_id)
     svc = services(request)
     contact_id = await svc.offers.reject(request.match_info["id"], body.agent_id)
     return web.json_response(_as_seen_by(await svc.contacts.get(contact_id), body.agent_id))
@@ -231,13 +276,21 @@ def _as_seen_by(contact: dict[str, Any], agent_id: str) -> dict[str, Any]:
 
 
 @routes.get("/v1/queues")
-@operation("Live figures of every queue", result=JSON_LIST)
+@operation(
+    "Live figures of every queue",
+    result=JSON_LIST,
+    roles=admits(Role.ADMIN, Role.SUPERVISOR, Role.AGENT),
+)
 async def list_queues(request: web.Request) -> web.Response:
     return web.json_response(await services(request).queues.stats())
 
 
 @routes.get("/v1/queues/{name}")
-@operation("Live figures of one queue", errors={404: "unknown"})
+@operation(
+    "Live figures of one queue",
+    errors={404: "unknown"},
+    roles=admits(Role.ADMIN, Role.SUPERVISOR, Role.AGENT),
+)
 async def get_queue(request: web.Request) -> web.Response:
     stats = await services(request).queues.stats(request.match_info["name"])
     return web.json_response(stats[0])
@@ -259,6 +312,7 @@ BODY_KINDS = ("transcript", "email", "message")
         413: "too large",
         422: "an unknown kind: errors[].field is kind",
     },
+    roles=admits(Role.ADMIN, Role.ADAPTER),
 )
 async def put_contact_body(request: web.Request) -> web.Response:
     kind = request.query.get("kind", "transcript")
@@ -273,7 +327,15 @@ async def put_contact_body(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/contacts/{id}/body")
-@operation("The contact's long body as text", errors={404: "unknown or none"}, result=TEXT_BODY)
+@operation(
+    "The contact's long body as text",
+    errors={404: "unknown or none"},
+    result=TEXT_BODY,
+    roles=EVERYONE,
+    scoped=True,
+)
 async def get_contact_body(request: web.Request) -> web.Response:
-    text = await services(request).contacts.body(request.match_info["id"])
+    svc, contact_id = services(request), request.match_info["id"]
+    await require_contact_id_reader(request, contact_id)
+    text = await svc.contacts.body(contact_id)
     return web.Response(text=text, content_type="text/plain", charset="utf-8")

@@ -22,6 +22,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from .. import __version__
+from ..domain.roles import EVERYONE, PUBLIC, Role
 
 HandlerT = TypeVar("HandlerT", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
 Content = Mapping[str, Mapping[str, Any]]  # media type → media type object
@@ -41,6 +42,11 @@ JSON_BODY_ERRORS = {
     415: "a Content-Type that is not JSON",
     422: "invalid field: errors[].field names it",
 }
+# What an operation that needs a token may answer (web/auth.py): 401 every one, 403 one
+# that some role may not make, or that narrows an agent's token to its own desk (`scoped`).
+UNAUTHORIZED = {401: "no bearer token, or one that is expired or not this engine's"}
+FORBIDDEN = {403: "the token's role may not make this call, or an agent's token names another desk"}
+SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
 # What every operation that reads or writes Redis may answer while Redis is not serving.
 REDIS_ERRORS = {503: "Redis unreachable, stalled or being set up again: retry after Retry-After"}
 # Every problem+json answer (RFC 9457); a kind may add fields of its own.
@@ -81,15 +87,19 @@ def page_limit(most: int) -> Schema:
 class Operation:
     """What the document says of one handler: `ok` (answered with the JSON result) and
     `errors` (answered with problem+json) map status → description; `body` is a request model
-    (JSON) or the content of a non-JSON body."""
+    (JSON) or the content of a non-JSON body; `roles` are those whose tokens may call it
+    (PUBLIC: anyone, with no token); a `scoped` one narrows an agent's token to the agent's
+    own desk, or to the contacts and customers it served."""
 
     summary: str
+    roles: frozenset[Role]
     body: type[BaseModel] | Content | None = None
     ok: Mapping[int, str] = field(default_factory=lambda: {200: "OK"})
     errors: Mapping[int, str] = field(default_factory=dict)
     query: Mapping[str, Schema] = field(default_factory=dict)
     needs_redis: bool = True  # answered 503 at once while Redis is not serving
     result: Content = field(default_factory=lambda: JSON_OBJECT)  # what the `ok` answers carry
+    scoped: bool = False
 
     @property
     def model(self) -> type[BaseModel] | None:
@@ -98,6 +108,8 @@ class Operation:
     def statuses(self) -> dict[int, str]:
         """Every status the handler may answer, with its description."""
         implied = {
+            **(UNAUTHORIZED if self.roles != PUBLIC else {}),
+            **(FORBIDDEN if self.roles not in (PUBLIC, EVERYONE) or self.scoped else {}),
             **(JSON_BODY_ERRORS if self.model is not None else {}),
             **(REDIS_ERRORS if self.needs_redis else {}),
         }
@@ -114,6 +126,14 @@ class Operation:
             if code in RETRY_AFTER_STATUSES:
                 responses[str(code)]["headers"] = _RETRY_AFTER
         op: dict[str, Any] = {"summary": self.summary, "responses": responses}
+        roles = sorted(role.value for role in self.roles)
+        op["security"] = [{"bearer": []}] if roles else []
+        op["x-roles"] = roles
+        op["description"] = (
+            "Roles: " + ", ".join(roles) if roles else "Public: no token needed"
+        ) + (
+            "; an agent's token: its own desk and the customers it served." if self.scoped else "."
+        )
         if isinstance(self.body, type):
             ref = {"$ref": f"#/components/schemas/{self.body.__name__}"}
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref}}}
@@ -133,16 +153,20 @@ _OPERATIONS: dict[Callable[..., Any], Operation] = {}
 def operation(
     summary: str,
     *,
+    roles: frozenset[Role],
     body: type[BaseModel] | Content | None = None,
     ok: int | Mapping[int, str] = 200,
     errors: Mapping[int, str] | None = None,
     query: Mapping[str, Schema] | Iterable[str] = (),
     needs_redis: bool = True,
     result: Content = JSON_OBJECT,
+    scoped: bool = False,
 ) -> Callable[[HandlerT], HandlerT]:
     """Describe a handler for the OpenAPI document; `ok` is a status or status → description
     of the answers that carry the result (`result`: a JSON object unless told), `errors`
-    those that are problem+json; `query` names the query parameters (with their schemas, or
+    those that are problem+json; `roles` are the roles whose tokens it admits (every route
+    says; PUBLIC for none needed) and `scoped` that an agent's token reaches its own desk
+    only (the handler checks); `query` names the query parameters (with their schemas, or
     only names: strings).
 
     A JSON `body` implies the answers of read_body (JSON_BODY_ERRORS); `errors` adds to them
@@ -150,7 +174,9 @@ def operation(
     503 (REDIS_ERRORS), answered at once while Redis is not serving."""
     oks = {ok: "OK"} if isinstance(ok, int) else dict(ok)
     params = dict(query) if isinstance(query, Mapping) else dict.fromkeys(query, _STRING)
-    described = Operation(summary, body, oks, dict(errors or {}), params, needs_redis, dict(result))
+    described = Operation(
+        summary, roles, body, oks, dict(errors or {}), params, needs_redis, dict(result), scoped
+    )
 
     def describe(handler: HandlerT) -> HandlerT:
         _OPERATIONS[handler] = described
@@ -199,5 +225,5 @@ def _document(routes: tuple[tuple[str, str, Operation], ...]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "ccaas routing API", "version": __version__},
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }

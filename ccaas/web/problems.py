@@ -12,16 +12,19 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from ..domain.roles import EVERYONE
 from ..errors import (
     CcaasError,
     ConfigError,
     Conflict,
     ContactRejected,
     CustomerErased,
+    Forbidden,
     IntakeBusy,
     InvalidInput,
     NotFound,
     RulesRejected,
+    Unauthorized,
     Unavailable,
 )
 from ..store.client import is_outage
@@ -79,6 +82,8 @@ PROBLEM_KINDS: dict[str, type[CcaasError]] = {
         InvalidInput,
         RulesRejected,
         IntakeBusy,
+        Unauthorized,
+        Forbidden,
         Unavailable,
         CcaasError,
         ConfigError,
@@ -97,6 +102,8 @@ def problem(kind: type[CcaasError], detail: str, /, **extra: Any) -> web.Respons
     response = _problem_response(problem_type(kind), kind.title, kind.status, detail, extra)
     if (retry_after := getattr(kind, "retry_after_seconds", None)) is not None:
         response.headers["Retry-After"] = str(retry_after)
+    if (challenge := getattr(kind, "challenge", None)) is not None:
+        response.headers["WWW-Authenticate"] = challenge
     return response
 
 
@@ -234,6 +241,7 @@ problem_routes = web.RouteTableDef()
     "What a problem type means: its title, status and when it happens",
     errors={404: "no such problem type"},
     needs_redis=False,
+    roles=EVERYONE,
 )
 async def describe_problem(request: web.Request) -> web.Response:
     name = request.match_info["kind"]

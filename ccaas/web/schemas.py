@@ -72,3 +72,24 @@ class IdentitiesIn(_Body):
 
 class MergeIn(_Body):
     from_: Key = Field(alias="from", description="the customer joined into this one")
+
+
+class SignInIn(_Body):
+    """An agent signs in with its id and password."""
+
+    agent_id: Key
+    password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordIn(_Body):
+    """An agent's new password (8 to 256 characters)."""
+
+    password: str = Field(min_length=8, max_length=256)
+
+
+class TokenIn(_Body):
+    """A token for an integration or a person: its role, a name for the logs, its life."""
+
+    role: Literal["admin", "supervisor", "agent", "adapter"]
+    name: Key = Field(description="who holds it (an agent's id for role agent)")
+    days: int = Field(90, ge=1, le=3650, description="how long it is valid")

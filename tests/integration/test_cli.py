@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -48,9 +49,28 @@ def test_serve_starts_embedded_redis_answers_health_and_stops_it(
             except OSError:
                 time.sleep(0.05)
         assert body == {"status": "ok", "redis": "reachable", "rules_version": 1}
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agents") as response:
-            assert len(json.load(response)) == 40  # the demo centre from seeds/
-        assert _demo_agents_answer(port), "no demo agent answered an offer"
+        with pytest.raises(urllib.error.HTTPError) as refused:  # sign-in is on by default
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agents")
+        assert refused.value.code == 401
+        refused.value.close()
+        secret = tmp_path / "var" / "auth-secret"
+        assert secret.stat().st_mode & 0o777 == 0o600
+        made = subprocess.run(
+            [*CCAAS, "token", "create", "--role", "supervisor", "--name", "sup"],
+            cwd=repo_root, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        headers = {"Authorization": "Bearer " + made.stdout.splitlines()[-1]}
+        agents = urllib.request.Request(f"http://127.0.0.1:{port}/v1/agents", headers=headers)
+        with urllib.request.urlopen(agents) as response:
+            assert len(json.load(response)) == 42  # the demo centre from seeds/, 2 for people
+        assert _sign_in(port, "desk1", "ccaas-demo") == 200  # the demo's console credentials
+        subprocess.run(
+            [*CCAAS, "agents", "password", "desk2", "--password-stdin"],
+            cwd=repo_root, env=env, input="a-new-password\n", text=True, check=True,
+        )  # fmt: skip
+        assert _sign_in(port, "desk2", "ccaas-demo") == 401
+        assert _sign_in(port, "desk2", "a-new-password") == 200
+        assert _demo_agents_answer(port, headers), "no demo agent answered an offer"
         assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()
     finally:
         server.send_signal(signal.SIGINT)
@@ -64,12 +84,28 @@ def test_serve_starts_embedded_redis_answers_health_and_stops_it(
     assert not processes_mentioning(str(tmp_path)), "the embedded redis-server outlived serve"
 
 
-def _demo_agents_answer(port: int, seconds: float = 20.0) -> bool:
+def _sign_in(port: int, agent_id: str, password: str) -> int:
+    body = json.dumps({"agent_id": agent_id, "password": password}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/auth/sign-in",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return exc.code
+
+
+def _demo_agents_answer(port: int, headers: dict[str, str], seconds: float = 20.0) -> bool:
     """Whether some agent is connected to a contact within `seconds` (demo agents answer
     after a few; nobody else answers in the demo)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agents") as response:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/agents", headers=headers)
+        with urllib.request.urlopen(request) as response:
             agents = json.load(response)
         if any(w["state"] == "connected" for a in agents for w in a["work"]):
             return True

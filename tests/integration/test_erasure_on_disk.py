@@ -17,7 +17,7 @@ from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.runtime.engine import create_app
 from ccaas.store.client import connect
 from ccaas.web.services import SERVICES
-from tests.helpers import TEST_CONFIG
+from tests.helpers import TEST_CONFIG, TEST_SECRET, bearer
 
 PERSONAL = {
     "name": "Zebedee Quuxington",
@@ -42,8 +42,10 @@ async def disk(tmp_path: Path) -> AsyncIterator[tuple[Path, TestClient]]:
     data_dir = tmp_path / "var" / "redis"
     server = EmbeddedRedis(data_dir, appendonly=True)
     await server.start()
-    app = create_app(server.url, TEST_CONFIG, tenant="t1", run_router=False)
-    client = TestClient(TestServer(app))
+    app = create_app(
+        server.url, TEST_CONFIG, signing_secret=TEST_SECRET, tenant="t1", run_router=False
+    )
+    client = TestClient(TestServer(app), headers=bearer())
     try:
         await client.start_server()
         yield data_dir, client
@@ -167,9 +169,13 @@ async def test_a_redis_that_refuses_the_rewrite_is_named_in_the_log(tmp_path: Pa
         "-bgsave", "-config",
     )  # fmt: skip
     app = create_app(
-        server.url.replace("//", "//ccaas:secret@"), TEST_CONFIG, tenant="t1", run_router=False
+        server.url.replace("//", "//ccaas:secret@"),
+        TEST_CONFIG,
+        signing_secret=TEST_SECRET,
+        tenant="t1",
+        run_router=False,
     )
-    api = TestClient(TestServer(app))
+    api = TestClient(TestServer(app), headers=bearer())
     try:
         await api.start_server()
         with capture_logs() as logs:

@@ -27,6 +27,7 @@ from tests.faults import (
     port_open,
     when,
 )
+from tests.helpers import bearer
 
 pytestmark = pytest.mark.slow
 
@@ -191,7 +192,7 @@ async def test_replica_started_while_redis_is_down_waits_then_serves(tmp_path: P
             f"no log line says it waits for Redis:\n{replica.log_tail()}"
         )
         up = await redis.start()
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=bearer(tenant="early")) as session:
             await replica.wait_healthy(session, 10.0)
             opened = time.time() - up
             base = replica.url

@@ -24,7 +24,7 @@ from schemathesis.checks import (
 from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
 from ccaas.web.app import build_app
 from ccaas.web.openapi import documented_routes
-from tests.helpers import RULES
+from tests.helpers import RULES, bearer
 from tests.serve_processes import serve_env, start_serve, stop
 
 CHECKS = [
@@ -35,6 +35,7 @@ CHECKS = [
 ]
 SCHEMA_WAIT_SECONDS = 30.0  # the process starts, connects to Redis and loads its rules first
 EXAMPLES = 20  # per operation: the whole module stays well under a minute on 2 busy cores
+ADMIN = bearer(tenant="served")  # every call is an admin's: the role matrix is tested apart
 pytestmark = pytest.mark.timeout(60)  # each operation, and the first also starts the server
 # what erases or ends comes last, so that the ids known to exist still do for the others
 OPERATIONS = sorted(
@@ -53,7 +54,9 @@ def served_schema(
     process = start_serve(serve_env(redis_server.url, "served", port, routing_file))
     try:
         yield schemathesis.openapi.from_url(
-            f"http://127.0.0.1:{port}/v1/openapi.json", wait_for_schema=SCHEMA_WAIT_SECONDS
+            f"http://127.0.0.1:{port}/v1/openapi.json",
+            wait_for_schema=SCHEMA_WAIT_SECONDS,
+            headers=ADMIN,
         )
     finally:
         process.terminate()
@@ -66,13 +69,15 @@ def known_ids(served_schema: schemathesis.BaseSchema) -> dict[str, str]:
     path prefix that names them, so that generated requests reach real ones too."""
     base = served_schema.get_base_url().rstrip("/")
     ann = {"name": "Ann", "profile": "billing_team", "skills": {"billing": 9}}
-    assert requests.put(f"{base}/v1/agents/ann", json=ann, timeout=5).ok
+    assert requests.put(f"{base}/v1/agents/ann", json=ann, timeout=5, headers=ADMIN).ok
     presence = {"presence": "available"}
-    assert requests.put(f"{base}/v1/agents/ann/presence", json=presence, timeout=5).ok
+    assert requests.put(
+        f"{base}/v1/agents/ann/presence", json=presence, timeout=5, headers=ADMIN
+    ).ok
     contact = {"channel": "chat", "external_id": "known-1", "customer": {"login": "jo"}}
-    created = requests.post(f"{base}/v1/contacts", json=contact, timeout=5).json()
+    created = requests.post(f"{base}/v1/contacts", json=contact, timeout=5, headers=ADMIN).json()
     for _ in range(100):  # the server's router offers it to ann within a round or two
-        seen = requests.get(f"{base}/v1/contacts/{created['id']}", timeout=5).json()
+        seen = requests.get(f"{base}/v1/contacts/{created['id']}", timeout=5, headers=ADMIN).json()
         if seen.get("offer_id"):
             break
         time.sleep(0.05)
@@ -116,6 +121,6 @@ def test_each_operation_keeps_to_the_served_document(
         suppress_health_check=list(HealthCheck),
     )
     def keeps_to_it(case: Case) -> None:
-        case.call_and_validate(checks=CHECKS)
+        case.call_and_validate(checks=CHECKS, headers=ADMIN)
 
     keeps_to_it()

@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.identity import identity
+from ccaas.domain.roles import PUBLIC, Role
 from ccaas.domain.rules.text import parse_rules
 from ccaas.router.service import Router
 from ccaas.store.customers import CustomerRepository
@@ -28,9 +29,10 @@ from ccaas.web.app import build_app
 from ccaas.web.intake_window import INTAKE
 from ccaas.web.openapi import documented_routes
 from ccaas.web.services import SERVICES
-from tests.helpers import MONDAY_10AM, RULES, MakeApi, settled
+from tests.helpers import MONDAY_10AM, RULES, MakeApi, bearer, settled
 
 MAX_BODY = 4 * 1024
+PATH_VALUES = {"id": "x1", "name": "billing", "version": "1", "kind": "not-found"}
 CHAT = {"channel": "chat", "external_id": "chat-1"}  # the rules put it in billing
 ANN = {"agent_id": "ann"}  # the agent World.offer() offers to
 
@@ -105,6 +107,9 @@ JSON_BODY_ROUTES = {
     ("patch", "/v1/customers/{id}"): "/v1/customers/u1",
     ("post", "/v1/customers/{id}/identities"): "/v1/customers/u1/identities",
     ("post", "/v1/customers/{id}/merge"): "/v1/customers/u1/merge",
+    ("post", "/v1/auth/sign-in"): "/v1/auth/sign-in",
+    ("put", "/v1/agents/{id}/password"): "/v1/agents/zed/password",
+    ("post", "/v1/auth/tokens"): "/v1/auth/tokens",
 }
 JSON = {"Content-Type": "application/json"}
 for (method, path), target in JSON_BODY_ROUTES.items():
@@ -382,7 +387,6 @@ async def _someone_elses_identity(w: World) -> ClientResponse:
 
 
 # Redis not serving: every route that needs it answers 503 at once (the watcher said so)
-PATH_VALUES = {"id": "x1", "name": "billing", "version": "1"}
 for method, path, described in documented_routes(build_app()):
     if not described.needs_redis:
         continue
@@ -393,6 +397,68 @@ for method, path, described in documented_routes(build_app()):
     ) -> ClientResponse:
         w.api.app[SERVICES].ctx.health.change(RedisState.DOWN, "connection refused")
         return await w.call(method, path.format(**PATH_VALUES), json={})
+
+
+# signing in, passwords, tokens
+async def _ann_with_password(w: World) -> None:
+    ann = {"name": "Ann", "profile": "billing_team", "skills": {"billing": 9}}
+    assert (await w.api.put("/v1/agents/ann", json=ann)).status == 201
+    set_it = await w.api.put("/v1/agents/ann/password", json={"password": "correct horse"})
+    assert set_it.status == 200
+
+
+@case("post", "/v1/auth/sign-in", 200)
+async def _sign_in(w: World) -> ClientResponse:
+    await _ann_with_password(w)
+    return await w.call("post", "/v1/auth/sign-in", json={**ANN, "password": "correct horse"})
+
+
+@case("post", "/v1/auth/sign-in", 401)
+async def _wrong_password(w: World) -> ClientResponse:
+    await _ann_with_password(w)
+    return await w.call("post", "/v1/auth/sign-in", json={**ANN, "password": "wrong horse"})
+
+
+@case("put", "/v1/agents/{id}/password", 200)
+async def _set_password(w: World) -> ClientResponse:
+    await _ann_with_password(w)
+    return await w.call("put", "/v1/agents/ann/password", json={"password": "battery staple"})
+
+
+request(
+    "put",
+    "/v1/agents/{id}/password",
+    404,
+    "/v1/agents/zed/password",
+    json={"password": "long enough"},
+)
+request("post", "/v1/auth/tokens", 201, json={"role": "adapter", "name": "web-widget"})
+
+
+# no token, or one that is not valid here: 401 on every route that needs one; a role the
+# route does not admit: 403
+for method, path, described in documented_routes(build_app()):
+    if described.roles == PUBLIC:
+        continue
+    target = path.format(**PATH_VALUES)
+    request(method, path, 401, target, json={}, headers={"Authorization": "Bearer not-a-token"})
+    refused = sorted(set(Role) - described.roles)
+    if refused:
+        headers = bearer(refused[0], "someone")
+        request(method, path, 403, target, json={}, headers=headers)
+
+
+@case("get", "/v1/contacts/{id}", 403)
+async def _another_agents_contact(w: World) -> ClientResponse:
+    contact_id = await w.contact()
+    return await w.call("get", f"/v1/contacts/{contact_id}", headers=bearer(Role.AGENT, "bob"))
+
+
+@case("get", "/v1/contacts/{id}/body", 403)
+async def _another_agents_body(w: World) -> ClientResponse:
+    contact_id = await w.contact()
+    headers = bearer(Role.AGENT, "bob")
+    return await w.call("get", f"/v1/contacts/{contact_id}/body", headers=headers)
 
 
 # problem types

@@ -18,7 +18,7 @@ from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.runtime.engine import ENGINE, Engine, create_app
 from ccaas.store.health import RedisState
 from ccaas.web.services import SERVICES
-from tests.helpers import TEST_CONFIG
+from tests.helpers import TEST_CONFIG, TEST_SECRET, bearer
 
 SUPPORT_CHAT = {"channel": "chat", "external_id": "c-1", "queue": "support"}
 
@@ -42,7 +42,10 @@ async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
 
 @pytest.fixture
 async def api(own_redis: EmbeddedRedis) -> AsyncIterator[TestClient]:
-    client = TestClient(TestServer(create_app(own_redis.url, TEST_CONFIG, tenant="t1")))
+    client = TestClient(
+        TestServer(create_app(own_redis.url, TEST_CONFIG, signing_secret=TEST_SECRET, tenant="t1")),
+        headers=bearer(),
+    )
     await client.start_server()
     yield client
     await client.close()

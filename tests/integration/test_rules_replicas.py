@@ -15,6 +15,7 @@ from ccaas.domain.rules.text import parse_rules
 from ccaas.runtime.embedded_redis import EmbeddedRedis, free_port
 from ccaas.store.context import StoreContext
 from ccaas.store.rules_store import publish_text
+from tests.helpers import bearer
 from tests.serve_processes import distinct_ports, serve_env, start_serve, stop
 
 TENANT = "replicas"
@@ -87,7 +88,7 @@ async def test_replicas_switch_together_and_refuse_bad_rules(
     replicas: list[str], routing_file: Path
 ) -> None:
     first, second = replicas
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=bearer(tenant=TENANT)) as session:
         await wait_for_versions(session, replicas, 1)  # the file, published once
 
         async with session.put(f"{first}/v1/admin/rules", data=V2) as response:
@@ -138,7 +139,7 @@ async def test_a_replica_starts_on_the_version_in_force_when_the_file_is_broken(
     port = free_port()
     process = start_serve(serve_env(redis_server.url, TENANT, port, broken), capture=True)
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=bearer(tenant=TENANT)) as session:
             await wait_for_versions(session, [f"http://127.0.0.1:{port}"], 1)
     finally:
         process.terminate()

@@ -28,6 +28,7 @@ from ccaas.store.agents import AgentProfile, AgentRepository
 from ccaas.store.contacts import ContactRepository
 from ccaas.store.context import StoreContext
 from ccaas.store.offers import OfferRepository
+from tests.helpers import bearer
 from tests.serve_processes import distinct_ports, serve_env, start_serve
 
 TENANT = "duo"
@@ -57,7 +58,7 @@ def two_routers(redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[list[in
 
 
 async def wait_healthy(port: int) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=bearer(tenant=TENANT)) as session:
         for _ in range(200):
             try:
                 async with session.get(f"http://127.0.0.1:{port}/healthz") as response:

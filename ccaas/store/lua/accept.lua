@@ -4,11 +4,12 @@
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent work hash  KEYS[4] offer deadlines
 -- KEYS[5] agent changes zset               KEYS[6] events stream
 -- KEYS[7] the contact's customer hash (its last_agent becomes this agent, last_agent_at now;
---   "-" if none)
+--   "-" if none)  KEYS[8] the customer's agents set (this agent joins it: it may read the
+--   customer's context from now on)
 -- ARGV[1] offer id  ARGV[2] contact id  ARGV[3] agent id  ARGV[4] now (ms)
 -- Returns {"ok", "accepted" | "again"} or {"refused", "offer_not_pending" | "no_such_offer"}.
 local contact_key, agent_key, work_key, deadlines_key, agent_changes_key, events_key,
-  customer_key = unpack(KEYS, 1, 7)
+  customer_key, customer_agents_key = unpack(KEYS, 1, 8)
 local offer_id, contact_id, agent_id, now = unpack(ARGV, 1, 4)
 local state, pending_offer, offered_to, channel, queue = unpack(redis.call('HMGET',
   contact_key, 'state', 'offer_id', 'agent_id', 'channel', 'queue'))
@@ -25,6 +26,7 @@ redis.call('ZREM', deadlines_key, offer_id)
 redis.call('HSET', agent_key, 'missed', 0)
 if customer_is_live(customer_key) then
   redis.call('HSET', customer_key, 'last_agent', agent_id, 'last_agent_at', now)
+  redis.call('SADD', customer_agents_key, agent_id)
 end
 touch(agent_changes_key, agent_id)
 emit(events_key, 'contact_connected', now, 'contact', contact_id, 'agent', agent_id,

@@ -10,16 +10,16 @@
 -- KEYS[1] identity index  KEYS[2] external-ids hash  KEYS[3] customer hash
 -- KEYS[4] customer identities set  KEYS[5] customer timeline  KEYS[6] events
 -- KEYS[7] erasures pending counter (the rewrite of the files on disk reads it)
--- KEYS[8] contact changes zset  KEYS[9] wake flag
+-- KEYS[8] contact changes zset  KEYS[9] wake flag  KEYS[10] the customer's agents set
 -- ARGV[1] customer id  ARGV[2] now (ms)  ARGV[3] how many merged tombstones follow
 -- ARGV[4] most contact changes kept  ARGV[5] wake channel
--- then KEYS[10..]: the tombstone hash of each customer in merged_from (as the caller read
+-- then KEYS[11..]: the tombstone hash of each customer in merged_from (as the caller read
 --   it), then for every contact on the timeline (as the caller read it), its hash and its
 --   body key, in pairs
 -- Returns {"ok", contacts scrubbed} or {"refused", reason} ("changed": read again).
 local index_key, external_ids_key, customer_key, identities_key, timeline_key, events_key,
-  erasures_key, contact_changes_key, wake_key = unpack(KEYS, 1, 9)
-local HEAD_KEYS = 9
+  erasures_key, contact_changes_key, wake_key, agents_key = unpack(KEYS, 1, 10)
+local HEAD_KEYS = 10
 local customer_id, now, merged_count, most_changes_kept, wake_channel =
   ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local status = customer_status(customer_key)
@@ -58,7 +58,7 @@ for i = first_contact, #KEYS, 2 do
 end
 if waiting > 0 then wake(wake_key, wake_channel) end
 local contacts = redis.call('ZCARD', timeline_key)
-redis.call('DEL', customer_key, identities_key, timeline_key)
+redis.call('DEL', customer_key, identities_key, timeline_key, agents_key)
 redis.call('INCR', erasures_key)
 emit(events_key, 'customer_erased', now, 'contacts', contacts)
 return {'ok', contacts}

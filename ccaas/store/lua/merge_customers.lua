@@ -7,10 +7,12 @@
 -- FROM and every customer merged into FROM before. The event names no customer.
 -- KEYS[1] identity index  KEYS[2] FROM hash  KEYS[3] FROM identities  KEYS[4] FROM timeline
 -- KEYS[5] TO hash  KEYS[6] TO identities  KEYS[7] TO timeline  KEYS[8] events
+-- KEYS[9] FROM agents set  KEYS[10] TO agents set (the agents who served either may read TO)
 -- ARGV[1] FROM id  ARGV[2] TO id  ARGV[3] now (ms)
 -- Returns {"ok", identities moved, contacts joined} or {"refused", reason}.
 local index_key, from_key, from_identities_key, from_timeline_key, to_key,
-  to_identities_key, to_timeline_key, events_key = unpack(KEYS, 1, 8)
+  to_identities_key, to_timeline_key, events_key, from_agents_key, to_agents_key =
+  unpack(KEYS, 1, 10)
 local from_id, to_id, now = unpack(ARGV, 1, 3)
 if from_id == to_id then return {'refused', 'same_customer'} end
 local from_status, to_status = customer_status(from_key), customer_status(to_key)
@@ -64,7 +66,8 @@ end
 merged[#merged + 1] = from_id
 redis.call('HSET', to_key, 'merged_from', cjson.encode(merged), 'updated_at',
   math.max(from_updated, to_updated))
-redis.call('DEL', from_key, from_identities_key, from_timeline_key)
+redis.call('SUNIONSTORE', to_agents_key, to_agents_key, from_agents_key)
+redis.call('DEL', from_key, from_identities_key, from_timeline_key, from_agents_key)
 redis.call('HSET', from_key, 'id', from_id, 'merged_into', to_id, 'merged_at', now)
 emit(events_key, 'customers_merged', now, 'identities', moved, 'contacts', joined)
 return {'ok', moved, joined}
