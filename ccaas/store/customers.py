@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.identity import Identity, IdentityKind, identity
+from ..domain.models import Channel
 from ..errors import Conflict, NotFound
 from .context import StoreContext
 from .records.contact import ContactRecord
@@ -265,11 +266,16 @@ class CustomerRepository:
                     keys.contact_changes,
                     keys.wake_pending,
                     keys.customer_agents(customer_id),
+                    *(keys.outbound(channel) for channel in Channel),
                     *(keys.customer(merged_id) for merged_id in merged),
                     *(
                         key
                         for contact_id in contact_ids
-                        for key in (keys.contact(contact_id), keys.contact_body(contact_id))
+                        for key in (
+                            keys.contact(contact_id),
+                            keys.contact_body(contact_id),
+                            keys.contact_messages(contact_id),
+                        )
                     ),
                 ],
                 args=[
@@ -278,6 +284,7 @@ class CustomerRepository:
                     len(merged),
                     CONTACT_CHANGES_KEPT,
                     keys.wake_channel,
+                    ",".join(Channel),
                 ],
             )
             result = Reply.decode(answer)

@@ -49,6 +49,15 @@ class TenantKeys:
         """String: the contact's long body (chat transcript, email body), kept apart."""
         return f"{self.prefix}contact:{_id('contact', contact_id)}:body"
 
+    def contact_messages(self, contact_id: str) -> str:
+        """Stream: the contact's conversation, oldest first (customer, agent and system
+        messages; at most MESSAGES_KEPT)."""
+        return f"{self.prefix}contact:{_id('contact', contact_id)}:messages"
+
+    def outbound(self, channel: str) -> str:
+        """Stream: agents' messages waiting for the channel's adapter to deliver them."""
+        return f"{self.prefix}outbound:{channel}"
+
     @property
     def external_ids(self) -> str:
         """Hash: "channel:external_id" -> contact id (idempotent enqueue)."""

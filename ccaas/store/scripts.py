@@ -107,6 +107,7 @@ class Scripts:
     erase_customer: AsyncScript
     attach_body: AsyncScript
     set_password: AsyncScript
+    post_message: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis, events_max_len: int = DEFAULT_EVENTS_MAX_LEN) -> Scripts:

@@ -13,6 +13,7 @@ from .customers import customer_routes
 from .handlers import routes
 from .intake_window import DEFAULT_MAX_IN_FLIGHT, INTAKE, IntakeGate
 from .log_context import log_context_middleware
+from .messages import message_routes
 from .openapi import openapi_document
 from .problems import problem_middleware, problem_routes
 from .sign_in import sign_in_routes
@@ -52,5 +53,6 @@ def build_app(
     app.add_routes(customer_routes)
     app.add_routes(problem_routes)
     app.add_routes(sign_in_routes)
+    app.add_routes(message_routes)
     app.router.add_get("/v1/openapi.json", _openapi)
     return app

@@ -93,3 +93,12 @@ class TokenIn(_Body):
     role: Literal["admin", "supervisor", "agent", "adapter"]
     name: Key = Field(description="who holds it (an agent's id for role agent)")
     days: int = Field(90, ge=1, le=3650, description="how long it is valid")
+
+
+class MessageIn(_Body):
+    """A message of the customer's side of a conversation (or a system note)."""
+
+    text: str = Field(min_length=1, max_length=4000)
+    sender: Literal["customer", "system"] = Field(
+        "customer", alias="from", description="whose side: the customer's, or the system's"
+    )

@@ -110,6 +110,7 @@ JSON_BODY_ROUTES = {
     ("post", "/v1/auth/sign-in"): "/v1/auth/sign-in",
     ("put", "/v1/agents/{id}/password"): "/v1/agents/zed/password",
     ("post", "/v1/auth/tokens"): "/v1/auth/tokens",
+    ("post", "/v1/contacts/{id}/messages"): "/v1/contacts/c1/messages",
 }
 JSON = {"Content-Type": "application/json"}
 for (method, path), target in JSON_BODY_ROUTES.items():
@@ -459,6 +460,42 @@ async def _another_agents_body(w: World) -> ClientResponse:
     contact_id = await w.contact()
     headers = bearer(Role.AGENT, "bob")
     return await w.call("get", f"/v1/contacts/{contact_id}/body", headers=headers)
+
+
+# conversations
+MESSAGES = "/v1/contacts/{id}/messages"
+
+
+@case("post", MESSAGES, 201)
+async def _customer_writes(w: World) -> ClientResponse:
+    return await w.call("post", MESSAGES.format(id=await w.contact()), json={"text": "hello"})
+
+
+@case("post", MESSAGES, 409)
+async def _to_a_call(w: World) -> ClientResponse:
+    call = await w.api.post("/v1/contacts", json={"channel": "voice", "external_id": "v1"})
+    assert call.status == 201
+    contact_id = (await call.json())["id"]
+    return await w.call("post", MESSAGES.format(id=contact_id), json={"text": "hello"})
+
+
+request("post", MESSAGES, 404, MESSAGES.format(id="nobody"), json={"text": "hello"})
+
+
+@case("get", MESSAGES, 200)
+async def _read_conversation(w: World) -> ClientResponse:
+    return await w.call("get", MESSAGES.format(id=await w.contact()))
+
+
+request("get", MESSAGES, 404, MESSAGES.format(id="nobody"))
+request("get", MESSAGES, 422, MESSAGES.format(id="c1") + "?after=yesterday")
+
+
+@case("get", MESSAGES, 403)
+async def _another_agents_conversation(w: World) -> ClientResponse:
+    contact_id = await w.contact()
+    headers = bearer(Role.AGENT, "bob")
+    return await w.call("get", MESSAGES.format(id=contact_id), headers=headers)
 
 
 # problem types

@@ -11,17 +11,24 @@
 -- KEYS[4] customer identities set  KEYS[5] customer timeline  KEYS[6] events
 -- KEYS[7] erasures pending counter (the rewrite of the files on disk reads it)
 -- KEYS[8] contact changes zset  KEYS[9] wake flag  KEYS[10] the customer's agents set
+-- KEYS[11..10+c]: the outbound stream of each channel ARGV[6] names, in that order
 -- ARGV[1] customer id  ARGV[2] now (ms)  ARGV[3] how many merged tombstones follow
--- ARGV[4] most contact changes kept  ARGV[5] wake channel
--- then KEYS[11..]: the tombstone hash of each customer in merged_from (as the caller read
---   it), then for every contact on the timeline (as the caller read it), its hash and its
---   body key, in pairs
+-- ARGV[4] most contact changes kept  ARGV[5] wake channel  ARGV[6] the channels, comma
+--   separated, whose outbound streams follow KEYS[10]
+-- then the tombstone hash of each customer in merged_from (as the caller read it), then for
+--   every contact on the timeline (as the caller read it), its hash, its body key and its
+--   messages stream, in threes. Its messages go, and so do the entries its agents' messages
+--   left in the outbound streams (not yet delivered, they would carry the text on)
 -- Returns {"ok", contacts scrubbed} or {"refused", reason} ("changed": read again).
 local index_key, external_ids_key, customer_key, identities_key, timeline_key, events_key,
   erasures_key, contact_changes_key, wake_key, agents_key = unpack(KEYS, 1, 10)
-local HEAD_KEYS = 10
-local customer_id, now, merged_count, most_changes_kept, wake_channel =
-  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local customer_id, now, merged_count, most_changes_kept, wake_channel, channels_csv =
+  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local outbound_of, HEAD_KEYS = {}, 10
+for channel in string.gmatch(channels_csv, '[^,]+') do
+  HEAD_KEYS = HEAD_KEYS + 1
+  outbound_of[channel] = KEYS[HEAD_KEYS]
+end
 local status = customer_status(customer_key)
 if status == 'missing' then return {'refused', 'no_customer'} end
 if status == 'erased' then return {'refused', 'erased'} end
@@ -29,7 +36,7 @@ if status == 'merged' then return {'refused', 'merged'} end
 local merged_from = cjson.decode(redis.call('HGET', customer_key, 'merged_from') or '[]')
 local first_contact = HEAD_KEYS + merged_count + 1
 if #merged_from ~= merged_count
-    or redis.call('ZCARD', timeline_key) ~= (#KEYS - first_contact + 1) / 2 then
+    or redis.call('ZCARD', timeline_key) ~= (#KEYS - first_contact + 1) / 3 then
   return {'refused', 'changed'}
 end
 for _, identity in ipairs(redis.call('SMEMBERS', identities_key)) do
@@ -39,8 +46,8 @@ for i = HEAD_KEYS + 1, first_contact - 1 do
   redis.call('DEL', KEYS[i])
 end
 local waiting = 0
-for i = first_contact, #KEYS, 2 do
-  local contact_key, body_key = KEYS[i], KEYS[i + 1]
+for i = first_contact, #KEYS, 3 do
+  local contact_key, body_key, messages_key = KEYS[i], KEYS[i + 1], KEYS[i + 2]
   local channel, external_id, id, state = unpack(redis.call('HMGET', contact_key, 'channel',
     'external_id', 'id', 'state'))
   if channel and external_id then
@@ -50,6 +57,16 @@ for i = first_contact, #KEYS, 2 do
     'external_id', 'priority_terms', 'tags', 'repeat_of', 'preferred_agent', 'preferred_until',
     'preferred_hold', 'preferred_note', 'body_bytes', 'body_kind')
   redis.call('DEL', body_key)
+  local outbound_key = outbound_of[channel or '']
+  if outbound_key then
+    for _, entry in ipairs(redis.call('XRANGE', messages_key, '-', '+')) do
+      local fields = entry[2]
+      for f = 1, #fields, 2 do
+        if fields[f] == 'outbound' then redis.call('XDEL', outbound_key, fields[f + 1]) end
+      end
+    end
+  end
+  redis.call('DEL', messages_key)
   redis.call('HSET', contact_key, 'erased_at', now)
   if state == 'queued' then
     touch(contact_changes_key, id, most_changes_kept)
