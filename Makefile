@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run demo test lint bench
+.PHONY: run demo test lint bench browser
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,14 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# the console's end-to-end tests drive Debian's Chromium: installed here when missing and
+# this is root on a Debian machine (elsewhere, install chromium yourself)
+browser:
+	@test -x /usr/bin/chromium || { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "no /usr/bin/chromium: the tests in tests/e2e will fail (apt-get install chromium)"
+
+test: lint browser
 	$(BIN)/pytest -q
 
 bench: $(BIN)/.installed

@@ -85,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--sample", type=int, default=2000, help="contacts enqueued for memory")
     scale.add_argument("--json", action="store_true", help="print only JSON on stdout")
     scale.add_argument("--env-file", type=Path, help="read CCAAS_* settings from this file")
+    console = bench_kinds.add_parser("console", help="offer delivery to N agents' websockets")
+    console.add_argument("--agents", type=int, default=1000, help="consoles connected at once")
+    console.add_argument("--rate", type=float, default=100.0, help="offers per second")
+    console.add_argument("--seconds", type=float, default=10.0, help="how long offers arrive")
+    console.add_argument("--json", action="store_true", help="print only JSON on stdout")
+    console.add_argument("--env-file", type=Path, help="read CCAAS_* settings from this file")
     return parser
 
 
@@ -122,6 +128,13 @@ def main(argv: list[str] | None = None) -> int:
             sizes = parse_sizes(args.sizes)
             bench_run = run_scale_bench(settings, sizes, args.rounds, args.sample, args.json)
             return event_loop.run(bench_run)
+        if args.command == "bench" and args.kind == "console":
+            from .sim.bench_console import run_console_bench
+
+            console_run = run_console_bench(
+                settings, args.agents, args.rate, args.seconds, args.json
+            )
+            return event_loop.run(console_run)
         if args.command == "bench":
             from .sim.bench_routing import run_routing_bench
 

@@ -87,6 +87,22 @@ class Unauthorized(CcaasError):
     challenge = 'Bearer realm="ccaas"'  # the WWW-Authenticate header of the answer
 
 
+class SignInThrottled(CcaasError):
+    """Too many failed sign-ins of this agent id, or from this address, in a short while."""
+
+    status = 429
+    title = "Sign-in throttled"
+    kind = "sign-in-throttled"
+    about = (
+        "Too many sign-ins of this agent id, or from this address, failed within 15 minutes; "
+        "none is tried until `Retry-After` seconds have passed. Nothing was changed."
+    )
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class Forbidden(CcaasError):
     """The token is valid but its role, or the agent it names, may not do this."""
 

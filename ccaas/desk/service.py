@@ -66,7 +66,7 @@ class Desk:
             if contact.customer_id:
                 item["customer"] = contact.customer_id
         shown = [item for record in records for item in record["work"]]
-        contexts = await self._customer_contexts({i["customer"] for i in shown if "customer" in i})
+        contexts = await self.customer_contexts({i["customer"] for i in shown if "customer" in i})
         for item in shown:
             context = contexts.get(item.get("customer", ""))
             if context is not None and "history" in context:
@@ -76,7 +76,7 @@ class Desk:
                 item["customer"] = context
         return records
 
-    async def _customer_contexts(self, customer_ids: set[str]) -> dict[str, dict[str, Any]]:
+    async def customer_contexts(self, customer_ids: set[str]) -> dict[str, dict[str, Any]]:
         """Who each customer is and their latest contacts; an erased one is only its id."""
         found = await self.customers.get_many(sorted(customer_ids))
         live = {asked: record for asked, record in found.items() if isinstance(record, dict)}
@@ -86,6 +86,19 @@ class Desk:
         for asked, record in live.items():
             result[asked] = {**record, "history": histories[record["id"]]}
         return result
+
+    async def choose_presence(self, agent_id: str, presence: Presence, reason: str = "") -> str:
+        """The presence an agent (or a supervisor for it) chooses: away takes one of the
+        rules' away_reasons (or none); the others take no reason. Returns the one before."""
+        reasons = self.ctx.config.away_reasons
+        if presence is Presence.AWAY and reason and reason not in reasons:
+            raise InvalidInput(
+                f"reason {reason[:40]!r} is not an away reason; one of: {', '.join(reasons)}",
+                field="reason",
+            )
+        if presence is not Presence.AWAY and reason:
+            raise InvalidInput(f"only away takes a reason, not {presence.value}", field="reason")
+        return await self.set_presence(agent_id, presence, reason)
 
     async def set_presence(self, agent_id: str, presence: Presence, reason: str = "") -> str:
         """Set what the agent says it is; returns the presence before.

@@ -34,6 +34,12 @@ def _nobodys_hash() -> str:
     return _HASHER.hash("no agent has this password")
 
 
+def warm() -> None:
+    """Make the stand-in hash now, so that the first unknown agent's sign-in takes no longer
+    than any other (the engine calls this at start)."""
+    _nobodys_hash()
+
+
 def password_matches(stored_hash: str | None, password: str) -> bool:
     """Whether `password` is the one `stored_hash` was made from. With no hash (no such agent,
     or no password set) a hash is checked all the same, so that the answer takes as long and

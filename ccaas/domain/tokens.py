@@ -14,6 +14,7 @@ from .roles import Principal, Role
 ALGORITHM = "HS256"
 ISSUER = "ccaas"
 MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key is at least as long as the hash
+LEEWAY_SECONDS = 30  # replicas' clocks may differ a little: iat and exp are checked this loosely
 _REQUIRED_CLAIMS = ["exp", "iat", "sub", "role", "ten", "iss"]
 
 
@@ -57,6 +58,7 @@ class TokenSigner:
                 self.secret,
                 algorithms=[ALGORITHM],  # never the algorithm the token names (alg=none)
                 issuer=ISSUER,
+                leeway=LEEWAY_SECONDS,
                 options={"require": _REQUIRED_CLAIMS},
             )
         except jwt.ExpiredSignatureError as exc:

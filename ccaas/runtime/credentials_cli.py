@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import re
 import sys
+from urllib.parse import quote
 
 import aiohttp
 
@@ -16,6 +18,7 @@ from .settings import Settings
 from .signing_secret import signing_secret
 
 DAY_SECONDS = 24 * 3600
+AGENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 ADMIN_CALL_SECONDS = 300  # the token `agents password` signs for its one call
 
 
@@ -25,7 +28,7 @@ def create_token(settings: Settings, role: str, name: str, days: int) -> str:
         raise ConfigError(f"--days must be 1 to 3650; got {days}")
     if not name or len(name) > 200:
         raise ConfigError("--name must be 1 to 200 characters")
-    signer = TokenSigner(signing_secret(settings), settings.tenant)
+    signer = TokenSigner(signing_secret(settings, make=False), settings.tenant)
     issued = signer.issue(Principal(Role(role), name), days * DAY_SECONDS)
     until = dt.datetime.fromtimestamp(issued.expires_at, dt.UTC).isoformat(timespec="seconds")
     about = f"token for {name} (role {role}, tenant {settings.tenant}), valid until {until}:"
@@ -47,10 +50,12 @@ def read_new_password(from_stdin: bool) -> str:
 async def set_agent_password(settings: Settings, agent_id: str, password: str) -> str:
     """Set the password through the running engine's API (so it is checked and logged as any
     admin's call); what to print."""
-    signer = TokenSigner(signing_secret(settings), settings.tenant)
+    if not AGENT_ID.fullmatch(agent_id):
+        raise ConfigError(f"{agent_id[:80]!r} is no agent id (letters, digits, _ . : -)")
+    signer = TokenSigner(signing_secret(settings, make=False), settings.tenant)
     admin = signer.issue(Principal(Role.ADMIN, "ccaas agents password"), ADMIN_CALL_SECONDS)
     host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
-    url = f"http://{host}:{settings.http_port}/v1/agents/{agent_id}/password"
+    url = f"http://{host}:{settings.http_port}/v1/agents/{quote(agent_id, safe='')}/password"
     headers = {"Authorization": f"Bearer {admin.token}"}
     try:
         async with (

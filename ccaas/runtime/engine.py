@@ -13,6 +13,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 from structlog.contextvars import bound_contextvars
 
+from ..desk.sessions import SessionReaper
+from ..domain import passwords
 from ..domain.clock import Clock
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.schema import RoutingConfig
@@ -23,6 +25,8 @@ from ..store.context import StoreContext
 from ..store.rules_store import refresh
 from ..store.scripts import DEFAULT_EVENTS_MAX_LEN
 from ..supervise import supervise
+from ..web.agent_hub import AgentHub
+from ..web.agent_socket import HUB
 from ..web.app import build_app
 from ..web.intake_window import DEFAULT_MAX_IN_FLIGHT
 from ..web.services import SERVICES, Services
@@ -152,6 +156,7 @@ def create_app(
     *,
     signing_secret: bytes,
     session_hours: float = 12.0,
+    disconnect_grace_seconds: float = 60.0,
     tenant: str = "default",
     run_router: bool = True,
     max_body_bytes: int = 64 * 1024,
@@ -168,7 +173,8 @@ def create_app(
     `events_max_len` events, none older than `events_max_age_ms`. At most
     `intake_max_in_flight` new contacts are taken in at once; more are answered 429.
     Callers' tokens are checked with `signing_secret` (at least 32 bytes); an agent's
-    sign-in lasts `session_hours`."""
+    sign-in lasts `session_hours`, and an agent whose console has been gone
+    `disconnect_grace_seconds` goes offline."""
     signer = TokenSigner(signing_secret, tenant)
     app = build_app(max_body_bytes, intake_max_in_flight, signer, session_hours)
     engine = app[ENGINE] = Engine(
@@ -184,9 +190,19 @@ def create_app(
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        app[SERVICES] = Services.build(await engine.start())
+        ctx = await engine.start()
+        await asyncio.to_thread(passwords.warm)
+        app[SERVICES] = Services.build(ctx)
+        hub = app[HUB] = AgentHub(ctx, disconnect_grace_seconds)
+        hub.start(engine.start_duty)
+        engine.start_duty("session_reaper", SessionReaper(ctx).run)
         yield
         await engine.stop()
 
+    async def close_consoles(app: web.Application) -> None:
+        if HUB in app:  # consoles are told to reconnect (to another replica) before the wait
+            await app[HUB].close_all()
+
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(close_consoles)
     return app

@@ -113,6 +113,7 @@ async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path
         rules,
         signing_secret=signing_secret(settings),
         session_hours=settings.auth_session_hours,
+        disconnect_grace_seconds=settings.agent_disconnect_grace_seconds,
         tenant=settings.tenant,
         run_router=settings.router,
         max_body_bytes=settings.max_body_bytes,

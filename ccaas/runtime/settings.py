@@ -45,12 +45,20 @@ class Settings(BaseSettings):
     auth_session_hours: float = Field(
         12.0, gt=0, le=24 * 30, description="how long an agent's sign-in lasts"
     )
+    agent_disconnect_grace_seconds: float = Field(
+        60.0, gt=0, le=3600, description="an agent whose console is gone this long goes offline"
+    )
     events_max_len: int = Field(
         1_000_000, ge=1000, description="event stream: about this many events are kept at most"
     )
     events_max_age_days: float = Field(
         7.0, gt=0, description="event stream: events older than this are trimmed"
     )
+
+    @field_validator("auth_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("log_level")
     @classmethod

@@ -277,6 +277,13 @@ class ContactRepository:
                 field="disposition",
                 allowed=list(codes),
             )
+        if not disposition and self.ctx.config.wrap_up_code_required(raw["queue"]):
+            raise InvalidInput(
+                f"queue {raw['queue']!r} needs a wrap-up code to complete a contact: one of "
+                f"{', '.join(codes)}",
+                field="disposition",
+                allowed=list(codes),
+            )
         queue = self.ctx.config.queues.get(raw["queue"])
         wrap_up = queue.wrap_up_seconds if queue else 0.0  # a queue since removed: none
         reply = Reply.decode(

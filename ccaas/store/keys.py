@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -105,10 +106,32 @@ class TenantKeys:
         the agent hash so that no read of the agent carries it."""
         return f"{self.prefix}agent:{_id('agent', agent_id)}:credentials"
 
+    def sign_in_failures(self, kind: str, who: str) -> str:
+        """Counter: failed sign-ins of one agent id or one address (`kind`) in the current
+        window; `who` is hashed, so no address or mistyped id is kept in a key's name."""
+        digest = hashlib.sha256(who.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return f"{self.prefix}sign-in-failures:{kind}:{digest}"
+
     @property
     def agents(self) -> str:
         """Set: every known agent id."""
         return f"{self.prefix}agents"
+
+    @property
+    def agent_sessions(self) -> str:
+        """Hash: agent id -> its console session id (one at a time: a new one replaces it)."""
+        return f"{self.prefix}agents:sessions"
+
+    @property
+    def session_deadlines(self) -> str:
+        """Sorted set: agent id -> when (ms) its session counts as gone and the agent goes
+        offline: pushed on while its console is connected, due a grace after it closed."""
+        return f"{self.prefix}agents:session-deadlines"
+
+    @property
+    def sessions_channel(self) -> str:
+        """Pub/sub channel: a console session was replaced ("agent id<TAB>old session id")."""
+        return f"{self.prefix}sessions"
 
     @property
     def agents_available(self) -> str:

@@ -108,6 +108,10 @@ class Scripts:
     attach_body: AsyncScript
     set_password: AsyncScript
     post_message: AsyncScript
+    open_session: AsyncScript
+    keep_sessions: AsyncScript
+    end_session: AsyncScript
+    count_sign_in_failure: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis, events_max_len: int = DEFAULT_EVENTS_MAX_LEN) -> Scripts:

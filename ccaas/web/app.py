@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..domain.roles import EVERYONE
 from ..domain.tokens import TokenSigner
 from .admin import admin_routes
-from .auth import SESSION_SECONDS, SIGNER, auth_middleware
+from .agent_socket import socket_routes
+from .auth import SESSION_SECONDS, SIGNER, admits_roles, auth_middleware
 from .availability import availability_middleware
+from .console_page import console_routes
 from .customers import customer_routes
 from .handlers import routes
 from .intake_window import DEFAULT_MAX_IN_FLIGHT, INTAKE, IntakeGate
@@ -19,6 +22,7 @@ from .problems import problem_middleware, problem_routes
 from .sign_in import sign_in_routes
 
 
+@admits_roles(EVERYONE)
 async def _openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(request.app))
 
@@ -54,5 +58,7 @@ def build_app(
     app.add_routes(problem_routes)
     app.add_routes(sign_in_routes)
     app.add_routes(message_routes)
+    app.add_routes(socket_routes)
+    app.add_routes(console_routes)
     app.router.add_get("/v1/openapi.json", _openapi)
     return app

@@ -220,7 +220,7 @@ async def put_presence(request: web.Request) -> web.Response:
     svc, agent_id = services(request), request.match_info["id"]
     require_desk(request, agent_id)
     await svc.agents.exists(agent_id)  # 404 before any change
-    await svc.desk.set_presence(agent_id, Presence(body.presence), body.reason)
+    await svc.desk.choose_presence(agent_id, Presence(body.presence), body.reason)
     return web.json_response(await svc.desk.view(agent_id))
 
 

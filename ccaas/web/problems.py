@@ -24,6 +24,7 @@ from ..errors import (
     InvalidInput,
     NotFound,
     RulesRejected,
+    SignInThrottled,
     Unauthorized,
     Unavailable,
 )
@@ -84,6 +85,7 @@ PROBLEM_KINDS: dict[str, type[CcaasError]] = {
         IntakeBusy,
         Unauthorized,
         Forbidden,
+        SignInThrottled,
         Unavailable,
         CcaasError,
         ConfigError,
@@ -96,11 +98,15 @@ def problem_type(kind: type[CcaasError]) -> str:
     return PROBLEM_TYPES_PATH + kind.kind
 
 
-def problem(kind: type[CcaasError], detail: str, /, **extra: Any) -> web.Response:
+def problem(
+    kind: type[CcaasError], detail: str, /, retry_after: int | None = None, **extra: Any
+) -> web.Response:
     """The problem+json answer of one kind, with its type, title and status (and when to
-    try again, for a kind that says)."""
+    try again, for a kind that says, or as `retry_after` says)."""
     response = _problem_response(problem_type(kind), kind.title, kind.status, detail, extra)
-    if (retry_after := getattr(kind, "retry_after_seconds", None)) is not None:
+    if retry_after is None:
+        retry_after = getattr(kind, "retry_after_seconds", None)
+    if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     if (challenge := getattr(kind, "challenge", None)) is not None:
         response.headers["WWW-Authenticate"] = challenge
@@ -201,6 +207,16 @@ def _validation_problem(exc: ValidationError) -> web.Response:
     return problem(InvalidInput, detail, errors=errors)
 
 
+def problem_object(exc: CcaasError) -> dict[str, Any]:
+    """The problem an error is, as the body of its problem+json answer (for a websocket)."""
+    fields = {k: v for k, v in exc.fields.items() if v is not None}
+    if "field" in fields:
+        fields["errors"] = [{"field": fields["field"], "message": exc.detail}]
+    kind = type(exc)
+    body = {"type": problem_type(kind), "title": kind.title, "status": kind.status}
+    return body | {"detail": exc.detail} | {k: v for k, v in fields.items() if k not in body}
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -211,7 +227,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         fields = {k: v for k, v in exc.fields.items() if v is not None}
         if "field" in fields:
             fields["errors"] = [{"field": fields["field"], "message": exc.detail}]
-        return problem(type(exc), exc.detail, **fields)
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        return problem(type(exc), exc.detail, retry_after, **fields)
     except web.HTTPRequestEntityTooLarge as exc:  # the JSON body beyond client_max_size
         return problem(PayloadTooLarge, exc.text or "body is too large")
     except web.HTTPException as exc:

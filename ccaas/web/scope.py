@@ -9,22 +9,24 @@ from aiohttp import web
 
 from ..domain.roles import Role
 from ..errors import Forbidden
-from .auth import principal
+from .auth import principal, refused
 from .services import services
 
 
 async def require_contact_reader(request: web.Request, contact: Mapping[str, Any]) -> None:
-    """An agent reads a contact it is offered or holds (or held last), or one whose customer
-    it served; other roles the route admits read any."""
+    """An agent reads a contact (its body, its conversation) only while it is offered to it
+    or held by it, or after it completed it; other roles the route admits read any. The
+    customer's other contacts it sees on the customer's timeline, not whole: a contact joins
+    a customer by what the channel says, which a customer of a web chat types."""
     caller = principal(request)
-    if caller.role is not Role.AGENT or contact.get("agent_id") == caller.subject:
+    if caller.role is not Role.AGENT:
         return
-    customer_id = contact.get("customer_id") or ""
-    if customer_id and await services(request).customers.served_by(customer_id, caller.subject):
+    # a contact waiting again keeps the agent of the offer that ended: that one is not it
+    if contact.get("agent_id") == caller.subject and contact.get("state") != "queued":
         return
+    refused(request, Forbidden.status, "a contact it does not hold", caller)
     raise Forbidden(
-        f"agent {caller.subject!r} may read only the contacts it holds or held and those of "
-        "customers it served",
+        f"agent {caller.subject!r} may read only the contacts offered to it or held by it",
         role=caller.role.value,
     )
 
@@ -42,6 +44,7 @@ async def require_customer_reader(request: web.Request, customer_id: str) -> Non
         return
     if await services(request).customers.served_by(customer_id, caller.subject):
         return
+    refused(request, Forbidden.status, "a customer it never served", caller)
     raise Forbidden(
         f"agent {caller.subject!r} may read only the customers whose contacts it accepted",
         role=caller.role.value,

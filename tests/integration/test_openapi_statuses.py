@@ -420,6 +420,15 @@ async def _wrong_password(w: World) -> ClientResponse:
     return await w.call("post", "/v1/auth/sign-in", json={**ANN, "password": "wrong horse"})
 
 
+@case("post", "/v1/auth/sign-in", 429)
+async def _guessed_too_often(w: World) -> ClientResponse:
+    await _ann_with_password(w)
+    for _ in range(10):
+        wrong = await w.call("post", "/v1/auth/sign-in", json={**ANN, "password": "guess"})
+        assert wrong.status == 401
+    return await w.call("post", "/v1/auth/sign-in", json={**ANN, "password": "correct horse"})
+
+
 @case("put", "/v1/agents/{id}/password", 200)
 async def _set_password(w: World) -> ClientResponse:
     await _ann_with_password(w)

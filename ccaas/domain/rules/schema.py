@@ -19,6 +19,7 @@ Condition = Annotated[str, Field(min_length=1, max_length=2000, description="a C
 WrapUpCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 WrapUpCodes = Annotated[list[WrapUpCode], Field(min_length=1, max_length=50)]
 DEFAULT_WRAP_UP_CODES = ("resolved", "follow_up", "no_answer", "transferred", "other")
+DEFAULT_AWAY_REASONS = ("break", "lunch", "meeting", "training", "coaching")
 
 
 def _distinct(codes: list[str] | None) -> list[str] | None:
@@ -26,6 +27,13 @@ def _distinct(codes: list[str] | None) -> list[str] | None:
         repeated = sorted({code for code in codes if codes.count(code) > 1})
         raise ValueError(f"wrap-up codes repeated: {', '.join(repeated)}")
     return codes
+
+
+def _distinct_reason_list(reasons: list[str]) -> list[str]:
+    if len(set(reasons)) != len(reasons):
+        repeated = sorted({reason for reason in reasons if reasons.count(reason) > 1})
+        raise ValueError(f"away reasons repeated: {', '.join(repeated)}")
+    return reasons
 
 
 _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
@@ -153,6 +161,9 @@ class QueueConfig(_Strict):
     wrap_up_codes: WrapUpCodes | None = Field(
         None, description="dispositions an agent may complete with; default: the top-level list"
     )
+    wrap_up_code_required: bool = Field(
+        False, description="a contact of this queue is completed only with a wrap-up code"
+    )
 
     _distinct_codes = field_validator("wrap_up_codes")(_distinct)
 
@@ -228,12 +239,19 @@ class RoutingConfig(_Strict):
         10.0, ge=0, description="seconds of waiting one priority point is worth"
     )
     max_missed_offers: int = Field(3, ge=1, description="ring-outs in a row before 'no answer'")
+    away_reasons: list[Name] = Field(
+        default_factory=lambda: list(DEFAULT_AWAY_REASONS),
+        min_length=1,
+        max_length=50,
+        description="why an agent may say it is away (the engine's own: no answer, disconnected)",
+    )
     wrap_up_codes: WrapUpCodes = Field(
         default_factory=lambda: list(DEFAULT_WRAP_UP_CODES),
         description="dispositions of every queue that names none of its own",
     )
 
     _distinct_codes = field_validator("wrap_up_codes")(_distinct)
+    _distinct_reasons = field_validator("away_reasons")(_distinct_reason_list)
 
     @field_validator("skills", mode="before")
     @classmethod
@@ -278,6 +296,10 @@ class RoutingConfig(_Strict):
         removed: the top-level list)."""
         own = self.queues[queue].wrap_up_codes if queue in self.queues else None
         return tuple(own if own is not None else self.wrap_up_codes)
+
+    def wrap_up_code_required(self, queue: str) -> bool:
+        """Whether a contact of `queue` needs a wrap-up code to be completed."""
+        return queue in self.queues and self.queues[queue].wrap_up_code_required
 
     def exclusive_channels(self) -> str:
         return ",".join(sorted(ch for ch, cfg in self.channels.items() if cfg.exclusive))

@@ -27,5 +27,6 @@ redis.call('ZREM', arrivals_key, contact_id)
 redis.call('HSET', contact_key, 'state', 'abandoned', 'abandoned_at', now, 'offer_id', '')
 touch(contact_changes_key, contact_id, tonumber(most_changes_kept))
 emit(events_key, 'contact_abandoned', now, 'contact', contact_id, 'agent', agent_id or '',
-  'queue', queue, 'channel', channel, 'was', state)
+  'queue', queue, 'channel', channel, 'was', state,
+  'offer', state == 'offered' and offer_id or '')
 return {'ok', state}

@@ -1,0 +1,344 @@
+"""The agent's websocket: a snapshot first, then the agent's own events as frames, commands
+answered by ack or error, a resume that misses nothing, one session per agent, and presence
+that follows the console."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp.test_utils import TestClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from ccaas.desk.sessions import SessionReaper
+from ccaas.domain.clock import ManualClock
+from ccaas.domain.roles import Role
+from ccaas.domain.rules.schema import RoutingConfig
+from ccaas.router.service import Router
+from ccaas.store.offers import OfferRepository
+from ccaas.web.services import SERVICES
+from tests.helpers import TEST_CONFIG, MakeApi, bearer, post_contact_from, token
+
+ADMIN = bearer()
+NO_TOKEN = {"Authorization": ""}  # the test client sends an admin's token unless told
+WAIT = 5.0
+
+
+async def _agent(api: TestClient, agent_id: str, presence: str = "offline") -> None:
+    profile = {"name": agent_id, "queues": ["billing"]}
+    assert (await api.put(f"/v1/agents/{agent_id}", json=profile, headers=ADMIN)).ok
+    body = {"presence": presence}
+    assert (await api.put(f"/v1/agents/{agent_id}/presence", json=body, headers=ADMIN)).ok
+
+
+async def _connect(api: TestClient, agent_id: str, **query: str) -> ClientWebSocketResponse:
+    params = {"access_token": token(Role.AGENT, agent_id), **query}
+    return await api.ws_connect("/v1/agent/ws", params=params, headers=NO_TOKEN)
+
+
+async def _next(socket: ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    """The next frame of `kind` (frames of other kinds before it are skipped)."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            frame = await socket.receive_json()
+            if frame["type"] == kind:
+                return frame
+
+
+async def _command(socket: ClientWebSocketResponse, **command: Any) -> dict[str, Any]:
+    await socket.send_json(command)
+    async with asyncio.timeout(WAIT):
+        while True:
+            frame = await socket.receive_json()
+            if frame["type"] in ("ack", "error") and frame.get("id") == command["id"]:
+                return frame
+
+
+async def _route(api: TestClient) -> None:
+    await Router(api.server.app[SERVICES].ctx).route_once()
+
+
+async def _ringing_for_ann(api: TestClient) -> tuple[ClientWebSocketResponse, dict[str, Any]]:
+    """Ann available with her console open, and a chat's offer ringing for her: the socket
+    and the offer frame."""
+    await _agent(api, "ann", "available")
+    socket = await _connect(api, "ann")
+    await _next(socket, "snapshot")
+    await post_contact_from(api, "chat-1", {"email": "jo@example.com"})
+    await _route(api)
+    return socket, await _next(socket, "offer")
+
+
+async def test_who_may_open_the_socket(make_api: MakeApi) -> None:
+    api = await make_api()
+    await _agent(api, "ann")
+    assert (await api.get("/v1/agent/ws", headers=NO_TOKEN)).status == 401
+    supervisor = await api.get("/v1/agent/ws", headers=bearer(Role.SUPERVISOR, "sue"))
+    assert supervisor.status == 403
+    zed = {"access_token": token(Role.AGENT, "zed")}
+    nobody = await api.get("/v1/agent/ws", params=zed, headers=NO_TOKEN)
+    assert nobody.status == 404
+    bad_seq = await api.get(
+        "/v1/agent/ws",
+        params={"access_token": token(Role.AGENT, "ann"), "last_seq": "x"},
+        headers=NO_TOKEN,
+    )
+    assert bad_seq.status == 422
+
+
+async def test_an_offer_rings_is_accepted_and_the_conversation_flows(make_api: MakeApi) -> None:
+    api = await make_api()
+    await _agent(api, "ann")
+    socket = await _connect(api, "ann")
+    snapshot = await _next(socket, "snapshot")
+    assert snapshot["agent"]["presence"] == "offline"
+    assert (snapshot["offers"], snapshot["work"]) == ([], [])
+    ack = await _command(socket, id="1", type="presence", presence="available")
+    assert ack["type"] == "ack"
+    assert (await _next(socket, "presence"))["presence"] == "available"
+    contact = await post_contact_from(api, "chat-1", {"email": "jo@example.com"})
+    await _route(api)
+    offer = await _next(socket, "offer")
+    assert offer["contact_id"] == contact["id"]
+    assert offer["remaining_ms"] > 0 and offer["deadline"] > 0 and offer["seq"]
+    identities = offer["card"]["customer"]["identities"]
+    assert identities == [{"kind": "email", "value": "jo@example.com"}]
+    accepted = await _command(socket, id="2", type="accept", offer_id=offer["offer_id"])
+    assert accepted == {"type": "ack", "id": "2", "result": {"contact_id": contact["id"]}}
+    ended = await _next(socket, "offer_ended")
+    assert (ended["offer_id"], ended["reason"]) == (offer["offer_id"], "accepted")
+    connected = await _next(socket, "connected")
+    assert connected["card"]["state"] == "connected"
+    adapter = bearer(Role.ADAPTER, "widget")
+    said = await api.post(
+        f"/v1/contacts/{contact['id']}/messages", json={"text": "hello?"}, headers=adapter
+    )
+    assert said.status == 201
+    assert (await _next(socket, "message"))["message"]["text"] == "hello?"
+    reply = await _command(socket, id="3", type="message", contact_id=contact["id"], text="hi!")
+    assert reply["type"] == "ack"
+    mine = await _next(socket, "message")
+    assert (mine["message"]["from"], mine["message"]["text"]) == ("agent", "hi!")
+    done = await _command(socket, id="4", type="complete", contact_id=contact["id"],
+                          disposition="")  # fmt: skip
+    assert done["type"] == "ack", done
+    assert (await _next(socket, "wrap_up_ended"))["contact_id"] == contact["id"]
+    await socket.close()
+
+
+async def test_bad_commands_get_an_error_with_their_id_and_change_nothing(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api()
+    await _agent(api, "ann")
+    socket = await _connect(api, "ann")
+    await _next(socket, "snapshot")
+    unknown = await _command(socket, id="a", type="dance")
+    assert unknown["problem"]["status"] == 422
+    assert unknown["problem"]["errors"][0]["field"] == "type"
+    missing = await _command(socket, id="b", type="accept")
+    assert missing["problem"]["errors"][0]["field"] == "offer_id"
+    no_offer = await _command(socket, id="c", type="accept", offer_id="nobody.1.ab")
+    assert no_offer["problem"]["status"] == 404
+    await socket.send_str("not json")
+    assert (await _next(socket, "error"))["problem"]["errors"][0]["field"] == "frame"
+    agent = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert agent["presence"] == "offline"
+    await socket.close()
+
+
+async def test_a_console_that_comes_back_gets_what_it_missed(make_api: MakeApi) -> None:
+    api = await make_api()
+    await _agent(api, "ann")
+    socket = await _connect(api, "ann")
+    snapshot = await _next(socket, "snapshot")
+    await socket.close()
+    away = {"presence": "away", "reason": "break"}
+    assert (await api.put("/v1/agents/ann/presence", json=away, headers=ADMIN)).ok
+    again = await _connect(api, "ann", last_seq=snapshot["seq"])
+    missed = await _next(again, "presence")
+    assert (missed["presence"], missed["reason"]) == ("away", "break")
+    resumed = await _next(again, "resumed")
+    assert resumed["seq"] == missed["seq"]
+    await again.close()
+    # a seq the stream no longer holds gets a fresh snapshot
+    lost = await _connect(api, "ann", last_seq="1-0")
+    assert (await lost.receive_json())["type"] in ("snapshot", "presence", "resumed")
+    await lost.close()
+
+
+async def test_a_second_sign_in_replaces_the_first(make_api: MakeApi) -> None:
+    api = await make_api()
+    await _agent(api, "ann")
+    first = await _connect(api, "ann")
+    await _next(first, "snapshot")
+    second = await _connect(api, "ann")
+    await _next(second, "snapshot")
+    assert (await _next(first, "session_replaced"))["type"] == "session_replaced"
+    closing = await first.receive()
+    assert (closing.type, closing.data) == (WSMsgType.CLOSE, 4001), closing
+    assert (await _command(second, id="p", type="ping"))["type"] == "ack"
+    await second.close()
+
+
+async def test_an_agent_whose_console_is_gone_goes_offline_after_the_grace(
+    make_api: MakeApi, clock: ManualClock
+) -> None:
+    api = await make_api(disconnect_grace_seconds=30)
+    ctx = api.server.app[SERVICES].ctx
+    socket, offer = await _ringing_for_ann(api)
+    await socket.close()
+    await asyncio.sleep(0.1)  # the server sees the close
+    reaper = SessionReaper(ctx)
+    clock.advance(29)
+    assert await reaper.reap() == []
+    clock.advance(2)
+    assert await reaper.reap() == ["ann"]
+    agent = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert agent["presence"] == "offline" and agent["work"] == []
+    contact = await (await api.get(f"/v1/contacts/{offer['contact_id']}", headers=ADMIN)).json()
+    assert contact["state"] == "queued"  # withdrawn, waiting in its place
+    back = await _connect(api, "ann")
+    snapshot = await _next(back, "snapshot")
+    assert snapshot["agent"]["presence"] == "offline"
+    await back.close()
+
+
+async def test_a_console_that_comes_back_within_the_grace_stays_signed_in(
+    make_api: MakeApi, clock: ManualClock
+) -> None:
+    api = await make_api(disconnect_grace_seconds=30)
+    await _agent(api, "ann", "available")
+    socket = await _connect(api, "ann")
+    await _next(socket, "snapshot")
+    await socket.close()
+    await asyncio.sleep(0.1)
+    clock.advance(20)
+    back = await _connect(api, "ann")
+    await _next(back, "snapshot")
+    clock.advance(20)
+    assert await SessionReaper(api.server.app[SERVICES].ctx).reap() == []
+    agent = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert agent["presence"] == "available"
+    await back.close()
+
+
+@pytest.mark.parametrize("replicas", [2])
+async def test_agents_on_two_replicas_get_only_their_own_offers(
+    make_api: MakeApi, replicas: int
+) -> None:
+    one = await make_api()
+    two = await make_api()
+    await _agent(one, "ann", "available")
+    await _agent(one, "bob", "available")
+    ann, bob = await _connect(one, "ann"), await _connect(two, "bob")
+    await _next(ann, "snapshot")
+    await _next(bob, "snapshot")
+    for n in range(4):
+        await post_contact_from(one, f"chat-{n}", {"email": f"c{n}@example.com"})
+    await _route(one)
+    agents = {
+        name: await (await one.get(f"/v1/agents/{name}", headers=ADMIN)).json()
+        for name in ("ann", "bob")
+    }
+    seen: dict[str, set[str]] = {}
+    for name, socket in (("ann", ann), ("bob", bob)):
+        offered = {w["contact_id"] for w in agents[name]["work"]}
+        assert offered, f"{name} was offered nothing"
+        seen[name] = {(await _next(socket, "offer"))["contact_id"] for _ in offered}
+        assert seen[name] == offered
+    assert not seen["ann"] & seen["bob"]
+    for socket in (ann, bob):  # and nothing of the other's follows
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await _next(socket, "offer")
+    await ann.close()
+    await bob.close()
+
+
+async def test_an_offer_that_rings_out_ends_timed_out_and_rings_again(
+    make_api: MakeApi, clock: ManualClock
+) -> None:
+    api = await make_api()
+    ctx = api.server.app[SERVICES].ctx
+    socket, first = await _ringing_for_ann(api)
+    clock.advance(21)  # billing rings 20 s
+    assert await OfferRepository(ctx).expire_due() == 1
+    ended = await _next(socket, "offer_ended")
+    assert (ended["offer_id"], ended["reason"]) == (first["offer_id"], "timed_out")
+    await _route(api)
+    again = await _next(socket, "offer")
+    assert again["offer_id"] != first["offer_id"]
+    assert again["contact_id"] == first["contact_id"]
+    await socket.close()
+
+
+async def test_the_follower_goes_on_where_it_stopped_after_a_redis_error(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read of the stream that fails (Redis away a moment, a read that times out) restarts
+    the follower; the events written meanwhile still reach the console."""
+    api = await make_api()
+    ctx = api.server.app[SERVICES].ctx
+    await _agent(api, "ann")
+    socket = await _connect(api, "ann")
+    await _next(socket, "snapshot")
+    real_xread, failed = ctx.redis.xread, asyncio.Event()
+
+    async def fails_once(*args: Any, **kwargs: Any) -> Any:
+        if not failed.is_set():
+            failed.set()
+            away = {"presence": "away", "reason": "lunch"}
+            assert (await api.put("/v1/agents/ann/presence", json=away, headers=ADMIN)).ok
+            raise RedisConnectionError("Redis went away a moment")
+        return await real_xread(*args, **kwargs)
+
+    monkeypatch.setattr(ctx.redis, "xread", fails_once)
+    frame = await _next(socket, "presence")
+    assert (frame["presence"], frame["reason"]) == ("away", "lunch")
+    await socket.close()
+
+
+async def test_away_takes_only_a_reason_the_rules_list(make_api: MakeApi) -> None:
+    api = await make_api()
+    await _agent(api, "ann", "available")
+    socket = await _connect(api, "ann")
+    snapshot = await _next(socket, "snapshot")
+    assert "lunch" in snapshot["away_reasons"]
+    nap = await _command(socket, id="1", type="presence", presence="away", reason="nap")
+    assert nap["problem"]["errors"][0]["field"] == "reason"
+    assert "lunch" in nap["problem"]["detail"]
+    odd = await _command(socket, id="2", type="presence", presence="available", reason="lunch")
+    assert odd["problem"]["errors"][0]["field"] == "reason"
+    rest = await api.put("/v1/agents/ann/presence", json={"presence": "away", "reason": "nap"})
+    assert rest.status == 422
+    agent = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert agent["presence"] == "available"  # nothing changed
+    lunch = await _command(socket, id="3", type="presence", presence="away", reason="lunch")
+    assert lunch["type"] == "ack"
+    await socket.close()
+
+
+async def test_a_queue_that_needs_a_wrap_up_code_completes_only_with_one(
+    make_api: MakeApi,
+) -> None:
+    rules = TEST_CONFIG.model_dump(mode="json")
+    rules["queues"]["billing"]["wrap_up_code_required"] = True
+    api = await make_api(RoutingConfig.model_validate(rules))
+    await _agent(api, "ann", "available")
+    socket = await _connect(api, "ann")
+    await _next(socket, "snapshot")
+    contact = await post_contact_from(api, "chat-1", {"email": "jo@example.com"})
+    await _route(api)
+    offer = await _next(socket, "offer")
+    assert offer["card"]["wrap_up_code_required"] is True
+    assert "resolved" in offer["card"]["wrap_up_codes"]
+    await _command(socket, id="1", type="accept", offer_id=offer["offer_id"])
+    bare = await _command(socket, id="2", type="complete", contact_id=contact["id"])
+    assert bare["problem"]["errors"][0]["field"] == "disposition"
+    coded = await _command(socket, id="3", type="complete", contact_id=contact["id"],
+                           disposition="resolved")  # fmt: skip
+    assert coded["type"] == "ack"
+    await socket.close()
