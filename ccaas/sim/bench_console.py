@@ -46,7 +46,8 @@ classification:
   - name: all
     queue: bench
 """
-CONNECT_AT_ONCE = 200  # consoles opening their sockets together
+CONNECT_AT_ONCE = 50  # consoles opening their sockets together (as after a replica restart)
+CONNECT_TRIES = 20  # a console refused 503 (the replica's Redis pool busy) tries again
 SETTLE_SECONDS = 2.0  # the replica's memory is read this long after the last console opened
 
 
@@ -121,6 +122,7 @@ class Consoles:
         self.url, self.signer, self.agents = url, signer, agents
         self.sockets: list[aiohttp.ClientWebSocketResponse] = []
         self.delivered: dict[str, float] = {}  # offer id -> delivery time (ms)
+        self.refused = 0  # handshakes answered 503 and tried again
         self.expected = 0  # when that many offers arrived, `all_in` is set
         self.all_in = asyncio.Event()
         self._readers: list[asyncio.Task[None]] = []
@@ -133,9 +135,17 @@ class Consoles:
 
     async def _open(self, agent_id: str) -> None:
         token = self.signer.issue(Principal(Role.AGENT, agent_id), 3600).token
-        socket = await self.session.ws_connect(
-            self.url + "/v1/agent/ws", params={"access_token": token}, max_msg_size=0
-        )
+        for attempt in range(CONNECT_TRIES):
+            try:
+                socket = await self.session.ws_connect(
+                    self.url + "/v1/agent/ws", params={"access_token": token}, max_msg_size=0
+                )
+                break
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status != 503 or attempt == CONNECT_TRIES - 1:
+                    raise
+                self.refused += 1
+                await asyncio.sleep(0.1 * (attempt + 1))
         snapshot = await socket.receive_json()
         assert snapshot["type"] == "snapshot", snapshot
         await socket.send_json({"type": "presence", "id": "1", "presence": "available"})
@@ -204,7 +214,9 @@ async def measure(url_of_redis: str, agents: int, rate: float, seconds: float) -
             before = _rss_bytes(pid)
             consoles = Consoles(url, signer, agents)
             try:
+                opening = time.monotonic()
                 await consoles.open()
+                connected_in = time.monotonic() - opening
                 await asyncio.sleep(SETTLE_SECONDS)
                 after = _rss_bytes(pid)
                 consoles.expected = int(rate * seconds)
@@ -223,6 +235,8 @@ async def measure(url_of_redis: str, agents: int, rate: float, seconds: float) -
         "p50_ms": round(_percentile(waits, 50), 3),
         "p99_ms": round(_percentile(waits, 99), 3),
         "bytes_per_connection": int(max(0, after - before) / agents),
+        "connect_seconds": round(connected_in, 2),
+        "handshakes_refused_503": consoles.refused,
     }
 
 

@@ -66,6 +66,8 @@ class AgentHub:
         # could miss the events between its snapshot and that point
         self.following = asyncio.Event()
         self._read_from = ""  # the last event handed on; kept when the duty is restarted
+        self._closed: list[tuple[str, str, int]] = []  # sessions closed, not yet recorded
+        self._recording: asyncio.Task[None] | None = None
 
     # --- life -------------------------------------------------------------------------------
     def start(self, supervise: Callable[[str, Callable[[], Awaitable[None]]], None]) -> None:
@@ -97,17 +99,28 @@ class AgentHub:
         await self.store.open(session.agent_id, session.id, self.live_deadline())
 
     async def unregister(self, session: Session) -> None:
-        """The console went: the agent goes offline after the grace unless it comes back."""
+        """The console went: the agent goes offline after the grace unless it comes back.
+        Consoles that close together (a replica stopping, a network cut) are recorded in one
+        call, so that thousands of them do not queue for Redis's connections."""
         sender = self._senders.pop(session, None)
         if sender is not None:
             sender.cancel()
         if self.sessions.get(session.agent_id) is session:
             del self.sessions[session.agent_id]
         deadline = self.ctx.clock.now_ms() + self.grace_ms
+        self._closed.append((session.agent_id, session.id, deadline))
+        if self._recording is None:
+            self._recording = asyncio.create_task(self._record_closes())
+        await asyncio.shield(self._recording)
+
+    async def _record_closes(self) -> None:
+        await asyncio.sleep(0)  # the others closing now join this call
+        closed, self._closed = self._closed, []
+        self._recording = None  # a console closing from now on starts the next call
         try:
-            await self.store.keep([(session.agent_id, session.id, deadline)])
-        except RedisError:  # the keeper of the replica that is left counts it gone in time
-            log.warning("session_close_unrecorded", agent_id=session.agent_id)
+            await self.store.keep(closed)
+        except RedisError:  # the live deadline stands: offline within the grace + 20 s
+            log.warning("session_closes_unrecorded", sessions=len(closed))
 
     async def _replace(self, session: Session) -> None:
         log.info("session_replaced", agent_id=session.agent_id, session=session.id)
