@@ -90,6 +90,30 @@ class Desk:
     async def choose_presence(self, agent_id: str, presence: Presence, reason: str = "") -> str:
         """The presence an agent (or a supervisor for it) chooses: away takes one of the
         rules' away_reasons (or none); the others take no reason. Returns the one before."""
+        self._check_reason(presence, reason)
+        return await self.set_presence(agent_id, presence, reason)
+
+    async def choose_next_presence(
+        self, agent_id: str, presence: Presence | None, reason: str = ""
+    ) -> str:
+        """The presence the agent takes when its work ends (None takes the choice back):
+        "later", or "now" when it holds no work (then it is set at once), or "cleared".
+        Meanwhile its ringing offers are withdrawn and it is offered nothing new."""
+        if presence is not None and presence not in (Presence.AWAY, Presence.OFFLINE):
+            raise InvalidInput("next_presence is away or offline (or null)", field="presence")
+        if presence is not None:
+            self._check_reason(presence, reason)
+        when = await self.agents.set_next_presence(
+            agent_id, presence.value if presence else "", reason
+        )
+        if when == "now" and presence is not None:
+            await self.set_presence(agent_id, presence, reason)
+        elif when == "later":
+            for contact_id in await self.agents.ringing(agent_id):
+                await self.offers.withdraw_for(contact_id, agent_id)
+        return when
+
+    def _check_reason(self, presence: Presence, reason: str) -> None:
         reasons = self.ctx.config.away_reasons
         if presence is Presence.AWAY and reason and reason not in reasons:
             raise InvalidInput(
@@ -98,7 +122,6 @@ class Desk:
             )
         if presence is not Presence.AWAY and reason:
             raise InvalidInput(f"only away takes a reason, not {presence.value}", field="reason")
-        return await self.set_presence(agent_id, presence, reason)
 
     async def set_presence(self, agent_id: str, presence: Presence, reason: str = "") -> str:
         """Set what the agent says it is; returns the presence before.

@@ -128,6 +128,24 @@ class AgentRepository:
     async def ids(self) -> list[str]:
         return sorted(await self.ctx.redis.smembers(self.ctx.keys.agents))
 
+    async def ringing(self, agent_id: str) -> list[str]:
+        """The contacts whose offers ring for the agent now."""
+        work = await self.ctx.redis.hgetall(self.ctx.keys.agent_work(agent_id))
+        return [contact_id for contact_id, entry in work.items() if entry.startswith("offered:")]
+
+    async def set_next_presence(self, agent_id: str, presence: str, reason: str = "") -> str:
+        """The presence the agent takes when its work ends ("" takes it back): "later" (kept
+        until then), "now" (it holds no work: set it now) or "cleared"."""
+        keys, now = self.ctx.keys, self.ctx.clock.now_ms()
+        answer = await self.ctx.scripts.set_next_presence(
+            keys=[keys.agent(agent_id), keys.agent_work(agent_id), keys.agent_changes, keys.events],
+            args=[agent_id, presence, reason, now],
+        )
+        result = Reply.decode(answer)
+        if not result.ok:
+            raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
+        return str(result.values[0])
+
     async def set_presence(
         self, agent_id: str, presence: Presence, reason: str = ""
     ) -> PresenceSet:

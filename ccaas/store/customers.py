@@ -358,6 +358,7 @@ TIMELINE_FIELDS = (
     "abandoned_at",
     "disposition",
     "notes",
+    "transfers",
     "tags",
     "attributes",
     "body_bytes",

@@ -112,6 +112,8 @@ class Scripts:
     keep_sessions: AsyncScript
     end_session: AsyncScript
     count_sign_in_failure: AsyncScript
+    transfer: AsyncScript
+    set_next_presence: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis, events_max_len: int = DEFAULT_EVENTS_MAX_LEN) -> Scripts:

@@ -24,6 +24,12 @@ class PresenceCommand(_Command):
     reason: str = Field("", max_length=100)
 
 
+class NextPresenceCommand(_Command):
+    type: Literal["next_presence"]
+    presence: Literal["away", "offline"] | None
+    reason: str = Field("", max_length=100)
+
+
 class AcceptCommand(_Command):
     type: Literal["accept"]
     offer_id: str = Field(min_length=1, max_length=200)
@@ -47,18 +53,37 @@ class CompleteCommand(_Command):
     notes: str = Field("", max_length=4000)
 
 
+class TransferCommand(_Command):
+    type: Literal["transfer"]
+    contact_id: Key
+    queue: Key | None = None
+    agent_id: Key | None = Field(None, description="held for this agent a while")
+    note: str = Field("", max_length=500)
+
+
 class PingCommand(_Command):
     type: Literal["ping"]
 
 
 Command = Annotated[
     PresenceCommand
+    | NextPresenceCommand
     | AcceptCommand
     | RejectCommand
     | MessageCommand
     | CompleteCommand
+    | TransferCommand
     | PingCommand,
     Field(discriminator="type"),
 ]
 COMMAND = TypeAdapter(Command)
-COMMAND_TYPES = ("presence", "accept", "reject", "message", "complete", "ping")
+COMMAND_TYPES = (
+    "presence",
+    "next_presence",
+    "accept",
+    "reject",
+    "message",
+    "complete",
+    "transfer",
+    "ping",
+)

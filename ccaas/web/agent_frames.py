@@ -55,6 +55,16 @@ def bare_frames(fields: Mapping[str, str]) -> list[Frame]:
             {"type": "presence", "presence": fields.get("presence", ""),
              "reason": fields.get("reason", "")}
         ]  # fmt: skip
+    if kind == "contact_transferred":
+        return [
+            {"type": "transferred", "contact_id": contact, "queue": fields.get("queue", ""),
+             "to_agent": fields.get("to_agent", "")}
+        ]  # fmt: skip
+    if kind == "agent_next_presence":
+        return [
+            {"type": "next_presence", "presence": fields.get("presence") or None,
+             "reason": fields.get("reason", "")}
+        ]  # fmt: skip
     if kind == "message_posted":
         return [{"type": "message", "contact_id": contact, "message_id": fields.get("message", "")}]
     return []

@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
 
+from ..desk.transfers import Transfers
 from ..domain.models import Presence
 from ..domain.roles import Role, admits
 from ..errors import CcaasError, InvalidInput
@@ -26,8 +27,10 @@ from .agent_commands import (
     AcceptCommand,
     CompleteCommand,
     MessageCommand,
+    NextPresenceCommand,
     PresenceCommand,
     RejectCommand,
+    TransferCommand,
 )
 from .agent_frames import Frame, seq_key
 from .agent_hub import AgentHub, Session, snapshot_frame, stamped
@@ -130,6 +133,9 @@ async def _run(request: web.Request, agent_id: str, command: Any) -> dict[str, A
     svc = services(request)
     if isinstance(command, PresenceCommand):
         await svc.desk.choose_presence(agent_id, Presence(command.presence), command.reason)
+    elif isinstance(command, NextPresenceCommand):
+        chosen = Presence(command.presence) if command.presence else None
+        return {"when": await svc.desk.choose_next_presence(agent_id, chosen, command.reason)}
     elif isinstance(command, AcceptCommand):
         return {"contact_id": await svc.desk.accept(command.offer_id, agent_id)}
     elif isinstance(command, RejectCommand):
@@ -144,6 +150,11 @@ async def _run(request: web.Request, agent_id: str, command: Any) -> dict[str, A
             command.contact_id, agent_id, command.disposition, command.notes
         )
         return {"state": done.state, "notes_discarded": done.notes_discarded}
+    elif isinstance(command, TransferCommand):
+        queue = await Transfers(svc.desk).transfer(
+            command.contact_id, agent_id, command.queue or "", command.agent_id or "", command.note
+        )
+        return {"queue": queue}
     return None  # a ping
 
 

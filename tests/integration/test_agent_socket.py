@@ -17,9 +17,10 @@ from ccaas.domain.clock import ManualClock
 from ccaas.domain.roles import Role
 from ccaas.domain.rules.schema import RoutingConfig
 from ccaas.router.service import Router
+from ccaas.store.contacts import ContactRepository
 from ccaas.store.offers import OfferRepository
 from ccaas.web.services import SERVICES
-from tests.helpers import TEST_CONFIG, MakeApi, bearer, post_contact_from, token
+from tests.helpers import TEST_CONFIG, MakeApi, bearer, dump, post_contact_from, token
 
 ADMIN = bearer()
 NO_TOKEN = {"Authorization": ""}  # the test client sends an admin's token unless told
@@ -38,22 +39,35 @@ async def _connect(api: TestClient, agent_id: str, **query: str) -> ClientWebSoc
     return await api.ws_connect("/v1/agent/ws", params=params, headers=NO_TOKEN)
 
 
+_SEEN: dict[ClientWebSocketResponse, list[dict[str, Any]]] = {}  # frames read, not yet used
+
+
+async def _frame(socket: ClientWebSocketResponse) -> dict[str, Any]:
+    seen = _SEEN.setdefault(socket, [])
+    return seen.pop(0) if seen else await socket.receive_json()
+
+
 async def _next(socket: ClientWebSocketResponse, kind: str) -> dict[str, Any]:
     """The next frame of `kind` (frames of other kinds before it are skipped)."""
     async with asyncio.timeout(WAIT):
         while True:
-            frame = await socket.receive_json()
+            frame = await _frame(socket)
             if frame["type"] == kind:
                 return frame
 
 
 async def _command(socket: ClientWebSocketResponse, **command: Any) -> dict[str, Any]:
+    """Send a command and wait for its ack or error; frames that come first are kept for
+    _next, in order."""
     await socket.send_json(command)
+    kept: list[dict[str, Any]] = []
     async with asyncio.timeout(WAIT):
         while True:
-            frame = await socket.receive_json()
+            frame = await _frame(socket)
             if frame["type"] in ("ack", "error") and frame.get("id") == command["id"]:
+                _SEEN[socket] = kept + _SEEN.get(socket, [])
                 return frame
+            kept.append(frame)
 
 
 async def _route(api: TestClient) -> None:
@@ -341,4 +355,169 @@ async def test_a_queue_that_needs_a_wrap_up_code_completes_only_with_one(
     coded = await _command(socket, id="3", type="complete", contact_id=contact["id"],
                            disposition="resolved")  # fmt: skip
     assert coded["type"] == "ack"
+    await socket.close()
+
+
+async def _connected_to_ann(api: TestClient) -> tuple[ClientWebSocketResponse, str]:
+    socket, offer = await _ringing_for_ann(api)
+    accepted = await _command(socket, id="accept", type="accept", offer_id=offer["offer_id"])
+    assert accepted["type"] == "ack"
+    return socket, offer["contact_id"]
+
+
+async def test_a_transfer_to_a_queue_keeps_the_first_arrival_and_frees_the_agent(
+    make_api: MakeApi, clock: ManualClock
+) -> None:
+    api = await make_api()
+    socket, contact_id = await _connected_to_ann(api)
+    before = await (await api.get(f"/v1/contacts/{contact_id}", headers=ADMIN)).json()
+    clock.advance(30)
+    moved = await _command(socket, id="t", type="transfer", contact_id=contact_id,
+                           queue="support", note="needs a specialist")  # fmt: skip
+    assert moved == {"type": "ack", "id": "t", "result": {"queue": "support"}}
+    frame = await _next(socket, "transferred")
+    assert (frame["contact_id"], frame["queue"]) == (contact_id, "support")
+    after = await (await api.get(f"/v1/contacts/{contact_id}", headers=ADMIN)).json()
+    assert (after["state"], after["queue"]) == ("queued", "support")
+    assert after["first_enqueued_at"] == before["first_enqueued_at"]
+    assert after["transfers"][0] | {"at": 0} == {
+        "at": 0, "from_agent": "ann", "from_queue": "billing", "to_queue": "support",
+        "to_agent": "", "note": "needs a specialist",
+    }  # fmt: skip
+    ann = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert ann["work"] == []
+    timeline = await (
+        await api.get(f"/v1/customers/{after['customer_id']}/timeline", headers=ADMIN)
+    ).json()
+    entry = next(i for i in timeline["items"] if i["contact_id"] == contact_id)
+    assert entry["transfers"][0]["to_queue"] == "support"
+    erased = await api.delete(f"/v1/customers/{after['customer_id']}", headers=ADMIN)
+    assert erased.status == 200
+    scrubbed = await (await api.get(f"/v1/contacts/{contact_id}", headers=ADMIN)).json()
+    assert scrubbed["transfers"] == []  # its note may name the customer
+    await socket.close()
+
+
+async def test_a_transfer_to_a_named_agent_rings_for_that_agent(make_api: MakeApi) -> None:
+    api = await make_api()
+    socket, contact_id = await _connected_to_ann(api)
+    await _agent(api, "bob", "available")
+    bob = await _connect(api, "bob")
+    await _next(bob, "snapshot")
+    moved = await _command(socket, id="t", type="transfer", contact_id=contact_id,
+                           agent_id="bob")  # fmt: skip
+    assert moved["type"] == "ack", moved
+    await _route(api)
+    offer = await _next(bob, "offer")
+    assert offer["contact_id"] == contact_id
+    assert (await _next(socket, "transferred"))["to_agent"] == "bob"
+    await socket.close()
+    await bob.close()
+
+
+async def test_a_transfer_that_cannot_be_made_says_why_and_changes_nothing(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api()
+    socket, contact_id = await _connected_to_ann(api)
+    await _agent(api, "cat", "offline")
+    ctx = api.server.app[SERVICES].ctx
+    before = await dump(ctx.redis)
+    cases = {
+        "unknown queue": ({"queue": "nowhere"}, 422, "queue"),
+        "voice and email only": ({"queue": "sales"}, 422, "queue"),
+        "nowhere named": ({}, 422, "queue"),
+        "to oneself": ({"agent_id": "ann"}, 422, "agent_id"),
+        "an offline agent": ({"agent_id": "cat"}, 409, None),
+        "nobody": ({"agent_id": "zed"}, 409, None),
+    }
+    for why, (target, status, field) in cases.items():
+        refused = await _command(socket, id=why, type="transfer", contact_id=contact_id, **target)
+        assert refused["type"] == "error", why
+        assert refused["problem"]["status"] == status, (why, refused)
+        if field:
+            assert refused["problem"]["errors"][0]["field"] == field, why
+    assert await dump(ctx.redis) == before
+    await _agent(api, "bob", "available")
+    bob = await _connect(api, "bob")
+    await _next(bob, "snapshot")
+    stolen = await _command(bob, id="s", type="transfer", contact_id=contact_id, queue="support")
+    assert stolen["problem"]["status"] == 409
+    await socket.close()
+    await bob.close()
+
+
+async def test_a_next_presence_waits_for_the_work_to_end_and_stops_new_offers(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api()
+    socket, contact_id = await _connected_to_ann(api)
+    later = await _command(socket, id="n", type="next_presence", presence="away", reason="lunch")
+    assert later == {"type": "ack", "id": "n", "result": {"when": "later"}}
+    pending = await _next(socket, "next_presence")
+    assert (pending["presence"], pending["reason"]) == ("away", "lunch")
+    ann = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert ann["presence"] == "available"
+    assert ann["next_presence"] == {"presence": "away", "reason": "lunch"}
+    newcomer = await post_contact_from(api, "chat-2", {"email": "sam@example.com"})
+    await _route(api)
+    waiting = await (await api.get(f"/v1/contacts/{newcomer['id']}", headers=ADMIN)).json()
+    assert waiting["state"] == "queued"  # ann is leaving: she is offered nothing new
+    done = await _command(socket, id="c", type="complete", contact_id=contact_id)
+    assert done["type"] == "ack"
+    now = await _next(socket, "presence")
+    assert (now["presence"], now["reason"]) == ("away", "lunch")
+    ann = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert (ann["presence"], ann["away_reason"], ann["next_presence"]) == ("away", "lunch", None)
+    await socket.close()
+
+
+async def test_a_next_presence_with_no_work_applies_at_once_and_a_presence_replaces_it(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api()
+    await _agent(api, "ann", "available")
+    socket = await _connect(api, "ann")
+    await _next(socket, "snapshot")
+    now = await _command(socket, id="1", type="next_presence", presence="offline")
+    assert now["result"] == {"when": "now"}
+    assert (await _next(socket, "presence"))["presence"] == "offline"
+    bad = await _command(socket, id="2", type="next_presence", presence="away", reason="nap")
+    assert bad["problem"]["errors"][0]["field"] == "reason"
+    await socket.close()
+    socket, contact_id = await _connected_to_ann(api)
+    await _command(socket, id="3", type="next_presence", presence="offline")
+    await _command(socket, id="4", type="presence", presence="available")  # changed her mind
+    ann = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert ann["next_presence"] is None
+    await _command(socket, id="5", type="complete", contact_id=contact_id)
+    ann = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert ann["presence"] == "available"
+    await socket.close()
+
+
+async def test_a_next_presence_is_taken_when_the_wrap_up_ends(
+    make_api: MakeApi, clock: ManualClock
+) -> None:
+    api = await make_api()
+    ctx = api.server.app[SERVICES].ctx
+    profile = {"name": "Ann", "queues": ["support"]}
+    assert (await api.put("/v1/agents/ann", json=profile, headers=ADMIN)).ok
+    assert (await api.put("/v1/agents/ann/presence", json={"presence": "available"})).ok
+    socket = await _connect(api, "ann")
+    await _next(socket, "snapshot")
+    created = await api.post(
+        "/v1/contacts", json={"channel": "chat", "external_id": "s-1", "queue": "support"}
+    )
+    contact_id = (await created.json())["id"]
+    await _route(api)
+    offer = await _next(socket, "offer")
+    await _command(socket, id="a", type="accept", offer_id=offer["offer_id"])
+    await _command(socket, id="n", type="next_presence", presence="away", reason="break")
+    done = await _command(socket, id="c", type="complete", contact_id=contact_id)
+    assert done["result"]["state"] == "wrap_up"  # support has 5 s of wrap-up
+    clock.advance(6)
+    await ContactRepository(ctx).end_due_wrap_ups()
+    ann = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert (ann["presence"], ann["away_reason"]) == ("away", "break")  # not available
     await socket.close()

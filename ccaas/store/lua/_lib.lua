@@ -101,6 +101,29 @@ local function release(work_key, agent_key, contact_id, now)
   end
 end
 
+-- An agent that chose a presence for when its work ends (next_presence: away, with
+-- next_reason, or offline) takes it once it holds no contact it is connected to or wrapping
+-- up. Offers do not count: none are made to it meanwhile (claim.lua refuses them). Returns
+-- the presence taken, or nil.
+local function take_next_presence(agent_key, work_key, available_key, events_key, agent_id,
+    now)
+  local next_presence, next_reason = unpack(redis.call('HMGET', agent_key, 'next_presence',
+    'next_reason'))
+  if not next_presence or next_presence == '' then return nil end
+  for _, entry in ipairs(redis.call('HVALS', work_key)) do
+    local state = parse_work(entry)
+    if state == 'connected' or state == 'wrap_up' then return nil end
+  end
+  local reason = next_presence == 'away' and (next_reason or '') or ''
+  redis.call('HSET', agent_key, 'presence', next_presence, 'away_reason', reason,
+    'updated_at', now)
+  redis.call('HDEL', agent_key, 'next_presence', 'next_reason')
+  redis.call('SREM', available_key, agent_id)
+  emit(events_key, 'agent_presence', now, 'agent', agent_id, 'presence', next_presence,
+    'reason', reason)
+  return next_presence
+end
+
 -- Record that a member (an agent in agents:changes, a contact in contacts:changes) changed:
 -- its score in the changes zset becomes the next sequence number, so a router can read only
 -- what changed since the last number it saw. With `most_kept`, the oldest entries beyond

@@ -79,12 +79,15 @@ local function claim(k, a)
   if state ~= 'queued' or queue ~= planned_queue then
     return {'refused', 'contact_not_waiting'}
   end
-  local agent_fields = {'presence', 'rev', 'skills', HELD, held_on(channel)}
+  local agent_fields = {'presence', 'rev', 'skills', 'next_presence', HELD, held_on(channel)}
   for _, held in ipairs(exclusive_list) do agent_fields[#agent_fields + 1] = held_on(held) end
   local agent_values = redis.call('HMGET', agent_key, unpack(agent_fields))
-  local presence, agent_revision, agent_skills = agent_values[1], agent_values[2],
-    agent_values[3]
-  if presence ~= 'available' then return {'refused', 'agent_not_available'} end
+  local presence, agent_revision, agent_skills, next_presence = agent_values[1],
+    agent_values[2], agent_values[3], agent_values[4]
+  -- an agent leaving when its work ends takes no new work (see take_next_presence)
+  if presence ~= 'available' or (next_presence and next_presence ~= '') then
+    return {'refused', 'agent_not_available'}
+  end
   if (agent_revision or '0') ~= revision then return {'refused', 'agent_changed'} end
   delay = tonumber(delay)
   if delay < 0 then return {'refused', 'agent_not_in_queue'} end
@@ -101,9 +104,9 @@ local function claim(k, a)
   end
   -- the counts the agent hash keeps (see HELD in _lib.lua) when they add up to its work
   -- hash's length (one O(1) call), else its work hash counted
-  local counts, total, counted = {}, tonumber(agent_values[4]), false
+  local counts, total, counted = {}, tonumber(agent_values[5]), false
   if total and total == redis.call('HLEN', work_key) then
-    for i = 5, #agent_fields do
+    for i = 6, #agent_fields do
       counts[string.sub(agent_fields[i], 6)] = tonumber(agent_values[i]) or 0
     end
   else

@@ -3,7 +3,8 @@
 -- Only the agent holding the contact can complete it. Completing again with the same
 -- disposition and notes changes nothing and answers ok, so a lost answer can be retried.
 -- A contact whose customer was erased (it has erased_at) takes no new personal data: it is
--- completed all the same (the agent is freed) but the notes are not stored.
+-- completed all the same (the agent is freed) but the notes are not stored. An agent left
+-- with no work takes the presence it chose for then (see take_next_presence).
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent work hash  KEYS[4] wrap-up deadlines
 -- KEYS[5] agents available set  KEYS[6] agent changes  KEYS[7] events  KEYS[8] wake flag
 -- ARGV[1] contact id  ARGV[2] now (ms)  ARGV[3] wrap-up (ms)  ARGV[4] disposition
@@ -50,6 +51,7 @@ redis.call('HSET', contact_key, 'state', 'completed', 'completed_at', now)
 release(work_key, agent_key, contact_id, now)
 emit(events_key, 'contact_completed', now, 'contact', contact_id, 'agent', agent_id,
   'queue', queue, 'channel', channel)
+take_next_presence(agent_key, work_key, available_key, events_key, agent_id, now)
 touch(agent_changes_key, agent_id)
 wake(wake_key, wake_channel)
 return {'ok', 'completed', discarded}

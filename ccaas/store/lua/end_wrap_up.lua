@@ -1,5 +1,6 @@
 -- end_wrap_up: wrap-up of a contact ends (its time is up, or the agent says done); the contact
--- is completed, its slot freed, and an agent with no wrap-up left is available again.
+-- is completed, its slot freed, and an agent with no wrap-up left is available again, or
+-- takes the presence it chose for when its work ends (see take_next_presence).
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent work hash  KEYS[4] wrap-up deadlines
 -- KEYS[5] agents available set  KEYS[6] agent changes  KEYS[7] events  KEYS[8] wake flag
 -- ARGV[1] contact id  ARGV[2] now (ms)  ARGV[3] "due" (only if its time is up) | "done"
@@ -20,7 +21,8 @@ redis.call('ZREM', wrap_up_deadlines_key, contact_id)
 release(work_key, agent_key, contact_id, now)
 emit(events_key, 'contact_completed', now, 'contact', contact_id, 'agent', agent_id,
   'queue', queue, 'channel', channel)
-local presence = redis.call('HGET', agent_key, 'presence')
+local presence = take_next_presence(agent_key, work_key, available_key, events_key, agent_id,
+  now) or redis.call('HGET', agent_key, 'presence')
 if presence == 'wrap_up' then
   local still = false
   for _, entry in ipairs(redis.call('HVALS', work_key)) do

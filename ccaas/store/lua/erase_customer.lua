@@ -55,7 +55,7 @@ for i = first_contact, #KEYS, 3 do
   end
   redis.call('HDEL', contact_key, 'customer_id', 'customer', 'attributes', 'notes',
     'external_id', 'priority_terms', 'tags', 'repeat_of', 'preferred_agent', 'preferred_until',
-    'preferred_hold', 'preferred_note', 'body_bytes', 'body_kind')
+    'preferred_hold', 'preferred_note', 'body_bytes', 'body_kind', 'transfers')
   redis.call('DEL', body_key)
   local outbound_key = outbound_of[channel or '']
   if outbound_key then

@@ -1,6 +1,7 @@
 -- set_presence: an agent says available, away (with a reason) or offline. Becoming available
 -- ends the missed-offer streak and starts idle time. The caller withdraws any ringing offers
 -- (returned here) of an agent who is no longer available, and ends wrap-ups of one who is.
+-- A presence chosen for when the work ends (next_presence) is dropped: this one replaces it.
 -- KEYS[1] agent hash  KEYS[2] agent work hash  KEYS[3] agents available set
 -- KEYS[4] agent changes  KEYS[5] events  KEYS[6] wake flag
 -- ARGV[1] agent id  ARGV[2] presence  ARGV[3] away reason  ARGV[4] now (ms)
@@ -15,6 +16,7 @@ if not before then return {'refused', 'unknown_agent'} end
 local reason = ''
 if presence == 'away' then reason = away_reason end
 redis.call('HSET', agent_key, 'presence', presence, 'away_reason', reason, 'updated_at', now)
+redis.call('HDEL', agent_key, 'next_presence', 'next_reason')  -- a choice now replaces it
 if presence == 'available' then
   if before ~= 'available' then
     redis.call('HSET', agent_key, 'idle_since', now, 'missed', 0)

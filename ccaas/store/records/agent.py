@@ -45,6 +45,8 @@ class AgentRecord:
     revision: int = 0
     last_offer: dict[str, int] = field(default_factory=dict)
     work: tuple[WorkItem, ...] = ()
+    next_presence: str = ""  # taken when its work ends (away or offline); none meanwhile
+    next_reason: str = ""
 
     @classmethod
     def decode(cls, raw: Mapping[str, str], work: Mapping[str, str]) -> AgentRecord:
@@ -66,6 +68,8 @@ class AgentRecord:
                 if k.startswith(_LAST_OFFER)
             },
             work=tuple(WorkItem.decode(cid, entry) for cid, entry in sorted(work.items())),
+            next_presence=raw.get("next_presence") or "",
+            next_reason=raw.get("next_reason") or "",
         )
 
     @property
@@ -92,6 +96,11 @@ class AgentRecord:
             "away_reason": self.away_reason or None,
             "idle_since": self.idle_since,
             "missed_offers": self.missed,
+            "next_presence": (
+                {"presence": self.next_presence, "reason": self.next_reason or None}
+                if self.next_presence
+                else None
+            ),
             "last_offer": self.last_offer,
             "work": [
                 {"contact_id": w.contact_id, "state": w.state.value, "channel": w.channel.value}
@@ -110,7 +119,8 @@ class AgentRecord:
             skills=self.skills,
             queues=frozenset(memberships),
             capacity=rules.capacity(self.profile, self.own_capacity),
-            presence=self.presence,
+            # leaving when its work ends, it takes no new work (claim.lua agrees)
+            presence=Presence.AWAY if self.next_presence else self.presence,
             idle_since_ms=self.idle_since,
             work=held,
             last_offer_ms=self.last_offer,

@@ -35,6 +35,7 @@ JSON_FIELDS: dict[str, Any] = {
     "overflowed": [],
     "rejected_by": {},  # agent -> when (ms) it rejected the contact, within the cooldown
     "preferred_hold": None,  # whether a preferred-agent hold was applied, and if not why
+    "transfers": [],  # each transfer: {at, from_agent, from_queue, to_queue, to_agent, note}
 }
 INT_FIELDS = (
     "priority",
@@ -134,6 +135,7 @@ class ContactRecord:
     preferred_until: int | None = None
     preferred_note: str | None = None
     preferred_hold: dict[str, Any] | None = None
+    transfers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     body_bytes: int | None = None
     body_kind: str | None = None
     erased_at: int | None = None  # its customer was erased: it takes no new personal data

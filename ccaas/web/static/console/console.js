@@ -62,6 +62,7 @@ async function signIn(event) {
 }
 
 function start(session) {
+  setTimeout(loadQueues, 0);
   state.token = session.token;
   state.agentId = session.agent_id;
   state.expiresAt = session.expires_at;
@@ -169,6 +170,11 @@ function receive(frame) {
       if (!state.selected && state.work.size) state.selected = state.work.keys().next().value;
       $("away-reason").replaceChildren(
         ...(frame.away_reasons || []).map((r) => el("option", { value: r, text: r })));
+      $("next-presence").replaceChildren(
+        el("option", { value: "", text: "stay" }),
+        ...(frame.away_reasons || []).map((r) => el("option", { value: `away:${r}`, text: `away: ${r}` })),
+        el("option", { value: "offline:", text: "offline" }));
+      showNext(frame.agent.next_presence);
       setPresence(frame.agent.presence, frame.agent.away_reason || "");
       break;
     case "resumed":
@@ -205,6 +211,10 @@ function receive(frame) {
     }
     case "presence":
       setPresence(frame.presence, frame.reason || "");
+      showNext(null);
+      break;
+    case "next_presence":
+      showNext(frame.presence ? { presence: frame.presence, reason: frame.reason } : null);
       break;
     case "wrap_up": {
       const item = state.work.get(frame.contact_id);
@@ -219,6 +229,13 @@ function receive(frame) {
       if (state.selected === frame.contact_id) {
         state.selected = state.work.size ? state.work.keys().next().value : null;
       }
+      break;
+    case "transferred":
+      state.work.delete(frame.contact_id);
+      if (state.selected === frame.contact_id) {
+        state.selected = state.work.size ? state.work.keys().next().value : null;
+      }
+      toast(`Transferred to ${frame.to_agent || frame.queue}.`);
       break;
     case "session_replaced":
       state.replaced = true;
@@ -237,6 +254,15 @@ function setPresence(presence, reason) {
   $("away-reason").hidden = presence !== "away";
   const note = presence === "away" && reason ? `away: ${reason}` : presence === "wrap_up" ? "in wrap-up" : "";
   $("presence-note").textContent = note;
+}
+
+function showNext(next) {
+  $("next-presence").value = next ? `${next.presence}:${next.reason || ""}` : "";
+}
+
+async function chooseNext() {
+  const [presence, reason] = $("next-presence").value.split(":");
+  await act({ type: "next_presence", presence: presence || null, reason: reason || "" });
 }
 
 async function choosePresence() {
@@ -349,6 +375,7 @@ function renderPanel() {
     conversation.append(el("p", { class: "messages", text: "Voice call in progress." }));
   }
   conversation.append(wrapUpControls(item));
+  if (item.state === "connected") conversation.append(transferControls(item));
   panel.replaceChildren(context, conversation);
 }
 
@@ -372,6 +399,35 @@ function wrapUpControls(item) {
     code.addEventListener("change", () => { done.disabled = !code.value; });
   }
   return el("div", { class: "wrapup" }, code, notes, done);
+}
+
+// --- transfer: to a queue (with its waiting contacts and available agents) or to an agent ---
+let queues = [];
+async function loadQueues() {
+  try {
+    const answer = await fetch("/v1/queues", { headers: { Authorization: `Bearer ${state.token}` } });
+    if (answer.ok) queues = await answer.json();
+  } catch (error) {
+    queues = [];
+  }
+}
+
+function transferControls(item) {
+  const where = el("select", { "aria-label": "Transfer to queue", dataset: { testid: "transfer-queue" } },
+    el("option", { value: "", text: "transfer to queue…" }),
+    ...queues.filter((q) => q.channels.includes(item.channel)).map((q) =>
+      el("option", { value: q.name, text: `${q.name} · ${q.waiting} waiting · ${q.agents_available} available` })));
+  const agent = el("input", { placeholder: "or agent id", "aria-label": "Transfer to agent", dataset: { testid: "transfer-agent" } });
+  const note = el("input", { placeholder: "note for the next agent", "aria-label": "Transfer note", dataset: { testid: "transfer-note" } });
+  const go = el("button", { type: "button", text: "Transfer", dataset: { testid: "transfer" },
+    on: { click: async () => {
+      const command = { type: "transfer", contact_id: item.contact_id, note: note.value };
+      if (where.value) command.queue = where.value;
+      if (agent.value.trim()) command.agent_id = agent.value.trim();
+      await act(command);
+    } } });
+  where.addEventListener("focus", () => { loadQueues(); }, { once: true });
+  return el("div", { class: "wrapup" }, where, agent, note, go);
 }
 
 function render() {
@@ -478,6 +534,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signout").addEventListener("click", signOut);
   $("presence").addEventListener("change", choosePresence);
   $("away-reason").addEventListener("change", choosePresence);
+  $("next-presence").addEventListener("change", chooseNext);
   document.addEventListener("keydown", keys);
   setInterval(() => { tick(); ringing(); }, 250);
   const saved = sessionStorage.getItem("ccaas.session");
