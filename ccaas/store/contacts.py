@@ -212,7 +212,8 @@ class ContactRepository:
         )
 
     async def abandon(self, contact_id: str) -> str:
-        """The customer left; returns the state the contact was in."""
+        """The customer left; returns the state the contact was in. A contact an agent holds
+        stays the agent's (marked customer_left_at); one waiting or ringing is abandoned."""
         keys = self.ctx.keys
 
         async def call(raw: dict[str, str]) -> Reply:
@@ -244,7 +245,7 @@ class ContactRepository:
 
         result, raw = await self._settled(contact_id, call)
         if not result.ok:
-            raise _cannot(contact_id, raw, "waiting", "abandoned")
+            raise _cannot(contact_id, raw, "waiting or held", "abandoned")
         return str(result.values[0])
 
     def _handling_keys(self, contact_id: str, agent_id: str) -> list[str]:

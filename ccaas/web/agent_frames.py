@@ -43,9 +43,9 @@ def bare_frames(fields: Mapping[str, str]) -> list[Frame]:
                 {"type": "offer_ended", "offer_id": offer, "contact_id": contact,
                  "reason": "customer_left"}
             ]  # fmt: skip
-        if fields.get("was") in ("connected", "wrap_up"):
-            return [{"type": "customer_left", "contact_id": contact}]
         return []
+    if kind == "customer_left":
+        return [{"type": "customer_left", "contact_id": contact}]
     if kind == "contact_handled":
         return [{"type": "wrap_up", "contact_id": contact}]
     if kind == "contact_completed":

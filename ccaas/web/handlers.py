@@ -128,8 +128,9 @@ async def explain_contact(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/contacts/{id}")
 @operation(
-    "The customer abandoned",
-    errors={404: "unknown", 409: "not waiting"},
+    "The customer left: a contact waiting or ringing is abandoned; one an agent holds stays "
+    "the agent's to complete, marked customer_left_at (the agent is told)",
+    errors={404: "unknown", 409: "it ended already (completed or abandoned)"},
     roles=admits(Role.ADMIN, Role.ADAPTER),
 )
 async def abandon_contact(request: web.Request) -> web.Response:

@@ -521,3 +521,19 @@ async def test_a_next_presence_is_taken_when_the_wrap_up_ends(
     ann = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
     assert (ann["presence"], ann["away_reason"]) == ("away", "break")  # not available
     await socket.close()
+
+
+async def test_a_customer_who_leaves_a_held_chat_is_told_to_its_agent(make_api: MakeApi) -> None:
+    api = await make_api()
+    socket, contact_id = await _connected_to_ann(api)
+    adapter = bearer(Role.ADAPTER, "widget")
+    left = await api.delete(f"/v1/contacts/{contact_id}", headers=adapter)
+    assert left.status == 200
+    assert (await _next(socket, "customer_left"))["contact_id"] == contact_id
+    contact = await (await api.get(f"/v1/contacts/{contact_id}", headers=ADMIN)).json()
+    assert contact["state"] == "connected" and contact["customer_left_at"] > 0
+    again = await api.delete(f"/v1/contacts/{contact_id}", headers=adapter)
+    assert again.status == 200  # unchanged
+    done = await _command(socket, id="c", type="complete", contact_id=contact_id)
+    assert done["type"] == "ack"
+    await socket.close()

@@ -175,8 +175,11 @@ async def _abandon(w: World) -> ClientResponse:
 
 
 @case("delete", "/v1/contacts/{id}", 409)
-async def _abandon_connected(w: World) -> ClientResponse:
-    return await w.call("delete", f"/v1/contacts/{await w.connected()}")
+async def _abandon_completed(w: World) -> ClientResponse:
+    contact_id = await w.connected()
+    done = await w.call("post", f"/v1/contacts/{contact_id}/complete", json=ANN)
+    assert done.status == 200
+    return await w.call("delete", f"/v1/contacts/{contact_id}")
 
 
 request("post", "/v1/contacts/{id}/complete", 404, "/v1/contacts/cdeadbeef/complete", json=ANN)

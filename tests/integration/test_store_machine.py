@@ -274,6 +274,15 @@ class StoreMachine(RuleBasedStateMachine):
             del self.agents[c.agent].work[c.id]
         c.state, c.agent, c.offer_id = "abandoned", None, None
 
+    @rule(data=st.data())
+    def customer_leaves_a_held_contact(self, data: st.DataObject) -> None:
+        """It stays the agent's to complete: nothing in the model changes."""
+        held = sorted(c.id for c in self.contacts.values() if c.state in ("connected", "wrap_up"))
+        if not held:
+            return
+        c = self.contacts[data.draw(st.sampled_from(held))]
+        assert self.run(self.contacts_repo.abandon(c.id)) == c.state
+
     # -- agents -------------------------------------------------------------------------------
     @rule(
         agent_id=st.sampled_from(AGENTS), presence=st.sampled_from(["available", "away", "offline"])

@@ -1,4 +1,6 @@
--- abandon: the customer leaves while waiting or ringing; an open offer is withdrawn.
+-- abandon: the customer leaves. A contact waiting or ringing is abandoned (an open offer is
+-- withdrawn). One an agent is connected to or wrapping up stays the agent's to complete: it
+-- is marked customer_left_at and the agent is told (event customer_left); again: unchanged.
 -- KEYS[1] contact hash  KEYS[2] queue waiting zset  KEYS[3] queue arrivals zset
 -- KEYS[4] agent hash    KEYS[5] agent work hash     KEYS[6] offer deadlines zset
 -- KEYS[7] agent changes  KEYS[8] events  KEYS[9] wake flag  KEYS[10] contact changes zset
@@ -13,6 +15,15 @@ local contact_id, caller_agent, now, wake_channel, caller_queue, most_changes_ke
   unpack(ARGV, 1, 6)
 local state, agent_id, offer_id, queue, channel = unpack(redis.call('HMGET', contact_key,
   'state', 'agent_id', 'offer_id', 'queue', 'channel'))
+if state == 'connected' or state == 'wrap_up' then
+  if agent_id ~= caller_agent then return {'refused', 'stale_agent'} end
+  if redis.call('HEXISTS', contact_key, 'customer_left_at') == 0 then
+    redis.call('HSET', contact_key, 'customer_left_at', now)
+    emit(events_key, 'customer_left', now, 'contact', contact_id, 'agent', agent_id,
+      'queue', queue, 'channel', channel, 'was', state)
+  end
+  return {'ok', state}
+end
 if state ~= 'queued' and state ~= 'offered' then return {'refused', 'not_waiting'} end
 if queue ~= caller_queue then return {'refused', 'stale_queue'} end
 if state == 'offered' then

@@ -50,6 +50,7 @@ INT_FIELDS = (
     "wrap_up_until",
     "completed_at",
     "abandoned_at",
+    "customer_left_at",
     "queue_since",
     "preferred_until",
     "rules_version",
@@ -129,6 +130,7 @@ class ContactRecord:
     wrap_up_until: int | None = None
     completed_at: int | None = None
     abandoned_at: int | None = None
+    customer_left_at: int | None = None  # left while an agent held it (still the agent's)
     disposition: str | None = None
     notes: str | None = None
     preferred_agent: str | None = None
