@@ -26,6 +26,7 @@ class Principal:
 
     role: Role
     subject: str
+    expires_at: int = 0  # when its token expires (s since the epoch); 0: not from a token
 
     def is_agent(self, agent_id: str) -> bool:
         return self.role is Role.AGENT and self.subject == agent_id

@@ -74,4 +74,4 @@ class TokenSigner:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject:
             raise Unauthorized("the token names nobody")
-        return Principal(role, subject)
+        return Principal(role, subject, int(claims["exp"]))

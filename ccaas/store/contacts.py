@@ -73,6 +73,15 @@ def _cannot(contact_id: str, raw: dict[str, str], wanted: str, action: str) -> C
     )
 
 
+def _not_yours(contact_id: str, agent_id: str) -> Conflict:
+    return Conflict(
+        f"contact {contact_id!r} is not connected to agent {agent_id!r}; only the agent "
+        "holding it can complete it",
+        contact_id=contact_id,
+        agent_id=agent_id,
+    )
+
+
 def _inserted(reply: Reply) -> Inserted:
     if not reply.ok:
         return Inserted(InsertStatus(str(reply.reason)), "")
@@ -270,6 +279,8 @@ class ContactRepository:
         nothing and answers the state it led to. The contact of an erased customer is
         completed but keeps no notes (the Completion says so)."""
         raw = await self.raw(contact_id)
+        if raw.get("agent_id") != agent_id:  # nothing of another's contact is told
+            raise _not_yours(contact_id, agent_id)
         codes = self.ctx.config.wrap_up_codes_of(raw["queue"])
         if disposition and disposition not in codes:
             raise InvalidInput(
@@ -305,12 +316,7 @@ class ContactRepository:
             state, discarded = reply.values
             return Completion(str(state), bool(int(discarded)))
         if reply.reason == "not_yours" or raw.get("agent_id", "") != agent_id:
-            raise Conflict(
-                f"contact {contact_id!r} is not connected to agent {agent_id!r}; only the "
-                "agent holding it can complete it",
-                contact_id=contact_id,
-                agent_id=agent_id,
-            )
+            raise _not_yours(contact_id, agent_id)
         raise _cannot(contact_id, await self.raw(contact_id), "connected", "completed")
 
     async def end_wrap_up(self, contact_id: str, *, only_if_due: bool) -> bool:

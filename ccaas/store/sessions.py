@@ -26,15 +26,18 @@ class SessionRepository:
             raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
         return str(reply.values[0])
 
-    async def keep(self, sessions: Sequence[tuple[str, str, int]]) -> None:
-        """(agent id, session id, deadline ms) of the sessions a replica holds."""
+    async def keep(self, sessions: Sequence[tuple[str, str, int]]) -> list[tuple[str, str]]:
+        """(agent id, session id, deadline ms) of the sessions a replica holds; returns
+        (agent id, session id) of those another session replaced."""
         if not sessions:
-            return
+            return []
         keys = self.ctx.keys
         args = [value for session in sessions for value in session]
-        await self.ctx.scripts.keep_sessions(
+        answer = await self.ctx.scripts.keep_sessions(
             keys=[keys.agent_sessions, keys.session_deadlines], args=args
         )
+        stale = list(Reply.decode(answer).values[0])
+        return list(zip(stale[0::2], stale[1::2], strict=True))
 
     async def due(self, now_ms: int, limit: int = 100) -> list[str]:
         """Agents whose session deadline passed."""

@@ -44,6 +44,8 @@ def bare_frames(fields: Mapping[str, str]) -> list[Frame]:
                  "reason": "customer_left"}
             ]  # fmt: skip
         return []
+    if kind == "contact_erased":
+        return [{"type": "card", "contact_id": contact}]
     if kind == "customer_left":
         return [{"type": "customer_left", "contact_id": contact}]
     if kind == "contact_handled":

@@ -67,6 +67,7 @@ class AgentHub:
         self.following = asyncio.Event()
         self._read_from = ""  # the last event handed on; kept when the duty is restarted
         self._closed: list[tuple[str, str, int]] = []  # sessions closed, not yet recorded
+        self._opening: dict[str, asyncio.Lock] = {}  # one registration of an agent at a time
         self._recording: asyncio.Task[None] | None = None
 
     # --- life -------------------------------------------------------------------------------
@@ -89,14 +90,18 @@ class AgentHub:
 
     async def register(self, session: Session) -> None:
         """The session receives its agent's events from now on (queued until it started);
-        an older session of the agent is replaced, here or on another replica."""
+        an older session of the agent is replaced, here or on another replica. Redis records
+        the new session before this replica closes an older one, one registration of an
+        agent at a time, so the order Redis keeps is the order consoles are closed in."""
         await self.following.wait()
-        older = self.sessions.get(session.agent_id)
-        self.sessions[session.agent_id] = session
-        self._senders[session] = asyncio.create_task(self._send_events(session))
-        if older is not None:
+        lock = self._opening.setdefault(session.agent_id, asyncio.Lock())
+        async with lock:
+            await self.store.open(session.agent_id, session.id, self.live_deadline())
+            older = self.sessions.get(session.agent_id)
+            self.sessions[session.agent_id] = session
+            self._senders[session] = asyncio.create_task(self._send_events(session))
+        if older is not None and older is not session:
             await self._replace(older)
-        await self.store.open(session.agent_id, session.id, self.live_deadline())
 
     async def unregister(self, session: Session) -> None:
         """The console went: the agent goes offline after the grace unless it comes back.
@@ -134,7 +139,7 @@ class AgentHub:
         made: list[Frame] = []
         for frame in bare_frames(fields):
             kind = frame["type"]
-            if kind in ("offer", "connected", "wrap_up"):
+            if kind in ("offer", "connected", "wrap_up", "card"):
                 card = await self.cards.card(frame["contact_id"])
                 if card is None:
                     continue
@@ -142,6 +147,9 @@ class AgentHub:
                     if card.get("state") != "wrap_up":
                         continue  # completed at once: wrap_up_ended follows
                     frame["deadline"] = card.get("wrap_up_until")
+                    frame["remaining_ms"] = max(
+                        0, int(card.get("wrap_up_until") or 0) - self.ctx.clock.now_ms()
+                    )
                 if kind == "offer":
                     if card.get("offer_id") != frame["offer_id"]:
                         continue  # it rang out or was taken back before we read it
@@ -159,19 +167,25 @@ class AgentHub:
         return made
 
     async def _send_events(self, session: Session) -> None:
+        """Send the session's events as frames, in order. A frame that cannot be made (Redis
+        away) is not skipped: the socket is closed, and the console, resuming from the last
+        seq it applied, is sent it again."""
         await session.started.wait()
-        while True:
-            event_id, fields = await session.events.get()
-            if seq_key(event_id) <= session.after:
-                continue
-            try:
+        try:
+            while True:
+                event_id, fields = await session.events.get()
+                if seq_key(event_id) <= session.after:
+                    continue
                 frames = await self.frames(fields)
-            except RedisError:
-                log.warning("console_frame_unread", agent_id=session.agent_id, event=event_id)
-                continue
-            for frame in frames:
-                await session.send(stamped(frame, event_id, fields))
-            session.after = seq_key(event_id)
+                for n, frame in enumerate(frames):
+                    await session.send(stamped(frame, event_id, fields, more=n < len(frames) - 1))
+                session.after = seq_key(event_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("console_frames_stopped", agent_id=session.agent_id, exc_info=True)
+            with contextlib.suppress(Exception):
+                await session.socket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"resume")
 
     # --- duties -----------------------------------------------------------------------------
     async def _follow(self) -> None:
@@ -197,7 +211,10 @@ class AgentHub:
             await asyncio.sleep(KEEP_SECONDS)
             deadline = self.live_deadline()
             held = [(s.agent_id, s.id, deadline) for s in self.sessions.values()]
-            await self.store.keep(held)
+            for agent_id, session_id in await self.store.keep(held):
+                session = self.sessions.get(agent_id)
+                if session is not None and session.id == session_id:
+                    await self._replace(session)  # its replacement's message was lost
 
     async def _hear_replacements(self) -> None:
         pubsub = self.ctx.redis.pubsub(ignore_subscribe_messages=True)
@@ -234,10 +251,12 @@ class AgentHub:
         ]
 
 
-def stamped(frame: Frame, event_id: str, fields: dict[str, str]) -> Frame:
-    """A frame with its event's `seq` and `ts` (when it happened: µs since the epoch)."""
+def stamped(frame: Frame, event_id: str, fields: dict[str, str], more: bool = False) -> Frame:
+    """A frame with its event's `seq` and `ts` (when it happened: µs since the epoch). An
+    event of two frames marks the first `more`: a console keeps the seq only from the last."""
     ts = fields.get("ts", "")
-    return {**frame, "seq": event_id, **({"ts": int(ts)} if ts.isdigit() else {})}
+    stamp: Frame = {"seq": event_id, **({"ts": int(ts)} if ts.isdigit() else {})}
+    return {**frame, **stamp, **({"more": True} if more else {})}
 
 
 def snapshot_frame(seq: str, desk: dict[str, Any], now_ms: int, away_reasons: list[str]) -> Frame:
@@ -252,6 +271,9 @@ def snapshot_frame(seq: str, desk: dict[str, Any], now_ms: int, away_reasons: li
                  "card": card}
             )  # fmt: skip
         else:
+            if card.get("state") == "wrap_up":
+                remaining = max(0, int(card.get("wrap_up_until") or 0) - now_ms)
+                card = {**card, "wrap_up_remaining_ms": remaining}
             work.append(card)
     return {
         "type": "snapshot",

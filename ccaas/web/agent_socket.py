@@ -8,7 +8,9 @@ an `error` (a problem object) carrying its `id`.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 import structlog
@@ -19,6 +21,7 @@ from structlog.contextvars import bound_contextvars
 from ..desk.transfers import Transfers
 from ..domain.models import Presence
 from ..domain.roles import Role, admits
+from ..domain.tokens import LEEWAY_SECONDS
 from ..errors import CcaasError, InvalidInput
 from ..store.messages import MessageRepository
 from .agent_commands import (
@@ -42,7 +45,8 @@ log = structlog.get_logger("ccaas.console")
 socket_routes = web.RouteTableDef()
 HUB = web.AppKey("agent_hub", AgentHub)
 MAX_FRAME_BYTES = 64 * 1024
-MOST_MISSED = 10_000  # events after last_seq read to catch a console up; beyond: a snapshot
+MOST_MISSED = 1_000  # events after last_seq read to catch a console up; beyond: a snapshot
+EXPIRED = 4003  # the close code of a socket whose token expired: sign in again
 PING_SECONDS = 20.0  # aiohttp pings the browser this often and drops one that never answers
 
 
@@ -58,6 +62,11 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     socket = web.WebSocketResponse(heartbeat=PING_SECONDS, max_msg_size=MAX_FRAME_BYTES)
     await socket.prepare(request)
     session = Session(caller.subject, socket)
+    # the socket lives no longer than its token (and the leeway a token is checked with)
+    expiry = asyncio.get_running_loop().call_later(
+        max(0.0, caller.expires_at + LEEWAY_SECONDS - time.time()),
+        lambda: asyncio.ensure_future(_expired(socket)),
+    )
     with bound_contextvars(agent_id=caller.subject, session=session.id):
         await hub.register(session)
         log.info("console_connected", resumed_from=last_seq or None)
@@ -65,9 +74,15 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
             await _start(hub, session, last_seq)
             await _serve_commands(request, session)
         finally:
+            expiry.cancel()
             await hub.unregister(session)
             log.info("console_disconnected", close_code=socket.close_code)
     return socket
+
+
+async def _expired(socket: web.WebSocketResponse) -> None:
+    log.info("console_token_expired")
+    await socket.close(code=EXPIRED, message=b"sign in again")
 
 
 def _check_seq(value: str) -> None:
@@ -108,6 +123,9 @@ async def _answer(request: web.Request, session: Session, text: str) -> Frame:
     command_id = ""
     try:
         raw = json.loads(text)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than it can be read
+        return _error(command_id, InvalidInput("the frame is not JSON", field="frame"))
+    try:
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             command_id = raw["id"][:64]
         if not isinstance(raw, dict) or raw.get("type") not in COMMAND_TYPES:
@@ -117,8 +135,6 @@ async def _answer(request: web.Request, session: Session, text: str) -> Frame:
             )
         command = COMMAND.validate_python(raw)
         result = await _run(request, session.agent_id, command)
-    except json.JSONDecodeError:
-        return _error(command_id, InvalidInput("the frame is not JSON", field="frame"))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"][1:]) or "frame"

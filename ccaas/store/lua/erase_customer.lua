@@ -48,8 +48,8 @@ end
 local waiting = 0
 for i = first_contact, #KEYS, 3 do
   local contact_key, body_key, messages_key = KEYS[i], KEYS[i + 1], KEYS[i + 2]
-  local channel, external_id, id, state = unpack(redis.call('HMGET', contact_key, 'channel',
-    'external_id', 'id', 'state'))
+  local channel, external_id, id, state, holder = unpack(redis.call('HMGET', contact_key,
+    'channel', 'external_id', 'id', 'state', 'agent_id'))
   if channel and external_id then
     redis.call('HDEL', external_ids_key, channel .. ':' .. external_id)
   end
@@ -68,6 +68,11 @@ for i = first_contact, #KEYS, 3 do
   end
   redis.call('DEL', messages_key)
   redis.call('HSET', contact_key, 'erased_at', now)
+  if holder and holder ~= '' and (state == 'offered' or state == 'connected'
+      or state == 'wrap_up') then
+    -- the agent's console shows the customer: it is told to forget them (no name here)
+    emit(events_key, 'contact_erased', now, 'contact', id, 'agent', holder)
+  end
   if state == 'queued' then
     touch(contact_changes_key, id, most_changes_kept)
     waiting = waiting + 1

@@ -3,14 +3,17 @@
 -- replaced meanwhile is left alone.
 -- KEYS[1] agent sessions hash  KEYS[2] session deadlines zset
 -- ARGV: for each session, in threes: agent id, session id, deadline (ms)
--- Returns {"ok", how many were still current}.
+-- Returns {"ok", {agent id, session id, ...} of the sessions no longer the agent's} (their
+-- replacement was announced; a replica that missed it closes them now).
 local sessions_key, deadlines_key = unpack(KEYS, 1, 2)
-local kept = 0
+local stale = {}
 for i = 1, #ARGV, 3 do
   local agent_id, session_id, deadline = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('HGET', sessions_key, agent_id) == session_id then
     redis.call('ZADD', deadlines_key, deadline, agent_id)
-    kept = kept + 1
+  else
+    stale[#stale + 1] = agent_id
+    stale[#stale + 1] = session_id
   end
 end
-return {'ok', kept}
+return {'ok', stale}

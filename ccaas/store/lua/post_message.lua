@@ -16,15 +16,16 @@ local contact_id, sender, agent_id, text, now, most_kept = unpack(ARGV, 1, 6)
 local state, channel, holder, erased, external_id = unpack(redis.call('HMGET', contact_key,
   'state', 'channel', 'agent_id', 'erased_at', 'external_id'))
 if not state then return {'refused', 'no_contact'} end
-if erased then return {'refused', 'customer_erased'} end
-if channel == 'voice' then return {'refused', 'voice'} end
-if state == 'completed' or state == 'abandoned' then return {'refused', 'ended'} end
 holder = holder or ''
 if state == 'queued' then holder = '' end  -- an agent_id left from an ended offer
+-- an agent learns nothing of a contact it does not hold: that refusal comes first
 if sender == 'agent' and (holder ~= agent_id or (state ~= 'connected' and state ~= 'wrap_up'))
 then
   return {'refused', 'not_connected'}
 end
+if erased then return {'refused', 'customer_erased'} end
+if channel == 'voice' then return {'refused', 'voice'} end
+if state == 'completed' or state == 'abandoned' then return {'refused', 'ended'} end
 local fields = {'from', sender, 'text', text, 'at', now}
 if sender == 'agent' then
   local outbound_id = redis.call('XADD', outbound_key, '*', 'contact', contact_id,

@@ -16,6 +16,8 @@ const state = {
   nextId: 1,
   pending: new Map(), // command id -> {resolve, reject}
   drafts: new Map(), // contact id -> what the agent has typed and not sent
+  wrapDrafts: new Map(), // contact id -> {code, notes} chosen and not yet completed
+  notified: new Set(), // offer ids a notification was shown for
   presence: "offline",
   replaced: false,
   notification: null,
@@ -111,6 +113,11 @@ function connect() {
     if (state.socket !== socket) return;
     for (const { reject } of state.pending.values()) reject(new Error("connection lost"));
     state.pending.clear();
+    if (event.code === 4003) {
+      signOut();
+      $("signin-error").textContent = "Your sign-in expired: sign in again.";
+      return;
+    }
     if (event.code === 4001 || state.replaced) {
       setConnection("offline");
       showBanner("This desk was opened somewhere else; this page no longer receives offers.");
@@ -152,7 +159,8 @@ async function act(command) {
 }
 
 function receive(frame) {
-  if (frame.seq) state.lastSeq = frame.seq;
+  // an event of two frames marks the first `more`: resume from the seq of a whole event
+  if (frame.seq && !frame.more) state.lastSeq = frame.seq;
   switch (frame.type) {
     case "ack":
     case "error": {
@@ -164,8 +172,8 @@ function receive(frame) {
       return;
     }
     case "snapshot":
-      state.offers = new Map(frame.offers.map((o) => [o.offer_id, o]));
-      state.work = new Map(frame.work.map((card) => [card.contact_id, { ...card, unread: 0 }]));
+      state.offers = new Map(frame.offers.map((o) => [o.offer_id, localTimes(o)]));
+      state.work = new Map(frame.work.map((card) => [card.contact_id, wrapUpTimes({ ...card, unread: 0 })]));
       if (state.selected && !state.work.has(state.selected)) state.selected = null;
       if (!state.selected && state.work.size) state.selected = state.work.keys().next().value;
       $("away-reason").replaceChildren(
@@ -180,7 +188,7 @@ function receive(frame) {
     case "resumed":
       return;
     case "offer":
-      state.offers.set(frame.offer_id, frame);
+      state.offers.set(frame.offer_id, localTimes(frame));
       break;
     case "offer_ended":
       for (const [id, offer] of state.offers) {
@@ -194,6 +202,15 @@ function receive(frame) {
       state.work.set(frame.contact_id, { ...frame.card, unread: 0 });
       state.selected = frame.contact_id;
       break;
+    case "card": {
+      // what the console shows of a contact changed (its customer was erased): show it anew
+      const item = state.work.get(frame.contact_id);
+      if (item) state.work.set(frame.contact_id, { ...frame.card, unread: 0, left: item.left });
+      for (const offer of state.offers.values()) {
+        if (offer.contact_id === frame.contact_id) offer.card = frame.card;
+      }
+      break;
+    }
     case "customer_left": {
       const item = state.work.get(frame.contact_id);
       if (item) item.left = true;
@@ -220,7 +237,8 @@ function receive(frame) {
       const item = state.work.get(frame.contact_id);
       if (item) {
         item.state = "wrap_up";
-        item.wrap_up_until = frame.deadline;
+        item.wrap_up_remaining_ms = frame.remaining_ms;
+        wrapUpTimes(item);
       }
       break;
     }
@@ -244,6 +262,20 @@ function receive(frame) {
       return;
   }
   render();
+}
+
+// Countdowns run on this PC's clock from the time left when the frame came, never from the
+// server's deadline: a PC whose clock is off would show a wrong time left.
+function localTimes(offer) {
+  offer.localDeadline = Date.now() + Math.max(0, offer.remaining_ms || 0);
+  return offer;
+}
+
+function wrapUpTimes(item) {
+  if (item.state === "wrap_up" && item.wrap_up_remaining_ms !== undefined) {
+    item.localWrapUpEnd = Date.now() + Math.max(0, item.wrap_up_remaining_ms);
+  }
+  return item;
 }
 
 // --- presence --------------------------------------------------------------------------------
@@ -298,8 +330,8 @@ function renderOffers() {
     const card = offer.card || {};
     box.append(
       el("article", { class: "offer", dataset: { testid: "offer", offer: offer.offer_id } },
-        el("span", { class: "countdown", dataset: { testid: "countdown", deadline: offer.deadline } },
-          seconds(offer.deadline - Date.now())),
+        el("span", { class: "countdown", dataset: { testid: "countdown", deadline: offer.localDeadline } },
+          seconds(offer.localDeadline - Date.now())),
         el("strong", { text: `${card.channel || ""} · ${card.queue || ""}` }),
         el("div", { text: customerName(card), dataset: { testid: "offer-customer" } }),
         el("div", { class: "first", text: firstWords(card) }),
@@ -333,12 +365,17 @@ function renderPanel() {
   const old = $("composer");
   const wasTyping = old && document.activeElement === old;
   if (old) state.drafts.set(old.dataset.contact, old.value);
+  const oldCode = $("wrap-up-code");
+  const oldNotes = $("wrap-up-notes");
+  if (oldCode && oldNotes) {
+    state.wrapDrafts.set(oldCode.dataset.contact, { code: oldCode.value, notes: oldNotes.value });
+  }
   const item = state.selected && state.work.get(state.selected);
   if (!item) {
     panel.replaceChildren(el("p", { class: "empty", text: "Nothing selected. Offers appear above; accept with a, reject with r." }));
     return;
   }
-  item.unread = 0;
+  if (!document.hidden) item.unread = 0; // read only when the agent can see it
   const customer = item.customer || {};
   const facts = el("dl", {},
     el("dt", { text: "Name" }), el("dd", { text: customer.name || "—" }),
@@ -383,20 +420,28 @@ function wrapUpControls(item) {
   if (item.state === "wrap_up") {
     return el("div", { class: "wrapup", dataset: { testid: "wrap-up" } },
       el("span", { text: "Wrap-up ends in " }),
-      el("strong", { class: "wrapup-countdown", dataset: { testid: "wrap-up-countdown", deadline: item.wrap_up_until } },
-        seconds(item.wrap_up_until - Date.now())));
+      el("strong", { class: "wrapup-countdown", dataset: { testid: "wrap-up-countdown", deadline: item.localWrapUpEnd || 0 } },
+        seconds((item.localWrapUpEnd || 0) - Date.now())),
+      el("button", { type: "button", text: "End wrap-up", dataset: { testid: "end-wrap-up" },
+        on: { click: () => act({ type: "presence", presence: "available" }) } }));
   }
   const codes = item.wrap_up_codes || [];
-  const code = el("select", { "aria-label": "Wrap-up code", dataset: { testid: "wrap-up-code" } },
+  const code = el("select", { id: "wrap-up-code", "aria-label": "Wrap-up code", dataset: { testid: "wrap-up-code", contact: item.contact_id } },
     el("option", { value: "", text: codes.length ? "wrap-up code…" : "no codes" }),
     ...codes.map((c) => el("option", { value: c, text: c })));
-  const notes = el("input", { placeholder: "notes", "aria-label": "Notes", dataset: { testid: "notes" } });
+  const notes = el("input", { id: "wrap-up-notes", placeholder: "notes", "aria-label": "Notes", dataset: { testid: "notes" } });
+  const kept = state.wrapDrafts.get(item.contact_id);
+  if (kept) {
+    code.value = kept.code;
+    notes.value = kept.notes;
+  }
   const done = el("button", { type: "button", class: "primary", text: "Complete", dataset: { testid: "complete" },
     disabled: item.wrap_up_code_required ? "" : null,
     title: item.wrap_up_code_required ? "this queue needs a wrap-up code" : null,
     on: { click: () => complete(item.contact_id, code.value, notes.value) } });
   if (item.wrap_up_code_required) {
     code.addEventListener("change", () => { done.disabled = !code.value; });
+    done.disabled = !code.value;
   }
   return el("div", { class: "wrapup" }, code, notes, done);
 }
@@ -467,8 +512,10 @@ function ringing() {
   } catch (error) {
     // no sound without a user gesture first: the card still pulses
   }
-  if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-    const offer = state.offers.values().next().value;
+  const fresh = [...state.offers.values()].find((o) => !state.notified.has(o.offer_id));
+  if (fresh && document.hidden && "Notification" in window && Notification.permission === "granted") {
+    const offer = fresh;
+    state.notified.add(offer.offer_id);
     if (state.notification) state.notification.close();
     state.notification = new Notification("ccaas: an offer rings", {
       body: `${offer.card ? offer.card.channel : ""} · ${offer.card ? customerName(offer.card) : ""}`,
@@ -496,11 +543,11 @@ async function reject(offerId) {
 async function reply(contactId, box) {
   const text = box.value.trim();
   if (!text) return;
+  // cleared now, not on the ack: a frame before the ack would bring it back as a draft
+  box.value = "";
+  state.drafts.delete(contactId);
   const done = await act({ type: "message", contact_id: contactId, text });
-  if (done) {
-    box.value = "";
-    state.drafts.delete(contactId);
-  }
+  if (!done && !box.value) box.value = text; // not sent: the agent keeps what it wrote
 }
 
 async function complete(contactId, disposition, notes) {
@@ -536,6 +583,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("away-reason").addEventListener("change", choosePresence);
   $("next-presence").addEventListener("change", chooseNext);
   document.addEventListener("keydown", keys);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) render(); });
   setInterval(() => { tick(); ringing(); }, 250);
   const saved = sessionStorage.getItem("ccaas.session");
   if (saved) start(JSON.parse(saved));
