@@ -74,12 +74,18 @@ async def _route(api: TestClient) -> None:
     await Router(api.server.app[SERVICES].ctx).route_once()
 
 
+async def _desk(api: TestClient, agent_id: str) -> ClientWebSocketResponse:
+    """An available agent's console, its snapshot read."""
+    await _agent(api, agent_id, "available")
+    socket = await _connect(api, agent_id)
+    await _next(socket, "snapshot")
+    return socket
+
+
 async def _ringing_for_ann(api: TestClient) -> tuple[ClientWebSocketResponse, dict[str, Any]]:
     """Ann available with her console open, and a chat's offer ringing for her: the socket
     and the offer frame."""
-    await _agent(api, "ann", "available")
-    socket = await _connect(api, "ann")
-    await _next(socket, "snapshot")
+    socket = await _desk(api, "ann")
     await post_contact_from(api, "chat-1", {"email": "jo@example.com"})
     await _route(api)
     return socket, await _next(socket, "offer")
@@ -224,9 +230,7 @@ async def test_a_console_that_comes_back_within_the_grace_stays_signed_in(
     make_api: MakeApi, clock: ManualClock
 ) -> None:
     api = await make_api(disconnect_grace_seconds=30)
-    await _agent(api, "ann", "available")
-    socket = await _connect(api, "ann")
-    await _next(socket, "snapshot")
+    socket = await _desk(api, "ann")
     await socket.close()
     await asyncio.sleep(0.1)
     clock.advance(20)
@@ -341,9 +345,7 @@ async def test_a_queue_that_needs_a_wrap_up_code_completes_only_with_one(
     rules = TEST_CONFIG.model_dump(mode="json")
     rules["queues"]["billing"]["wrap_up_code_required"] = True
     api = await make_api(RoutingConfig.model_validate(rules))
-    await _agent(api, "ann", "available")
-    socket = await _connect(api, "ann")
-    await _next(socket, "snapshot")
+    socket = await _desk(api, "ann")
     contact = await post_contact_from(api, "chat-1", {"email": "jo@example.com"})
     await _route(api)
     offer = await _next(socket, "offer")
@@ -401,9 +403,7 @@ async def test_a_transfer_to_a_queue_keeps_the_first_arrival_and_frees_the_agent
 async def test_a_transfer_to_a_named_agent_rings_for_that_agent(make_api: MakeApi) -> None:
     api = await make_api()
     socket, contact_id = await _connected_to_ann(api)
-    await _agent(api, "bob", "available")
-    bob = await _connect(api, "bob")
-    await _next(bob, "snapshot")
+    bob = await _desk(api, "bob")
     moved = await _command(socket, id="t", type="transfer", contact_id=contact_id,
                            agent_id="bob")  # fmt: skip
     assert moved["type"] == "ack", moved
@@ -438,9 +438,7 @@ async def test_a_transfer_that_cannot_be_made_says_why_and_changes_nothing(
         if field:
             assert refused["problem"]["errors"][0]["field"] == field, why
     assert await dump(ctx.redis) == before
-    await _agent(api, "bob", "available")
-    bob = await _connect(api, "bob")
-    await _next(bob, "snapshot")
+    bob = await _desk(api, "bob")
     stolen = await _command(bob, id="s", type="transfer", contact_id=contact_id, queue="support")
     assert stolen["problem"]["status"] == 409
     await socket.close()
@@ -476,9 +474,7 @@ async def test_a_next_presence_with_no_work_applies_at_once_and_a_presence_repla
     make_api: MakeApi,
 ) -> None:
     api = await make_api()
-    await _agent(api, "ann", "available")
-    socket = await _connect(api, "ann")
-    await _next(socket, "snapshot")
+    socket = await _desk(api, "ann")
     now = await _command(socket, id="1", type="next_presence", presence="offline")
     assert now["result"] == {"when": "now"}
     assert (await _next(socket, "presence"))["presence"] == "offline"
