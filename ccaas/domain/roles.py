@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -26,7 +26,8 @@ class Principal:
 
     role: Role
     subject: str
-    expires_at: int = 0  # when its token expires (s since the epoch); 0: not from a token
+    # when its token expires (s since the epoch; 0: not from a token); not who it is
+    expires_at: int = field(default=0, compare=False)
 
     def is_agent(self, agent_id: str) -> bool:
         return self.role is Role.AGENT and self.subject == agent_id

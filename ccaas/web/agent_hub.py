@@ -46,7 +46,6 @@ class Session:
     after: tuple[int, int] = (0, 0)  # events up to here are in what the console was sent
     events: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
     started: asyncio.Event = field(default_factory=asyncio.Event)  # snapshot or replay sent
-    closed_at_ms: int | None = None
 
     async def send(self, frame: Frame) -> None:
         if not self.socket.closed:
