@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 
 from ..domain.models import ContactState, Presence
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..store.agents import AgentRepository
 from ..store.contacts import ContactRepository
 from ..store.context import StoreContext
@@ -139,6 +139,19 @@ class Desk:
             for contact_id in changed.wrapping:
                 await self.contacts.end_wrap_up(contact_id, only_if_due=False)
         return changed.before
+
+    async def end_wrap_up(self, contact_id: str, agent_id: str) -> bool:
+        """The agent is done wrapping up a contact before its time: it is completed, and the
+        agent takes the presence it chose for then (else available). Conflict if the contact
+        is not in this agent's wrap-up."""
+        raw = await self.contacts.raw(contact_id)
+        if raw.get("agent_id") != agent_id or raw.get("state") != ContactState.WRAP_UP.value:
+            raise Conflict(
+                f"contact {contact_id!r} is not in agent {agent_id!r}'s wrap-up",
+                contact_id=contact_id,
+                reason="not_in_wrap_up",
+            )
+        return await self.contacts.end_wrap_up(contact_id, only_if_due=False)
 
     async def accept(self, offer_id: str, agent_id: str) -> str:
         """`agent_id` takes the offer ringing for it; it becomes the customer's last agent.

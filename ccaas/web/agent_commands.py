@@ -53,6 +53,11 @@ class CompleteCommand(_Command):
     notes: str = Field("", max_length=4000)
 
 
+class EndWrapUpCommand(_Command):
+    type: Literal["end_wrap_up"]
+    contact_id: Key
+
+
 class TransferCommand(_Command):
     type: Literal["transfer"]
     contact_id: Key
@@ -72,6 +77,7 @@ Command = Annotated[
     | RejectCommand
     | MessageCommand
     | CompleteCommand
+    | EndWrapUpCommand
     | TransferCommand
     | PingCommand,
     Field(discriminator="type"),
@@ -84,6 +90,7 @@ COMMAND_TYPES = (
     "reject",
     "message",
     "complete",
+    "end_wrap_up",
     "transfer",
     "ping",
 )

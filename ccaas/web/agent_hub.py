@@ -46,6 +46,7 @@ class Session:
     after: tuple[int, int] = (0, 0)  # events up to here are in what the console was sent
     events: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
     started: asyncio.Event = field(default_factory=asyncio.Event)  # snapshot or replay sent
+    registered: bool = False  # Redis recorded it (a failed registration records no close)
 
     async def send(self, frame: Frame) -> None:
         if not self.socket.closed:
@@ -96,6 +97,7 @@ class AgentHub:
         lock = self._opening.setdefault(session.agent_id, asyncio.Lock())
         async with lock:
             await self.store.open(session.agent_id, session.id, self.live_deadline())
+            session.registered = True
             older = self.sessions.get(session.agent_id)
             self.sessions[session.agent_id] = session
             self._senders[session] = asyncio.create_task(self._send_events(session))
@@ -111,6 +113,8 @@ class AgentHub:
             sender.cancel()
         if self.sessions.get(session.agent_id) is session:
             del self.sessions[session.agent_id]
+        if not session.registered:
+            return
         deadline = self.ctx.clock.now_ms() + self.grace_ms
         self._closed.append((session.agent_id, session.id, deadline))
         if self._recording is None:

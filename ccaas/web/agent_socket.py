@@ -29,6 +29,7 @@ from .agent_commands import (
     COMMAND_TYPES,
     AcceptCommand,
     CompleteCommand,
+    EndWrapUpCommand,
     MessageCommand,
     NextPresenceCommand,
     PresenceCommand,
@@ -68,9 +69,9 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
         lambda: asyncio.ensure_future(_expired(socket)),
     )
     with bound_contextvars(agent_id=caller.subject, session=session.id):
-        await hub.register(session)
-        log.info("console_connected", resumed_from=last_seq or None)
         try:
+            await hub.register(session)
+            log.info("console_connected", resumed_from=last_seq or None)
             await _start(hub, session, last_seq)
             await _serve_commands(request, session)
         finally:
@@ -97,8 +98,9 @@ async def _start(hub: AgentHub, session: Session, last_seq: str) -> None:
     missed = await hub.missed(session.agent_id, last_seq, MOST_MISSED) if last_seq else None
     if missed is not None:
         for event_id, fields in missed:
-            for frame in await hub.frames(fields):
-                await session.send(stamped(frame, event_id, fields))
+            frames = await hub.frames(fields)
+            for n, frame in enumerate(frames):
+                await session.send(stamped(frame, event_id, fields, more=n < len(frames) - 1))
         session.after = max([seq_key(last_seq), *(seq_key(e) for e, _ in missed)])
         await session.send({"type": "resumed", "seq": last_seq if not missed else missed[-1][0]})
     else:
@@ -166,6 +168,8 @@ async def _run(request: web.Request, agent_id: str, command: Any) -> dict[str, A
             command.contact_id, agent_id, command.disposition, command.notes
         )
         return {"state": done.state, "notes_discarded": done.notes_discarded}
+    elif isinstance(command, EndWrapUpCommand):
+        return {"ended": await svc.desk.end_wrap_up(command.contact_id, agent_id)}
     elif isinstance(command, TransferCommand):
         queue = await Transfers(svc.desk).transfer(
             command.contact_id, agent_id, command.queue or "", command.agent_id or "", command.note

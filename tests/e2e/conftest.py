@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 import time
 import urllib.error
@@ -108,9 +109,11 @@ class Engine:
         raise AssertionError(f"not within {seconds} s: {what}")
 
 
-def _serve(redis_url: str, tenant: str, replicas: int, folder: Path) -> Iterator[Engine]:
+def _serve(
+    redis_url: str, tenant: str, replicas: int, folder: Path, rules: str = RULES
+) -> Iterator[Engine]:
     routing = folder / "routing.yaml"
-    routing.write_text(RULES)
+    routing.write_text(rules)
     ports = distinct_ports(replicas)
     env = serve_env(redis_url, tenant, 0, routing) | {
         "CCAAS_AGENT_DISCONNECT_GRACE_SECONDS": str(GRACE_SECONDS),
@@ -161,11 +164,18 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-async def signed_in(browser: Browser, url: str, agent_id: str) -> Page:
-    """A console page at 1280x720, signed in as `agent_id`, its websocket connected."""
+async def signed_in(
+    browser: Browser, url: str, agent_id: str, init: str = "", route: Any = None
+) -> Page:
+    """A console page at 1280x720, signed in as `agent_id`, its websocket connected; `init`
+    is a script run before the page's own, `route` handles its websocket."""
     context = await browser.new_context(viewport={"width": 1280, "height": 720})
     await context.grant_permissions(["notifications"], origin=url)
+    if init:
+        await context.add_init_script(init)
     page = await context.new_page()
+    if route is not None:
+        await page.route_web_socket(re.compile(r".*/v1/agent/ws.*"), route)
     await page.goto(url + "/console")
     await page.fill("#agent-id", agent_id)
     await page.fill("#password", "e2e-password")
@@ -181,3 +191,48 @@ async def eventually(what: str, check: Any, seconds: float = 15.0) -> Any:
             return found
         await asyncio.sleep(0.1)
     raise AssertionError(f"not within {seconds} s: {what}")
+
+
+# the same centre, with a queue that rings 30 s and has a 60 s wrap-up
+SLOW_RULES = RULES.replace("max_missed_offers: 2", "max_missed_offers: 5").replace(
+    "offer_timeout_seconds: 4", "offer_timeout_seconds: 30\n    wrap_up_seconds: 60"
+)
+
+
+@pytest.fixture
+def slow_engine(redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[Engine]:
+    """One `ccaas serve` whose queue rings 30 s and has a 60 s wrap-up."""
+    yield from _serve(redis_server.url, "e2es" + secrets.token_hex(3), 1, tmp_path, SLOW_RULES)
+
+
+async def available_page(
+    browser: Browser,
+    engine: Engine,
+    agent_id: str,
+    replica: int = 0,
+    init: str = "",
+    route: Any = None,
+) -> Page:
+    """A new agent's console on that replica, signed in, having made itself available."""
+    engine.agent(agent_id)
+    page = await signed_in(browser, engine.urls[replica], agent_id, init, route)
+    await page.select_option("[data-testid=presence]", "available")
+    await eventually(
+        f"{agent_id} is available",
+        lambda: engine.call("GET", f"/v1/agents/{agent_id}")[1]["presence"] == "available",
+    )
+    return page
+
+
+async def connected_chat(page: Page, engine: Engine, external_id: str = "chat-1") -> str:
+    contact_id = engine.chat(external_id, f"{external_id}@example.com")
+    await page.locator("[data-testid=accept]").click()
+    await page.locator(f"[data-testid=work-item][data-contact='{contact_id}']").wait_for()
+    return contact_id
+
+
+def say(engine: Engine, contact_id: str, text: str) -> None:
+    status, _ = engine.call(
+        "POST", f"/v1/contacts/{contact_id}/messages", {"text": text}, role=Role.ADAPTER
+    )
+    assert status == 201

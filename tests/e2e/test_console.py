@@ -8,32 +8,27 @@ from __future__ import annotations
 
 import asyncio
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser
 
 from ccaas.domain.roles import Role
-from tests.e2e.conftest import GRACE_SECONDS, Engine, artifacts, eventually, signed_in
+from tests.e2e.conftest import (
+    GRACE_SECONDS,
+    Engine,
+    artifacts,
+    available_page,
+    eventually,
+    signed_in,
+)
 
 
 def _work_of(engine: Engine, agent_id: str) -> list[dict]:
     return engine.call("GET", f"/v1/agents/{agent_id}")[1]["work"]
 
 
-async def _available(browser: Browser, engine: Engine, agent_id: str, replica: int = 0) -> Page:
-    """A new agent signed in on that replica's console, having set itself available."""
-    engine.agent(agent_id)
-    page = await signed_in(browser, engine.urls[replica], agent_id)
-    await page.select_option("[data-testid=presence]", "available")
-    await eventually(
-        f"{agent_id} is available",
-        lambda: engine.call("GET", f"/v1/agents/{agent_id}")[1]["presence"] == "available",
-    )
-    return page
-
-
 async def test_an_agent_takes_a_chat_from_offer_to_completion(
     engine: Engine, browser: Browser
 ) -> None:
-    page = await _available(browser, engine, "ann")
+    page = await available_page(browser, engine, "ann")
     contact_id = engine.chat("chat-1", "jo@example.com")
     offer = page.locator("[data-testid=offer]")
     await offer.wait_for()
@@ -79,7 +74,7 @@ async def test_an_agent_takes_a_chat_from_offer_to_completion(
 async def test_an_offer_left_alone_rings_out_and_the_agent_is_set_away(
     engine: Engine, browser: Browser
 ) -> None:
-    page = await _available(browser, engine, "ann")
+    page = await available_page(browser, engine, "ann")
     engine.chat("chat-1", "jo@example.com")
     offers = page.locator("[data-testid=offer]")
     await offers.wait_for()
@@ -103,8 +98,8 @@ async def test_two_agents_on_two_replicas_each_see_only_their_own_offers(
     two_replicas: Engine, browser: Browser
 ) -> None:
     engine = two_replicas
-    ann = await _available(browser, engine, "ann", replica=0)
-    bob = await _available(browser, engine, "bob", replica=1)
+    ann = await available_page(browser, engine, "ann", replica=0)
+    bob = await available_page(browser, engine, "bob", replica=1)
     for n in range(4):
         engine.chat(f"chat-{n}", f"c{n}@example.com")
     for name, page in (("ann", ann), ("bob", bob)):
@@ -126,7 +121,7 @@ async def test_two_agents_on_two_replicas_each_see_only_their_own_offers(
 async def test_a_closed_page_goes_offline_after_the_grace_and_reopening_restores_the_work(
     engine: Engine, browser: Browser
 ) -> None:
-    page = await _available(browser, engine, "ann")
+    page = await available_page(browser, engine, "ann")
     contact_id = engine.chat("chat-1", "jo@example.com")
     await page.locator("[data-testid=accept]").click()
     await page.locator("[data-testid=work-item]").wait_for()

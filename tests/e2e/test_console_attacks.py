@@ -7,80 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute
+from playwright.async_api import Browser, WebSocketRoute
 
 from ccaas.domain.roles import Role
-from ccaas.runtime.embedded_redis import EmbeddedRedis
-from tests.e2e import conftest
-from tests.e2e.conftest import Engine, artifacts, eventually
-
-SLOW_RULES = """
-max_missed_offers: 5
-wrap_up_codes: [resolved, escalated]
-channels:
-  chat: {capacity: 3}
-queues:
-  chat_help:
-    channels: [chat]
-    offer_timeout_seconds: 30
-    wrap_up_seconds: 60
-classification:
-  - name: everything
-    queue: chat_help
-"""
-
-
-@pytest.fixture
-def slow_engine(
-    redis_server: EmbeddedRedis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Engine]:
-    """One `ccaas serve` whose queue rings 30 s and has a 60 s wrap-up."""
-    monkeypatch.setattr(conftest, "RULES", SLOW_RULES)
-    yield from conftest._serve(redis_server.url, "e2es" + secrets.token_hex(3), 1, tmp_path)
-
-
-async def _page(browser: Browser, engine: Engine, agent_id: str, init: str = "",
-                route: Any = None) -> Page:  # fmt: skip
-    """A signed-in console at 1280x720 for a new agent that made itself available."""
-    engine.agent(agent_id)
-    context = await browser.new_context(viewport={"width": 1280, "height": 720})
-    await context.grant_permissions(["notifications"], origin=engine.urls[0])
-    if init:
-        await context.add_init_script(init)
-    page = await context.new_page()
-    if route is not None:
-        await page.route_web_socket(re.compile(r".*/v1/agent/ws.*"), route)
-    await page.goto(engine.urls[0] + "/console")
-    await page.fill("#agent-id", agent_id)
-    await page.fill("#password", "e2e-password")
-    await page.click("#signin-button")
-    await page.wait_for_selector("[data-testid=connection].connected")
-    await page.select_option("[data-testid=presence]", "available")
-    await eventually(
-        f"{agent_id} is available",
-        lambda: engine.call("GET", f"/v1/agents/{agent_id}")[1]["presence"] == "available",
-    )
-    return page
-
-
-async def _connected_chat(page: Page, engine: Engine, external_id: str = "chat-1") -> str:
-    contact_id = engine.chat(external_id, f"{external_id}@example.com")
-    await page.locator("[data-testid=accept]").click()
-    await page.locator(f"[data-testid=work-item][data-contact='{contact_id}']").wait_for()
-    return contact_id
-
-
-def _say(engine: Engine, contact_id: str, text: str) -> None:
-    status, _ = engine.call(
-        "POST", f"/v1/contacts/{contact_id}/messages", {"text": text}, role=Role.ADAPTER
-    )
-    assert status == 201
+from tests.e2e.conftest import Engine, artifacts, available_page, connected_chat, eventually, say
 
 
 async def test_wrap_up_notes_and_code_survive_a_message_arriving(
@@ -89,12 +21,12 @@ async def test_wrap_up_notes_and_code_survive_a_message_arriving(
     """Every frame re-renders the panel; the composer's draft is kept, but the wrap-up code
     and the notes being typed are built anew, empty."""
     engine = slow_engine
-    page = await _page(browser, engine, "ann")
-    contact_id = await _connected_chat(page, engine)
+    page = await available_page(browser, engine, "ann")
+    contact_id = await connected_chat(page, engine)
     await page.select_option("[data-testid=wrap-up-code]", "resolved")
     await page.fill("[data-testid=notes]", "explained the fee")
     await page.fill("[data-testid=composer]", "half a reply")
-    _say(engine, contact_id, "are you still there?")
+    say(engine, contact_id, "are you still there?")
     await page.get_by_text("are you still there?").wait_for()
     kept = {
         "composer": await page.locator("[data-testid=composer]").input_value(),
@@ -113,7 +45,7 @@ async def test_the_countdown_follows_the_server_not_the_pcs_clock(
     shows 1:30 and the agent believes it has time it does not have."""
     slow_clock = "{ const real = Date.now; Date.now = () => real.call(Date) - 60000; }"
     engine = slow_engine
-    page = await _page(browser, engine, "ann", init=slow_clock)
+    page = await available_page(browser, engine, "ann", init=slow_clock)
     engine.chat("chat-1", "jo@example.com")
     countdown = page.locator("[data-testid=countdown]")
     await countdown.wait_for()
@@ -130,8 +62,8 @@ async def test_an_agent_in_wrap_up_can_choose_available_to_end_it(
     option, so it keeps showing Available: picking Available there is no change, no
     command is sent, and the page offers no other way to end the wrap-up early."""
     engine = slow_engine
-    page = await _page(browser, engine, "ann")
-    await _connected_chat(page, engine)
+    page = await available_page(browser, engine, "ann")
+    await connected_chat(page, engine)
     await page.click("[data-testid=complete]")
     await page.locator("[data-testid=wrap-up]").wait_for()
     await eventually(
@@ -168,13 +100,13 @@ async def test_a_sent_reply_leaves_the_composer_when_a_frame_comes_before_its_ac
 
         ws.on_message(upward)
 
-    page = await _page(browser, engine, "ann", route=route)
-    contact_id = await _connected_chat(page, engine)
+    page = await available_page(browser, engine, "ann", route=route)
+    contact_id = await connected_chat(page, engine)
     await page.fill("[data-testid=composer]", "let me look at it")
     await page.press("[data-testid=composer]", "Enter")
     await asyncio.sleep(0.05)
     assert holding.get("sent")
-    await asyncio.to_thread(_say, engine, contact_id, "hello?")  # while the reply is on its way
+    await asyncio.to_thread(say, engine, contact_id, "hello?")  # while the reply is on its way
     await page.get_by_text("let me look at it").wait_for()
     await page.wait_for_timeout(800)  # the ack came
     sent = [m for m in engine.call("GET", f"/v1/contacts/{contact_id}/messages")[1]
@@ -204,7 +136,7 @@ async def test_one_ringing_offer_notifies_once_while_the_tab_is_hidden(
     """ringing() runs every 250 ms and, every 2.5 s, closes the notification and makes a new
     one (requireInteraction): the agent's desktop pops the same offer up again and again."""
     engine = slow_engine
-    page = await _page(browser, engine, "ann", init=HIDDEN_TAB)
+    page = await available_page(browser, engine, "ann", init=HIDDEN_TAB)
     await page.evaluate("window.__hidden = true")
     engine.chat("chat-1", "jo@example.com")
     await page.locator("[data-testid=offer]").wait_for()
@@ -220,11 +152,11 @@ async def test_unread_counts_every_message_while_the_tab_is_hidden(
     panel's render zeroes the count right away: three messages show 1 (then nothing), and
     coming back to the tab changes nothing."""
     engine = slow_engine
-    page = await _page(browser, engine, "ann", init=HIDDEN_TAB)
-    contact_id = await _connected_chat(page, engine)
+    page = await available_page(browser, engine, "ann", init=HIDDEN_TAB)
+    contact_id = await connected_chat(page, engine)
     await page.evaluate("window.__hidden = true")
     for n in range(3):
-        _say(engine, contact_id, f"message {n}")
+        say(engine, contact_id, f"message {n}")
         await page.get_by_text(f"message {n}").wait_for()
     badge = page.locator("[data-testid=unread]")
     count = await badge.inner_text() if await badge.count() else "none"
@@ -236,7 +168,7 @@ async def test_customer_text_is_never_html(slow_engine: Engine, browser: Browser
     in the history) is shown as text."""
     engine = slow_engine
     payload = '<img src=x onerror="window.__pwned=1"><b id=injected>x</b>'
-    page = await _page(browser, engine, "ann")
+    page = await available_page(browser, engine, "ann")
     customer = {"email": "jo@example.com", "name": payload, "tier": "<b id=injected>t</b>"}
     for n in range(2):
         status, contact = engine.call("POST", "/v1/contacts", {
@@ -250,7 +182,7 @@ async def test_customer_text_is_never_html(slow_engine: Engine, browser: Browser
         await page.locator(f"[data-testid=work-item][data-contact='{contact['id']}']").wait_for()
         if n == 1:  # the first contact's notes show in the history
             assert payload in await page.locator("[data-testid=history]").inner_text()
-        _say(engine, contact["id"], payload)
+        say(engine, contact["id"], payload)
         await page.locator("[data-testid=message]", has_text="onerror").first.wait_for()
         await page.fill("[data-testid=notes]", payload)
         await page.click("[data-testid=complete]")

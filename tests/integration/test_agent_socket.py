@@ -492,11 +492,10 @@ async def test_a_next_presence_with_no_work_applies_at_once_and_a_presence_repla
     await socket.close()
 
 
-async def test_a_next_presence_is_taken_when_the_wrap_up_ends(
-    make_api: MakeApi, clock: ManualClock
-) -> None:
-    api = await make_api()
-    ctx = api.server.app[SERVICES].ctx
+async def _support_chat_connected_to_ann(
+    api: TestClient,
+) -> tuple[ClientWebSocketResponse, str]:
+    """Ann's console, with a chat of the support queue (5 s of wrap-up) connected to her."""
     profile = {"name": "Ann", "queues": ["support"]}
     assert (await api.put("/v1/agents/ann", json=profile, headers=ADMIN)).ok
     assert (await api.put("/v1/agents/ann/presence", json={"presence": "available"})).ok
@@ -509,6 +508,15 @@ async def test_a_next_presence_is_taken_when_the_wrap_up_ends(
     await _route(api)
     offer = await _next(socket, "offer")
     await _command(socket, id="a", type="accept", offer_id=offer["offer_id"])
+    return socket, contact_id
+
+
+async def test_a_next_presence_is_taken_when_the_wrap_up_ends(
+    make_api: MakeApi, clock: ManualClock
+) -> None:
+    api = await make_api()
+    ctx = api.server.app[SERVICES].ctx
+    socket, contact_id = await _support_chat_connected_to_ann(api)
     await _command(socket, id="n", type="next_presence", presence="away", reason="break")
     done = await _command(socket, id="c", type="complete", contact_id=contact_id)
     assert done["result"]["state"] == "wrap_up"  # support has 5 s of wrap-up
@@ -532,4 +540,21 @@ async def test_a_customer_who_leaves_a_held_chat_is_told_to_its_agent(make_api: 
     assert again.status == 200  # unchanged
     done = await _command(socket, id="c", type="complete", contact_id=contact_id)
     assert done["type"] == "ack"
+    await socket.close()
+
+
+async def test_end_wrap_up_completes_the_contact_and_takes_the_chosen_presence(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api()
+    socket, contact_id = await _support_chat_connected_to_ann(api)
+    await _command(socket, id="n", type="next_presence", presence="offline")
+    await _command(socket, id="c", type="complete", contact_id=contact_id)
+    ended = await _command(socket, id="e", type="end_wrap_up", contact_id=contact_id)
+    assert ended == {"type": "ack", "id": "e", "result": {"ended": True}}, ended
+    assert (await _next(socket, "wrap_up_ended"))["contact_id"] == contact_id
+    ann = await (await api.get("/v1/agents/ann", headers=ADMIN)).json()
+    assert ann["presence"] == "offline"
+    again = await _command(socket, id="f", type="end_wrap_up", contact_id=contact_id)
+    assert again["problem"]["status"] == 409
     await socket.close()

@@ -81,6 +81,8 @@ function start(session) {
 function signOut() {
   sessionStorage.removeItem("ccaas.session");
   state.token = null;
+  state.lastSeq = ""; // the next sign-in starts from a snapshot
+  state.retry = 0;
   if (state.socket) state.socket.close(1000, "signed out");
   state.offers.clear();
   state.work.clear();
@@ -205,7 +207,11 @@ function receive(frame) {
     case "card": {
       // what the console shows of a contact changed (its customer was erased): show it anew
       const item = state.work.get(frame.contact_id);
-      if (item) state.work.set(frame.contact_id, { ...frame.card, unread: 0, left: item.left });
+      if (item) {
+        state.work.set(frame.contact_id, {
+          ...frame.card, unread: item.unread, left: item.left, localWrapUpEnd: item.localWrapUpEnd,
+        });
+      }
       for (const offer of state.offers.values()) {
         if (offer.contact_id === frame.contact_id) offer.card = frame.card;
       }
@@ -423,7 +429,7 @@ function wrapUpControls(item) {
       el("strong", { class: "wrapup-countdown", dataset: { testid: "wrap-up-countdown", deadline: item.localWrapUpEnd || 0 } },
         seconds((item.localWrapUpEnd || 0) - Date.now())),
       el("button", { type: "button", text: "End wrap-up", dataset: { testid: "end-wrap-up" },
-        on: { click: () => act({ type: "presence", presence: "available" }) } }));
+        on: { click: () => act({ type: "end_wrap_up", contact_id: item.contact_id }) } }));
   }
   const codes = item.wrap_up_codes || [];
   const code = el("select", { id: "wrap-up-code", "aria-label": "Wrap-up code", dataset: { testid: "wrap-up-code", contact: item.contact_id } },
@@ -476,6 +482,8 @@ function transferControls(item) {
 }
 
 function render() {
+  const seen = state.selected && state.work.get(state.selected);
+  if (seen && !document.hidden) seen.unread = 0; // the agent is reading it
   renderOffers();
   renderWork();
   renderPanel();
