@@ -74,9 +74,11 @@ async def _route(api: TestClient) -> None:
     await Router(api.server.app[SERVICES].ctx).route_once()
 
 
-async def _desk(api: TestClient, agent_id: str) -> ClientWebSocketResponse:
-    """An available agent's console, its snapshot read."""
-    await _agent(api, agent_id, "available")
+async def _desk(
+    api: TestClient, agent_id: str, presence: str = "available"
+) -> ClientWebSocketResponse:
+    """A new agent's console (the agent in that presence), its snapshot read."""
+    await _agent(api, agent_id, presence)
     socket = await _connect(api, agent_id)
     await _next(socket, "snapshot")
     return socket
@@ -152,9 +154,7 @@ async def test_bad_commands_get_an_error_with_their_id_and_change_nothing(
     make_api: MakeApi,
 ) -> None:
     api = await make_api()
-    await _agent(api, "ann")
-    socket = await _connect(api, "ann")
-    await _next(socket, "snapshot")
+    socket = await _desk(api, "ann", "offline")
     unknown = await _command(socket, id="a", type="dance")
     assert unknown["problem"]["status"] == 422
     assert unknown["problem"]["errors"][0]["field"] == "type"
@@ -191,9 +191,7 @@ async def test_a_console_that_comes_back_gets_what_it_missed(make_api: MakeApi) 
 
 async def test_a_second_sign_in_replaces_the_first(make_api: MakeApi) -> None:
     api = await make_api()
-    await _agent(api, "ann")
-    first = await _connect(api, "ann")
-    await _next(first, "snapshot")
+    first = await _desk(api, "ann", "offline")
     second = await _connect(api, "ann")
     await _next(second, "snapshot")
     assert (await _next(first, "session_replaced"))["type"] == "session_replaced"
@@ -300,9 +298,7 @@ async def test_the_follower_goes_on_where_it_stopped_after_a_redis_error(
     the follower; the events written meanwhile still reach the console."""
     api = await make_api()
     ctx = api.server.app[SERVICES].ctx
-    await _agent(api, "ann")
-    socket = await _connect(api, "ann")
-    await _next(socket, "snapshot")
+    socket = await _desk(api, "ann", "offline")
     real_xread, failed = ctx.redis.xread, asyncio.Event()
 
     async def fails_once(*args: Any, **kwargs: Any) -> Any:

@@ -25,6 +25,7 @@ from tests.integration.test_agent_socket import (
     _agent,
     _command,
     _connect,
+    _desk,
     _next,
     _ringing_for_ann,
     _route,
@@ -256,9 +257,7 @@ async def test_deeply_nested_json_is_answered_with_an_error_not_a_dropped_socket
     make_api: MakeApi,
 ) -> None:
     api = await make_api()
-    await _agent(api, "ann")
-    socket = await _connect(api, "ann")
-    await _next(socket, "snapshot")
+    socket = await _desk(api, "ann", "offline")
     await socket.send_str("[" * 30_000 + "]" * 30_000)  # 60 KB: inside the 64 KiB limit
     answer = await socket.receive(timeout=3)
     assert answer.type is WSMsgType.TEXT, (answer.type, answer.data, answer.extra)

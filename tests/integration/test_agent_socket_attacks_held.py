@@ -19,6 +19,7 @@ from tests.integration.test_agent_socket import (
     _agent,
     _command,
     _connect,
+    _desk,
     _next,
     _route,
 )
@@ -186,9 +187,7 @@ async def test_a_thousand_commands_in_a_burst_are_all_answered_in_order(
     make_api: MakeApi,
 ) -> None:
     api = await make_api()
-    await _agent(api, "ann")
-    socket = await _connect(api, "ann")
-    await _next(socket, "snapshot")
+    socket = await _desk(api, "ann", "offline")
     started = time.monotonic()
     for n in range(1000):
         await socket.send_json({"type": "ping", "id": str(n)})
