@@ -36,6 +36,30 @@ class InvalidInput(CcaasError):
     )
 
 
+class BadRequest(CcaasError):
+    """What was sent cannot be read: not JSON, not an object, not UTF-8, empty."""
+
+    status = 400
+    title = "Bad request"
+    kind = "bad-request"
+    about = (
+        "The request cannot be read: the body is not JSON, not a JSON object, not UTF-8 or "
+        "empty. Nothing was changed."
+    )
+
+
+class PayloadTooLarge(CcaasError):
+    """What was sent is larger than the call takes."""
+
+    status = 413
+    title = "Payload too large"
+    kind = "payload-too-large"
+    about = (
+        "The body is larger than the call takes: CCAAS_MAX_BODY_BYTES (default 64 KiB) for JSON, "
+        "512 KiB for a contact's long body, 1 MiB for routing rules. Nothing was changed."
+    )
+
+
 class NotFound(CcaasError):
     """The named contact, agent, offer or queue does not exist."""
 
@@ -185,3 +209,16 @@ class IntakeBusy(CcaasError):
         "by channel and external_id)."
     )
     retry_after_seconds = 1
+
+
+class NotConfigured(CcaasError):
+    """The channel's credentials are not set, so nothing it receives can be trusted."""
+
+    status = 503
+    title = "Channel not configured"
+    kind = "channel-not-configured"
+    about = (
+        "The channel this webhook belongs to has no credentials set (for Twilio voice: "
+        "CCAAS_TWILIO_AUTH_TOKEN and CCAAS_PUBLIC_URL), so its requests cannot be checked. "
+        "Nothing was changed."
+    )

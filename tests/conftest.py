@@ -19,6 +19,7 @@ from ccaas.domain.clock import Clock, ManualClock
 from ccaas.domain.roles import Role
 from ccaas.domain.rules.compiled import CompiledRules
 from ccaas.domain.rules.schema import RoutingConfig
+from ccaas.runtime.embedded_mqtt import EmbeddedBroker
 from ccaas.runtime.embedded_redis import EmbeddedRedis
 from ccaas.runtime.engine import create_app
 from ccaas.store.client import connect
@@ -55,6 +56,23 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     asyncio.run(server.start())
     yield server
     server.stop()
+
+
+BROKERS = ["mosquitto", "amqtt"] if EmbeddedBroker(Path("."), 1).kind == "mosquitto" else ["amqtt"]
+
+
+@pytest.fixture(scope="session", params=BROKERS)
+def mqtt_broker(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[EmbeddedBroker]:
+    """A real MQTT broker for the session; the bridge's tests run on each one there is
+    (mosquitto if on PATH, and amqtt, the embedded default without it)."""
+    import asyncio
+
+    broker = EmbeddedBroker(tmp_path_factory.mktemp("mqtt"), prefer=request.param)
+    asyncio.run(broker.start())
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture

@@ -21,7 +21,10 @@ def distinct_ports(count: int) -> list[int]:
 
 
 def serve_env(redis_url: str, tenant: str, port: int, routing_file: Path) -> dict[str, str]:
+    """Each process keeps its files (its embedded broker's) in a folder of its own."""
     return {
+        "CCAAS_DATA_DIR": str(routing_file.parent / f"var-{port}"),
+        "CCAAS_SMTP_PORT": "0",  # several processes on one machine: each its own port
         **os.environ,
         "CCAAS_REDIS_URL": redis_url,
         "CCAAS_TENANT": tenant,

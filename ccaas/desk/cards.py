@@ -46,6 +46,12 @@ class Cards:
         first = int(contact.get("first_enqueued_at") or 0)
         card["waited_ms"] = max(0, self.desk.ctx.clock.now_ms() - first) if first else 0
         card["repeat"] = bool(contact.get("repeat_of"))
+        if contact.get("callback_number"):  # the agent calls the customer back
+            card["callback"] = {
+                "number": contact["callback_number"],
+                "attempts": contact.get("callback_attempts") or 0,
+                "requested_at": contact.get("callback_requested_at"),
+            }
         config = self.desk.ctx.config
         card["wrap_up_codes"] = list(config.wrap_up_codes_of(contact["queue"]))
         card["wrap_up_code_required"] = config.wrap_up_code_required(contact["queue"])

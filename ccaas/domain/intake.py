@@ -21,6 +21,13 @@ class NewContact:
     customer: dict[str, Any] | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     repeat_of: str = ""  # the customer's earlier contact within the repeat window, if any
+    # a native channel that answers the customer itself: its outbound route (the agents'
+    # messages wait in outbound:<route>, not outbound:<channel>) and the address it replies to
+    delivered_by: str = ""
+    reply_to: str = ""
+    # the provider lets agents answer only this long after the customer last wrote (0: any
+    # time): WhatsApp's and Messenger's 24-hour window
+    reply_window_seconds: int = 0
 
 
 def check_new_contact(contact: NewContact, config: RoutingConfig) -> None:

@@ -218,6 +218,9 @@ class Ingest:
             "attributes": contact.attributes,
             "rules_version": rules.version,
             "repeat_of": contact.repeat_of,
+            "delivered_by": contact.delivered_by,
+            "reply_to": contact.reply_to,
+            "reply_window_seconds": contact.reply_window_seconds,
         }
         preferred = where.preferred_agent
         if preferred:

@@ -96,6 +96,7 @@ async def load_demo(ctx: StoreContext, seeds: DemoSeeds) -> tuple[int, int]:
             queues=list(item.get("queues", [])),
             capacity={Channel(ch): n for ch, n in item.get("capacity", {}).items()},
             profile=item.get("profile", ""),
+            voice_endpoint=item.get("voice_endpoint", ""),
         )
         await agents.upsert(item["id"], profile)
         await desk.set_presence(

@@ -70,6 +70,10 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def log(self) -> Path:
+        return self.data_dir / "redis.log"
+
     def command(self) -> list[str]:
         return [
             find_redis_server(),
@@ -89,30 +93,39 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(  # noqa: ASYNC220
             self.command(), stdout=subprocess.DEVNULL, umask=PRIVATE_UMASK
         )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait_seconds
-        while loop.time() < deadline:
-            if self.process.poll() is not None:
-                raise ConfigError(
-                    f"redis-server exited with {self.process.returncode}; see "
-                    f"{self.data_dir / 'redis.log'}"
-                )
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
-                await writer.wait_closed()
-                log.info("embedded_redis_started", url=self.url, data_dir=str(self.data_dir))
-                return
-            except OSError:
-                await asyncio.sleep(0.05)
-        self.stop()
-        raise ConfigError(f"redis-server did not listen on port {self.port} within {wait_seconds}s")
+        try:
+            await wait_listening(self.process, self.port, wait_seconds, "redis-server", self.log)
+        except ConfigError:
+            self.stop()
+            raise
+        log.info("embedded_redis_started", url=self.url, data_dir=str(self.data_dir))
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             end_process(self.process)
             log.info("embedded_redis_stopped", port=self.port)
         self.process = None
+
+
+async def wait_listening(
+    process: subprocess.Popen[bytes], port: int, seconds: float, name: str, logfile: Path
+) -> None:
+    """Until `process` listens on loopback `port`; ConfigError (pointing at its log) if it
+    exits first or does not listen within `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if process.poll() is not None:
+            raise ConfigError(f"{name} exited with {process.returncode}; see {logfile}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise ConfigError(f"{name} did not listen on port {port} within {seconds}s; see {logfile}")
 
 
 def end_process(process: subprocess.Popen[bytes], grace_seconds: float = 10.0) -> None:

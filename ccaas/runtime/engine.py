@@ -5,7 +5,9 @@ rewrite of Redis's files after erasures), stop them."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -13,8 +15,16 @@ from aiohttp import web
 from redis.asyncio import Redis
 from structlog.contextvars import bound_contextvars
 
+from ..channels.email_format import domain_of
+from ..channels.email_in import listen
+from ..channels.email_out import EmailRelay, Relay
+from ..channels.mqtt_bridge import BrokerAddress, MqttBridge
+from ..channels.voice_twilio import TwilioVoice
+from ..channels.whatsapp import WhatsApp
+from ..channels.whatsapp_out import WhatsAppSender
 from ..desk.sessions import SessionReaper
 from ..domain import passwords
+from ..domain.chat_tokens import ChatTokens
 from ..domain.clock import Clock
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.schema import RoutingConfig
@@ -28,8 +38,11 @@ from ..supervise import supervise
 from ..web.agent_hub import AgentHub
 from ..web.agent_socket import HUB
 from ..web.app import build_app
+from ..web.chat import CHAT_HUB, CHAT_SETTINGS, CHAT_TOKENS, ChatSettings
+from ..web.chat_hub import ChatHub
 from ..web.intake_window import DEFAULT_MAX_IN_FLIGHT
-from ..web.services import SERVICES, Services
+from ..web.services import LISTENERS, SERVICES, Listeners, Services
+from .channel_routes import add_webhooks
 from .erasure_rewrite import ErasureRewriter
 from .redis_watch import RedisWatcher, claim_epoch, wait_for_redis
 from .retention import DAY_MS, keep_trimming
@@ -148,6 +161,42 @@ class Engine:
 
 
 ENGINE = web.AppKey("engine", Engine)
+BRIDGE = web.AppKey("mqtt_bridge", MqttBridge)
+
+
+@dataclass(frozen=True, slots=True)
+class MqttOptions:
+    """The broker the bridge uses, this replica's session there, and the group the
+    replicas share inbound topics in ("": each replica reads every message)."""
+
+    url: str
+    client_id: str
+    shared_group: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppOptions:
+    """The Meta app's secret and verify token (webhooks), and what sending needs: the
+    Cloud API's base URL, the business number's id and an access token ("": not sent)."""
+
+    app_secret: str = ""
+    verify_token: str = ""
+    api_url: str = "https://graph.facebook.com/v21.0"
+    phone_number_id: str = ""
+    access_token: str = ""
+    chat_gap_seconds: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class EmailOptions:
+    """Where inbound email is taken (port 0: any free one), the largest taken, the relay
+    agents' replies go out through ("": none, they wait) and the address they come from."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    max_bytes: int = 1024 * 1024
+    relay_url: str = ""
+    sender: str = "ccaas@localhost"
 
 
 def create_app(
@@ -166,6 +215,13 @@ def create_app(
     watch_rules_file: bool = True,
     events_max_len: int = DEFAULT_EVENTS_MAX_LEN,
     events_max_age_ms: int = DEFAULT_EVENTS_MAX_AGE_MS,
+    mqtt: MqttOptions | None = None,
+    public_url: str = "",
+    twilio_auth_token: str = "",
+    email: EmailOptions | None = None,
+    whatsapp: WhatsAppOptions | None = None,
+    chat_identity_secret: str = "",
+    replica: str = "",
 ) -> web.Application:
     """The HTTP app on an engine that starts and stops with it. `rules` are used until
     Redis holds a rules version; with `rules_file`, that file is published at start (when
@@ -174,9 +230,20 @@ def create_app(
     `intake_max_in_flight` new contacts are taken in at once; more are answered 429.
     Callers' tokens are checked with `signing_secret` (at least 32 bytes); an agent's
     sign-in lasts `session_hours`, and an agent whose console has been gone
-    `disconnect_grace_seconds` goes offline."""
+    `disconnect_grace_seconds` goes offline. With `mqtt`, the MQTT bridge runs too. The
+    native channels' webhooks are signed over `public_url` (voice: with
+    `twilio_auth_token`); without them they answer 503. With `email`, inbound SMTP is
+    taken and agents' replies relayed. `replica` names this process among the replicas
+    (default: its host name)."""
+    replica = replica or f"{tenant}-{socket.gethostname()}"
     signer = TokenSigner(signing_secret, tenant)
     app = build_app(max_body_bytes, intake_max_in_flight, signer, session_hours)
+    app[CHAT_TOKENS] = ChatTokens(signing_secret)
+    app[CHAT_SETTINGS] = ChatSettings(chat_identity_secret)
+    voice = TwilioVoice(twilio_auth_token, public_url)
+    whatsapp = whatsapp or WhatsAppOptions()
+    social = WhatsApp(whatsapp.app_secret, whatsapp.verify_token)
+    add_webhooks(app, [*voice.webhooks(), *social.webhooks()])
     engine = app[ENGINE] = Engine(
         redis_url,
         rules,
@@ -193,15 +260,55 @@ def create_app(
         ctx = await engine.start()
         await asyncio.to_thread(passwords.warm)
         app[SERVICES] = Services.build(ctx)
+        voice.bind(ctx)
+        social.bind(ctx)
+        if whatsapp.access_token and whatsapp.phone_number_id:
+            sender = WhatsAppSender(
+                ctx,
+                whatsapp.api_url,
+                whatsapp.phone_number_id,
+                whatsapp.access_token,
+                replica,
+                whatsapp.chat_gap_seconds,
+            )
+            await sender.prepare()
+            engine.start_duty("whatsapp_sender", sender.run)
         hub = app[HUB] = AgentHub(ctx, disconnect_grace_seconds)
         hub.start(engine.start_duty)
+        chat = app[CHAT_HUB] = ChatHub(ctx)
+        hub.listeners.append(chat.hear)
+        chat.start(engine.start_duty)
         engine.start_duty("session_reaper", SessionReaper(ctx).run)
+        app[LISTENERS] = Listeners()
+        if mqtt is not None:
+            address = BrokerAddress.parse(mqtt.url)
+            bridge = MqttBridge(ctx, address, mqtt.client_id, mqtt.shared_group)
+            engine.start_duty("mqtt_bridge", bridge.run)
+            app[BRIDGE] = bridge
+            app[LISTENERS]["mqtt"] = address.url
+        smtp: asyncio.Server | None = None
+        if email is not None:
+            smtp = await listen(
+                ctx, email.host, email.port, email.max_bytes, domain_of(email.sender)
+            )
+            port = smtp.sockets[0].getsockname()[1]
+            app[LISTENERS]["smtp"] = f"{email.host}:{port}"
+            log.info("smtp_listening", address=f"{email.host}:{port}")
+            if email.relay_url:
+                relay = EmailRelay(ctx, Relay.parse(email.relay_url), email.sender, replica)
+                await relay.prepare()
+                engine.start_duty("email_relay", relay.run)
         yield
+        if smtp is not None:
+            smtp.close()
+            await smtp.wait_closed()
         await engine.stop()
 
     async def close_consoles(app: web.Application) -> None:
         if HUB in app:  # consoles are told to reconnect (to another replica) before the wait
             await app[HUB].close_all()
+        if CHAT_HUB in app:
+            await app[CHAT_HUB].close_all()
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(close_consoles)

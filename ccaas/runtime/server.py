@@ -6,15 +6,19 @@ import asyncio
 import contextlib
 import faulthandler
 import signal
+import socket
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import structlog
 from aiohttp import web
+from pydantic import SecretStr
 from redis.asyncio import Redis
 from structlog.contextvars import bound_contextvars
 
+from ..channels.mqtt_bridge import BrokerAddress
+from ..channels.service_url import shown
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.schema import RoutingConfig
 from ..errors import ConfigError
@@ -23,10 +27,11 @@ from ..store.client import connect
 from ..store.context import StoreContext
 from ..store.rules_store import RulesStore, load_version
 from ..web.runner import ProblemAppRunner
-from ..web.services import SERVICES
+from ..web.services import LISTENERS, SERVICES
 from .demo import load_demo, read_seeds
+from .embedded_mqtt import EmbeddedBroker
 from .embedded_redis import EmbeddedRedis, private_dir
-from .engine import ENGINE, create_app
+from .engine import ENGINE, EmailOptions, MqttOptions, WhatsAppOptions, create_app
 from .redis_watch import shown_url, wait_for_redis
 from .retention import DAY_MS
 from .rules_sync import load_rules_file
@@ -71,6 +76,7 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     embedded: EmbeddedRedis | None = None
+    broker: EmbeddedBroker | None = None
     runner: web.AppRunner | None = None
     try:
         redis_url = settings.redis_url
@@ -79,7 +85,19 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
             embedded = EmbeddedRedis(settings.data_dir / "redis")
             await embedded.start()
             redis_url = embedded.url
-        runner = await _until_stopped(_start(settings, redis_url, demo, seeds_dir), stop)
+        mqtt_url = _secret(settings.mqtt_url)
+        BrokerAddress.parse(mqtt_url or "mqtt://127.0.0.1")  # a bad URL stops the start here
+        if not mqtt_url:
+            private_dir(settings.data_dir)
+            broker = EmbeddedBroker(settings.data_dir / "mqtt", prefer=settings.mqtt_broker)
+            await broker.start()
+            mqtt_url = broker.url
+        mqtt = MqttOptions(
+            mqtt_url,
+            settings.mqtt_client_id or f"ccaas-{settings.tenant}-{socket.gethostname()}",
+            settings.mqtt_shared_group,
+        )
+        runner = await _until_stopped(_start(settings, redis_url, mqtt, demo, seeds_dir), stop)
         if runner is None:
             return
         log.info(
@@ -87,6 +105,9 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
             http=f"http://{settings.http_host}:{settings.http_port}",
             redis=shown_url(redis_url),
             embedded_redis=embedded is not None,
+            mqtt=shown(mqtt_url),
+            embedded_mqtt=broker.kind if broker else None,
+            smtp=runner.app[LISTENERS].get("smtp"),
             tenant=settings.tenant,
         )
         await stop.wait()
@@ -99,13 +120,17 @@ async def serve(settings: Settings, demo: bool = False, seeds_dir: Path = Path("
         if runner is not None:
             with contextlib.suppress(Exception):
                 await runner.cleanup()
+        if broker is not None:
+            broker.stop()
         if embedded is not None:
             embedded.stop()
         faulthandler.cancel_dump_traceback_later()
         log.info("stopped")
 
 
-async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path) -> web.AppRunner:
+async def _start(
+    settings: Settings, redis_url: str, mqtt: MqttOptions, demo: bool, seeds_dir: Path
+) -> web.AppRunner:
     """The engine started and the HTTP port open."""
     rules = await _starting_rules(redis_url, settings)
     app = create_app(
@@ -121,6 +146,24 @@ async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path
         rules_file=settings.routing_file,
         events_max_len=settings.events_max_len,
         events_max_age_ms=int(settings.events_max_age_days * DAY_MS),
+        mqtt=mqtt,
+        public_url=settings.public_url,
+        twilio_auth_token=_secret(settings.twilio_auth_token),
+        whatsapp=WhatsAppOptions(
+            _secret(settings.whatsapp_app_secret),
+            _secret(settings.whatsapp_verify_token),
+            settings.whatsapp_api_url,
+            settings.whatsapp_phone_number_id,
+            _secret(settings.whatsapp_access_token),
+        ),
+        chat_identity_secret=_secret(settings.chat_identity_secret),
+        email=EmailOptions(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_max_bytes,
+            _secret(settings.smtp_relay_url),
+            settings.smtp_from,
+        ),
     )
     runner = ProblemAppRunner(app, access_log=None)
     try:
@@ -141,6 +184,10 @@ async def _start(settings: Settings, redis_url: str, demo: bool, seeds_dir: Path
             await runner.cleanup()
         raise
     return runner
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
 
 
 def _say_how_to_sign_in(settings: Settings, console_agents: list[dict[str, Any]]) -> None:

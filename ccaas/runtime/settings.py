@@ -6,6 +6,7 @@ import difflib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Literal
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -29,7 +30,69 @@ class Settings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="address the HTTP API listens on")
     http_port: int = Field(8080, description="port the HTTP API listens on")
     routing_file: Path = Field(Path("config/routing.yaml"), description="routing YAML")
-    data_dir: Path = Field(Path("var"), description="embedded Redis data (AOF) lives here")
+    data_dir: Path = Field(
+        Path("var"), description="embedded Redis's data (AOF) and the embedded broker's live here"
+    )
+    public_url: str = Field(
+        "",
+        max_length=300,
+        pattern=r"^(https?://[^/?#\s]+)?$",
+        description="the engine's address as providers and customers reach it "
+        "(https://cc.example.com): webhooks are signed over it",
+    )
+    twilio_auth_token: SecretStr | None = Field(
+        None, description="Twilio account's auth token: checks its voice webhooks' signatures"
+    )
+    whatsapp_app_secret: SecretStr | None = Field(
+        None, description="the Meta app's secret: checks WhatsApp webhooks' signatures"
+    )
+    whatsapp_verify_token: SecretStr | None = Field(
+        None, description="the token Meta's subscription check must present (hub.verify_token)"
+    )
+    whatsapp_access_token: SecretStr | None = Field(
+        None, description="sends agents' WhatsApp messages (a system user's token)"
+    )
+    whatsapp_phone_number_id: str = Field(
+        "", max_length=64, pattern=r"^[0-9]*$", description="the business number's id at Meta"
+    )
+    whatsapp_api_url: str = Field(
+        "https://graph.facebook.com/v21.0",
+        pattern=r"^https?://",
+        description="the Cloud API's base URL (a stand-in's, to test against)",
+    )
+    chat_identity_secret: SecretStr | None = Field(
+        None, description="web chat: a site signs its signed-in users' ids with it (user_hash)"
+    )
+    smtp_host: str = Field("127.0.0.1", description="address the inbound email listener takes")
+    smtp_port: int = Field(2525, ge=0, le=65535, description="its port (0: any free one)")
+    smtp_max_bytes: int = Field(
+        1024 * 1024, ge=1024, le=50 * 1024 * 1024, description="largest email taken (SMTP SIZE)"
+    )
+    smtp_relay_url: SecretStr | None = Field(
+        None,
+        description="where agents' email replies are sent: smtp://user:password@host:587 "
+        "(smtps:// for TLS); empty: they wait, undelivered",
+    )
+    smtp_from: str = Field(
+        "ccaas@localhost", max_length=200, description="the address agents' replies come from"
+    )
+    mqtt_url: SecretStr | None = Field(
+        None,
+        description="MQTT broker of the adapters (mqtt://user:password@host:1883); empty "
+        "starts an embedded one",
+    )
+    mqtt_broker: Literal["auto", "mosquitto", "amqtt"] = Field(
+        "auto", description="embedded broker: auto (mosquitto if on PATH, else amqtt)"
+    )
+    mqtt_client_id: str = Field(
+        "", max_length=100, description="this replica's MQTT session; empty: ccaas-TENANT-HOST"
+    )
+    mqtt_shared_group: str = Field(
+        "",
+        max_length=50,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="replicas share inbound topics as $share/GROUP/...; empty: each reads all",
+    )
     log_format: LogFormat = Field("auto", description="auto | json | console")
     log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
     router: bool = Field(True, description="run the router in this process")
@@ -55,7 +118,17 @@ class Settings(BaseSettings):
         7.0, gt=0, description="event stream: events older than this are trimmed"
     )
 
-    @field_validator("auth_secret", mode="before")
+    @field_validator(
+        "auth_secret",
+        "mqtt_url",
+        "twilio_auth_token",
+        "smtp_relay_url",
+        "whatsapp_app_secret",
+        "whatsapp_verify_token",
+        "whatsapp_access_token",
+        "chat_identity_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -25,6 +25,7 @@ class AgentProfile:
     queues: list[str] = field(default_factory=list)
     capacity: dict[Channel, int] = field(default_factory=dict)
     profile: str = ""
+    voice_endpoint: str = ""  # where a call the agent accepts is put through ("" none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class AgentRepository:
                 self.ctx.clock.now_ms(),
                 profile.profile,
                 keys.wake_channel,
+                profile.voice_endpoint,
             ],
         )
         (created,) = Reply.decode(answer).values

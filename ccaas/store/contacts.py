@@ -180,6 +180,28 @@ class ContactRepository:
             raise NotFound(f"contact {contact_id!r} has no body", contact_id=contact_id)
         return text
 
+    async def find(self, channel: str, external_id: str) -> str | None:
+        """The id of the contact that arrived on `channel` with the channel's `external_id`."""
+        found: str | None = await self.ctx.redis.hget(
+            self.ctx.keys.external_ids, f"{channel}:{external_id}"
+        )
+        return found
+
+    async def open_conversation(self, route: str, address: str) -> str | None:
+        """The contact the native channel `route` last opened for `address`, if it is still
+        open (not completed, abandoned or erased)."""
+        keys = self.ctx.keys
+        contact_id: str | None = await self.ctx.redis.hget(keys.conversations, f"{route}:{address}")
+        if contact_id is None:
+            return None
+        state, erased = await self.ctx.redis.hmget(keys.contact(contact_id), "state", "erased_at")
+        if state in (None, "completed", "abandoned") or erased:
+            return None
+        return contact_id
+
+    async def remember_conversation(self, route: str, address: str, contact_id: str) -> None:
+        await self.ctx.redis.hset(self.ctx.keys.conversations, f"{route}:{address}", contact_id)
+
     async def raw(self, contact_id: str) -> dict[str, str]:
         return await read_contact(self.ctx, contact_id)
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.identity import Identity, IdentityKind, identity
-from ..domain.models import Channel
 from ..errors import Conflict, NotFound
 from .context import StoreContext
+from .keys import OUTBOUND_ROUTES
 from .records.contact import ContactRecord
 from .records.customer import CustomerRecord
 from .relaxations import CONTACT_CHANGES_KEPT
@@ -266,7 +266,9 @@ class CustomerRepository:
                     keys.contact_changes,
                     keys.wake_pending,
                     keys.customer_agents(customer_id),
-                    *(keys.outbound(channel) for channel in Channel),
+                    keys.callbacks,
+                    keys.conversations,
+                    *(keys.outbound(route) for route in OUTBOUND_ROUTES),
                     *(keys.customer(merged_id) for merged_id in merged),
                     *(
                         key
@@ -275,6 +277,7 @@ class CustomerRepository:
                             keys.contact(contact_id),
                             keys.contact_body(contact_id),
                             keys.contact_messages(contact_id),
+                            keys.contact_message_marks(contact_id),
                         )
                     ),
                 ],
@@ -284,7 +287,7 @@ class CustomerRepository:
                     len(merged),
                     CONTACT_CHANGES_KEPT,
                     keys.wake_channel,
-                    ",".join(Channel),
+                    ",".join(OUTBOUND_ROUTES),
                 ],
             )
             result = Reply.decode(answer)

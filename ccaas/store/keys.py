@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from ..domain.models import Channel
 from ..errors import NotFound
 
 _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -14,6 +15,12 @@ _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # The member of contacts:changes that marks where it was trimmed (its score is the highest
 # sequence removed); no contact id holds a ':', so none is ever taken for it.
 CHANGES_TRIMMED = ":trimmed"
+
+
+# where agents' messages wait for delivery: a channel's adapters, or a native channel that
+# delivers them itself (a contact's delivered_by)
+NATIVE_ROUTES = ("smtp", "whatsapp")
+OUTBOUND_ROUTES = (*(channel.value for channel in Channel), *NATIVE_ROUTES)
 
 
 def _id(kind: str, value: str) -> str:
@@ -55,9 +62,29 @@ class TenantKeys:
         messages; at most MESSAGES_KEPT)."""
         return f"{self.prefix}contact:{_id('contact', contact_id)}:messages"
 
+    def contact_message_marks(self, contact_id: str) -> str:
+        """Hash: what is known of the conversation's messages beyond their text:
+        "ref:<adapter's message id>" -> our message id (a message sent again is not added
+        twice) and "delivery:<message id>" -> JSON of an agent message's delivery state."""
+        return f"{self.prefix}contact:{_id('contact', contact_id)}:message-marks"
+
     def outbound(self, channel: str) -> str:
         """Stream: agents' messages waiting for the channel's adapter to deliver them."""
         return f"{self.prefix}outbound:{channel}"
+
+    @property
+    def conversations(self) -> str:
+        """Hash: "route:address" -> the contact a native channel (a contact's delivered_by)
+        last opened for that customer address (a WhatsApp id): their next message joins it
+        while it is open. An erasure removes the customer's."""
+        return f"{self.prefix}conversations"
+
+    @property
+    def callbacks(self) -> str:
+        """Hash: "queue|number" -> the contact that last became a callback to the number in
+        the queue (one active callback per number per queue; an ended contact's entry stays
+        until the number asks again, an erasure removes it)."""
+        return f"{self.prefix}callbacks"
 
     @property
     def external_ids(self) -> str:

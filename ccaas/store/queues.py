@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..domain.models import Presence
@@ -11,6 +12,15 @@ from .context import StoreContext
 from .records.agent import AgentRecord
 
 _STAFFING_FIELDS = ("presence", "profile", "queues")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A waiting contact's place: its queue, position (1: next) and estimated wait."""
+
+    queue: str
+    position: int
+    ewt_seconds: int | None
 
 
 class QueueRepository:
@@ -70,11 +80,44 @@ class QueueRepository:
             )
         return result
 
+    async def positions(self) -> dict[str, Place]:
+        """Where every waiting contact stands: its place in its queue (1: next) and the
+        wait that the queue's estimate gives that place (None while nobody staffs it)."""
+        names = sorted(self.ctx.rules.config.queues)
+        stats = await self.live_stats()
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.zrange(self.ctx.keys.queue_waiting(name), 0, -1)
+            waiting: list[list[str]] = await pipe.execute()
+        places = {}
+        for name, ids in zip(names, waiting, strict=True):
+            live = stats[name]
+            for rank, contact_id in enumerate(ids):
+                # the queue's EWT is for the next arrival (waiting + 1 ahead of it): share it
+                ewt = live.ewt_seconds * (rank + 1) / (live.waiting + 1) if live.ewt_known else None
+                places[contact_id] = Place(name, rank + 1, None if ewt is None else round(ewt))
+        return places
+
+    async def callbacks_waiting(self) -> dict[str, int]:
+        """How many contacts wait as callbacks (their customers left the line), per queue."""
+        keys = self.ctx.keys
+        ids = list(dict.fromkeys(await self.ctx.redis.hvals(keys.callbacks)))
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for contact_id in ids:
+                pipe.hmget(keys.contact(contact_id), "state", "queue", "callback_number")
+            rows = await pipe.execute()
+        counts: dict[str, int] = {}
+        for state, queue, number in rows:
+            if state == "queued" and number:
+                counts[queue] = counts.get(queue, 0) + 1
+        return counts
+
     async def stats(self, only: str | None = None) -> list[dict[str, Any]]:
         config = self.ctx.config
         if only is not None and only not in config.queues:
             raise NotFound(f"no queue {only!r}", queue=only)
         result = []
+        callbacks = await self.callbacks_waiting()
         for name, live in (await self.live_stats(only)).items():
             queue = config.queues[name]
             result.append(
@@ -90,6 +133,8 @@ class QueueRepository:
                     **live.as_vars(),
                     # nobody staffing: unknown, not a number a caller could show as a wait
                     "ewt_seconds": live.ewt_seconds if live.ewt_known else None,
+                    # of the waiting: customers who left the line to be called back
+                    "callbacks_waiting": callbacks.get(name, 0),
                 }
             )
         return result

@@ -108,6 +108,8 @@ class Scripts:
     attach_body: AsyncScript
     set_password: AsyncScript
     post_message: AsyncScript
+    mark_delivery: AsyncScript
+    request_callback: AsyncScript
     open_session: AsyncScript
     keep_sessions: AsyncScript
     end_session: AsyncScript

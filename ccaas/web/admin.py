@@ -10,10 +10,10 @@ from aiohttp import web
 from ..domain.roles import ADMIN_ONLY, STAFF
 from ..domain.rules.compiled import summary
 from ..domain.rules.text import parse_rules
-from ..errors import ConfigError, NotFound, RulesRejected
+from ..errors import BadRequest, ConfigError, NotFound, RulesRejected
 from ..store.rules_store import RulesStore, publish, refuse_stranding
 from .openapi import JSON_LIST, YAML_BODY, operation
-from .problems import BadRequest, path_number, read_text
+from .problems import path_number, read_text
 from .services import services
 
 log = structlog.get_logger("ccaas.admin")

@@ -69,4 +69,9 @@ def bare_frames(fields: Mapping[str, str]) -> list[Frame]:
         ]  # fmt: skip
     if kind == "message_posted":
         return [{"type": "message", "contact_id": contact, "message_id": fields.get("message", "")}]
+    if kind == "message_delivery":
+        return [
+            {"type": "delivery", "contact_id": contact, "message_id": fields.get("message", ""),
+             "state": fields.get("state", ""), "reason": fields.get("reason", "")}
+        ]  # fmt: skip
     return []

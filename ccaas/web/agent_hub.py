@@ -69,6 +69,8 @@ class AgentHub:
         self._closed: list[tuple[str, str, int]] = []  # sessions closed, not yet recorded
         self._opening: dict[str, asyncio.Lock] = {}  # one registration of an agent at a time
         self._recording: asyncio.Task[None] | None = None
+        # others fed from the same read of the stream (the web chat's customers)
+        self.listeners: list[Callable[[str, dict[str, str]], None]] = []
 
     # --- life -------------------------------------------------------------------------------
     def start(self, supervise: Callable[[str, Callable[[], Awaitable[None]]], None]) -> None:
@@ -208,6 +210,8 @@ class AgentHub:
                     session = self.sessions.get(fields.get("agent", ""))
                     if session is not None:
                         session.events.put_nowait((event_id, fields))
+                    for listener in self.listeners:
+                        listener(event_id, fields)
 
     async def _keep(self) -> None:
         while True:

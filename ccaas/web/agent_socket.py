@@ -20,6 +20,7 @@ from structlog.contextvars import bound_contextvars
 
 from ..desk.transfers import Transfers
 from ..domain.models import Presence
+from ..domain.problems import problem_object
 from ..domain.roles import Role, admits
 from ..domain.tokens import LEEWAY_SECONDS
 from ..errors import CcaasError, InvalidInput
@@ -39,7 +40,6 @@ from .agent_commands import (
 from .agent_frames import Frame, seq_key
 from .agent_hub import AgentHub, Session, snapshot_frame, stamped
 from .auth import admits_roles, principal
-from .problems import problem_object
 from .services import services
 
 log = structlog.get_logger("ccaas.console")

@@ -11,6 +11,8 @@ from .admin import admin_routes
 from .agent_socket import socket_routes
 from .auth import SESSION_SECONDS, SIGNER, admits_roles, auth_middleware
 from .availability import availability_middleware
+from .callbacks import callback_routes
+from .chat import chat_routes
 from .console_page import console_routes
 from .customers import customer_routes
 from .handlers import routes
@@ -58,6 +60,8 @@ def build_app(
     app.add_routes(problem_routes)
     app.add_routes(sign_in_routes)
     app.add_routes(message_routes)
+    app.add_routes(callback_routes)
+    app.add_routes(chat_routes)
     app.add_routes(socket_routes)
     app.add_routes(console_routes)
     app.router.add_get("/v1/openapi.json", _openapi)

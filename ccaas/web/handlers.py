@@ -9,19 +9,18 @@ from urllib.parse import urlencode
 import structlog
 from aiohttp import web
 
-from ..domain.intake import NewContact
 from ..domain.models import Presence
 from ..domain.roles import ADMIN_ONLY, EVERYONE, PUBLIC, STAFF, Role, admits
-from ..errors import InvalidInput
+from ..errors import BadRequest, InvalidInput
 from ..store.agents import AgentProfile
 from ..store.health import RedisState
 from .auth import require_desk
 from .intake_window import intake
 from .openapi import JSON_LIST, TEXT_BODY, operation, page_limit
-from .problems import BadRequest, page_size, read_body, read_text
+from .problems import page_size, read_body, read_text
 from .schemas import AgentActionIn, AgentIn, CompleteIn, ContactIn, PresenceIn
 from .scope import require_contact_id_reader, require_contact_reader
-from .services import services
+from .services import LISTENERS, Listeners, services
 
 log = structlog.get_logger("ccaas.web")
 routes = web.RouteTableDef()
@@ -46,8 +45,10 @@ async def healthz(request: web.Request) -> web.Response:
             await ctx.redis.ping()
     except Exception:  # any failure to reach Redis is unhealthy, whatever its type
         return _unhealthy(RedisState.DOWN.value, 0.0)
+    listeners: Listeners = request.app.get(LISTENERS, Listeners())
     return web.json_response(
         {"status": "ok", "redis": health.state.value, "rules_version": ctx.rules.version}
+        | listeners
     )
 
 
@@ -77,17 +78,7 @@ def _unhealthy(state: str, seconds: float) -> web.Response:
 async def create_contact(request: web.Request) -> web.Response:
     body = await read_body(request, ContactIn)
     svc = services(request)
-    result = await svc.ingest.enqueue(
-        NewContact(
-            channel=body.channel,
-            external_id=body.external_id,
-            queue=body.queue or "",
-            skills=dict(body.skills),
-            priority=body.priority,
-            customer=body.customer,
-            attributes=body.attributes,
-        )
-    )
+    result = await svc.ingest.enqueue(body.as_new_contact())
     contact = await svc.contacts.get(result.contact_id)
     if result.created:
         log.info(
@@ -190,7 +181,12 @@ async def put_agent(request: web.Request) -> web.Response:
     created = await svc.agents.upsert(
         agent_id,
         AgentProfile(
-            body.name, dict(body.skills), list(body.queues), dict(body.capacity), body.profile or ""
+            body.name,
+            dict(body.skills),
+            list(body.queues),
+            dict(body.capacity),
+            body.profile or "",
+            body.voice_endpoint or "",
         ),
     )
     return web.json_response(await svc.desk.view(agent_id), status=201 if created else 200)

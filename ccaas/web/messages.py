@@ -25,7 +25,7 @@ _MESSAGE_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 @operation(
     "The customer's side of a chat, social or email conversation: a message arrives",
     body=MessageIn,
-    ok=201,
+    ok={201: "OK", 200: "the same message_id again: that message, unchanged"},
     errors={
         404: "unknown contact",
         409: "a voice contact, one that ended, or one whose customer was erased",
@@ -36,9 +36,12 @@ async def post_message(request: web.Request) -> web.Response:
     body = await read_body(request, MessageIn)
     contact_id = request.match_info["id"]
     repo = MessageRepository(services(request).ctx)
-    posted = await repo.post(contact_id, body.sender, body.text)
-    log.info("message_posted", contact_id=contact_id, message_id=posted.message_id)
-    return web.json_response(await repo.one(contact_id, posted.message_id), status=201)
+    posted = await repo.post(contact_id, body.sender, body.text, reference=body.message_id or "")
+    if posted.added:
+        log.info("message_posted", contact_id=contact_id, message_id=posted.message_id)
+    return web.json_response(
+        await repo.one(contact_id, posted.message_id), status=201 if posted.added else 200
+    )
 
 
 @message_routes.get("/v1/contacts/{id}/messages")

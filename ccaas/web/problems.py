@@ -12,8 +12,15 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from ..domain.problems import (
+    PROBLEM_TYPES_PATH,
+    invalid_input,
+    json_object,
+    problem_type,
+)
 from ..domain.roles import EVERYONE
 from ..errors import (
+    BadRequest,
     CcaasError,
     ConfigError,
     Conflict,
@@ -22,30 +29,20 @@ from ..errors import (
     Forbidden,
     IntakeBusy,
     InvalidInput,
+    NotConfigured,
     NotFound,
+    PayloadTooLarge,
     RulesRejected,
     SignInThrottled,
     Unauthorized,
     Unavailable,
 )
 from ..store.client import is_outage
-from .json_body import UnsafeJson, loads_strict
 from .openapi import operation
 
 log = structlog.get_logger("ccaas.web")
 Model = TypeVar("Model", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PROBLEM_TYPES_PATH = "/v1/problems/"
-
-
-class BadRequest(CcaasError):
-    status = 400
-    title = "Bad request"
-    kind = "bad-request"
-    about = (
-        "The request cannot be read: the body is not JSON, not a JSON object, not UTF-8 or "
-        "empty. Nothing was changed."
-    )
 
 
 class UnsupportedMediaType(CcaasError):
@@ -56,16 +53,6 @@ class UnsupportedMediaType(CcaasError):
         "The body's Content-Type is not one the call reads: a JSON call takes application/json "
         "(or none); curl -d sends application/x-www-form-urlencoded unless told "
         "-H 'Content-Type: application/json'. Nothing was changed."
-    )
-
-
-class PayloadTooLarge(CcaasError):
-    status = 413
-    title = "Payload too large"
-    kind = "payload-too-large"
-    about = (
-        "The body is larger than the call takes: CCAAS_MAX_BODY_BYTES (default 64 KiB) for JSON, "
-        "512 KiB for a contact's long body, 1 MiB for routing rules. Nothing was changed."
     )
 
 
@@ -87,15 +74,11 @@ PROBLEM_KINDS: dict[str, type[CcaasError]] = {
         Forbidden,
         SignInThrottled,
         Unavailable,
+        NotConfigured,
         CcaasError,
         ConfigError,
     )
 }
-
-
-def problem_type(kind: type[CcaasError]) -> str:
-    """The problem type URI of a kind: a reference resolved against the API's own address."""
-    return PROBLEM_TYPES_PATH + kind.kind
 
 
 def problem(
@@ -165,22 +148,7 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
             "Content-Type: application/json (curl: -H 'Content-Type: application/json')",
             content_type=request.content_type[:100],
         )
-    try:
-        payload = loads_strict((raw or b"{}").decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise BadRequest("body is not UTF-8 text") from exc
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
-    except UnsafeJson as exc:
-        raise InvalidInput(str(exc), errors=exc.errors) from exc
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest(f"body is not acceptable JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise BadRequest("body must be a JSON object")
-    try:  # JSON may escape a lone surrogate (\ud800), which is no text: refuse it here
-        json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BadRequest("body holds a lone UTF-16 surrogate (\\ud800-\\udfff), not text") from exc
+    payload = json_object(raw)
     return model.model_validate(payload)
 
 
@@ -198,31 +166,13 @@ async def read_text(request: web.Request, limit: int) -> str:
         raise BadRequest("the body must be UTF-8 text") from exc
 
 
-def _validation_problem(exc: ValidationError) -> web.Response:
-    errors = [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
-        for err in exc.errors()
-    ]
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return problem(InvalidInput, detail, errors=errors)
-
-
-def problem_object(exc: CcaasError) -> dict[str, Any]:
-    """The problem an error is, as the body of its problem+json answer (for a websocket)."""
-    fields = {k: v for k, v in exc.fields.items() if v is not None}
-    if "field" in fields:
-        fields["errors"] = [{"field": fields["field"], "message": exc.detail}]
-    kind = type(exc)
-    body = {"type": problem_type(kind), "title": kind.title, "status": kind.status}
-    return body | {"detail": exc.detail} | {k: v for k, v in fields.items() if k not in body}
-
-
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ValidationError as exc:
-        return _validation_problem(exc)
+        invalid = invalid_input(exc)
+        return problem(InvalidInput, invalid.detail, **invalid.fields)
     except CcaasError as exc:
         fields = {k: v for k, v in exc.fields.items() if v is not None}
         if "field" in fields:

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.customer_profile import ProfileFields
 from ..domain.identity import IdentityKind
 from ..domain.models import Channel
-from ..domain.values import Key, Level, Priority
+from ..domain.values import VOICE_ENDPOINT, Key, Level
+from ..ingest.payloads import ContactIn, MessageIn
+
+__all__ = ["ContactIn", "MessageIn"]  # with the models below: every body the API reads
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ContactIn(_Body):
-    """A contact arriving on a channel."""
-
-    channel: Channel
-    external_id: str = Field(min_length=1, max_length=200, description="the channel's own id")
-    queue: Key | None = Field(None, description="left out: the classification rules choose")
-    skills: dict[Key, Level] = Field(default_factory=dict, max_length=20)
-    priority: Priority = 0
-    customer: dict[str, Any] | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict, max_length=50)
 
 
 class AgentActionIn(_Body):
@@ -49,6 +40,12 @@ class AgentIn(_Body):
     queues: list[Key] = Field(default_factory=list, max_length=100)
     capacity: dict[Channel, Annotated[int, Field(ge=0, le=100, strict=True)]] = Field(
         default_factory=dict
+    )
+    voice_endpoint: str | None = Field(
+        None,
+        max_length=200,
+        pattern=VOICE_ENDPOINT,
+        description="where the calls it accepts are put through: sip:user@host or +E.164",
     )
 
 
@@ -74,6 +71,12 @@ class MergeIn(_Body):
     from_: Key = Field(alias="from", description="the customer joined into this one")
 
 
+class CallbackIn(_Body):
+    """The number to call the customer back on (E.164, or national in the rules' region)."""
+
+    number: str = Field(min_length=3, max_length=40)
+
+
 class SignInIn(_Body):
     """An agent signs in with its id and password."""
 
@@ -93,12 +96,3 @@ class TokenIn(_Body):
     role: Literal["admin", "supervisor", "agent", "adapter"]
     name: Key = Field(description="who holds it (an agent's id for role agent)")
     days: int = Field(90, ge=1, le=3650, description="how long it is valid")
-
-
-class MessageIn(_Body):
-    """A message of the customer's side of a conversation (or a system note)."""
-
-    text: str = Field(min_length=1, max_length=4000)
-    sender: Literal["customer", "system"] = Field(
-        "customer", alias="from", description="whose side: the customer's, or the system's"
-    )

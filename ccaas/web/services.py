@@ -47,5 +47,14 @@ class Services:
 SERVICES = web.AppKey("services", Services)
 
 
+# where this replica's other ways in listen ("mqtt": the broker its bridge uses, "smtp"),
+# filled in as they start; /healthz names them
+class Listeners(dict[str, str]):
+    """Name of a way in -> its address."""
+
+
+LISTENERS = web.AppKey("listeners", Listeners)
+
+
 def services(request: web.Request) -> Services:
     return request.app[SERVICES]

@@ -117,9 +117,13 @@ def _serve(
     ports = distinct_ports(replicas)
     env = serve_env(redis_url, tenant, 0, routing) | {
         "CCAAS_AGENT_DISCONNECT_GRACE_SECONDS": str(GRACE_SECONDS),
-        "CCAAS_DATA_DIR": str(folder / "var"),
     }
-    processes = [start_serve(env | {"CCAAS_HTTP_PORT": str(port)}) for port in ports]
+    processes = [  # each its own folder: its own embedded broker
+        start_serve(
+            env | {"CCAAS_HTTP_PORT": str(port), "CCAAS_DATA_DIR": str(folder / f"var-{port}")}
+        )
+        for port in ports
+    ]
     engine = Engine(tenant, [f"http://127.0.0.1:{port}" for port in ports])
     try:
         for url in engine.urls:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import smtplib
+import socket
 import subprocess
 import sys
 import time
@@ -38,6 +41,7 @@ def test_serve_starts_embedded_redis_answers_health_and_stops_it(
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
     env |= {"CCAAS_HTTP_PORT": str(port), "CCAAS_DATA_DIR": str(tmp_path / "var")}
+    env["CCAAS_SMTP_PORT"] = str(free_port())
     server = subprocess.Popen([*CCAAS, "serve", "--demo"], cwd=repo_root, env=env)
     try:
         body = None
@@ -48,7 +52,15 @@ def test_serve_starts_embedded_redis_answers_health_and_stops_it(
                     break
             except OSError:
                 time.sleep(0.05)
+        assert body is not None
+        mqtt = body.pop("mqtt")
+        assert body.pop("smtp") == f"127.0.0.1:{env['CCAAS_SMTP_PORT']}"
         assert body == {"status": "ok", "redis": "reachable", "rules_version": 1}
+        assert re.fullmatch(r"mqtt://127\.0\.0\.1:[0-9]+", mqtt), mqtt
+        with socket.create_connection(("127.0.0.1", int(mqtt.rsplit(":", 1)[1])), timeout=5):
+            pass  # the embedded broker listens there
+        with smtplib.SMTP("127.0.0.1", int(env["CCAAS_SMTP_PORT"]), timeout=5) as smtp:
+            assert smtp.noop()[0] == 250  # and so does the email listener
         with pytest.raises(urllib.error.HTTPError) as refused:  # sign-in is on by default
             urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agents")
         assert refused.value.code == 401
@@ -81,7 +93,7 @@ def test_serve_starts_embedded_redis_answers_health_and_stops_it(
             server.wait()
             raise
     assert code == 0
-    assert not processes_mentioning(str(tmp_path)), "the embedded redis-server outlived serve"
+    assert not processes_mentioning(str(tmp_path)), "the embedded redis or broker outlived serve"
 
 
 def _sign_in(port: int, agent_id: str, password: str) -> int:

@@ -9,6 +9,8 @@ that its operation forgot, is checked on every API test by make_api (AnsweredSta
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,8 +23,11 @@ from aiohttp.test_utils import TestClient
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.identity import identity
 from ccaas.domain.roles import PUBLIC, Role
+from ccaas.domain.rules.classify import Rejection
 from ccaas.domain.rules.text import parse_rules
+from ccaas.errors import ContactRejected
 from ccaas.router.service import Router
+from ccaas.runtime.engine import WhatsAppOptions
 from ccaas.store.customers import CustomerRepository
 from ccaas.store.health import RedisState
 from ccaas.web.app import build_app
@@ -30,6 +35,8 @@ from ccaas.web.intake_window import INTAKE
 from ccaas.web.openapi import documented_routes
 from ccaas.web.services import SERVICES
 from tests.helpers import MONDAY_10AM, RULES, MakeApi, bearer, settled
+from tests.meta_graph import APP_SECRET, VERIFY_TOKEN, WEBHOOK, deliver, text_message
+from tests.twilio_caller import AUTH_TOKEN, PUBLIC_URL, Twilio, call
 
 MAX_BODY = 4 * 1024
 PATH_VALUES = {"id": "x1", "name": "billing", "version": "1", "kind": "not-found"}
@@ -111,6 +118,8 @@ JSON_BODY_ROUTES = {
     ("put", "/v1/agents/{id}/password"): "/v1/agents/zed/password",
     ("post", "/v1/auth/tokens"): "/v1/auth/tokens",
     ("post", "/v1/contacts/{id}/messages"): "/v1/contacts/c1/messages",
+    ("post", "/v1/contacts/{id}/callback"): "/v1/contacts/c1/callback",
+    ("post", "/v1/chat/conversations"): "/v1/chat/conversations",
 }
 JSON = {"Content-Type": "application/json"}
 for (method, path), target in JSON_BODY_ROUTES.items():
@@ -494,6 +503,164 @@ async def _to_a_call(w: World) -> ClientResponse:
 request("post", MESSAGES, 404, MESSAGES.format(id="nobody"), json={"text": "hello"})
 
 
+@case("post", MESSAGES, 200)
+async def _the_same_message_again(w: World) -> ClientResponse:
+    path, body = MESSAGES.format(id=await w.contact()), {"text": "hello", "message_id": "m-1"}
+    assert (await w.call("post", path, json=body)).status == 201
+    return await w.call("post", path, json=body)
+
+
+# web chat
+CONVERSATIONS = "/v1/chat/conversations"
+request("post", CONVERSATIONS, 201, json={"text": "hello"})
+
+
+@case("post", CONVERSATIONS, 409)
+async def _web_chat_no_queue_takes(w: World) -> ClientResponse:
+    async def full(contact: Any) -> Any:  # as ingest answers when the queue is full
+        raise ContactRejected(Rejection("full", "billing", "default"))
+
+    w.monkeypatch.setattr(w.api.app[SERVICES].ingest, "enqueue", full)
+    return await w.call("post", CONVERSATIONS, json={"text": "hello"})
+
+
+@case("post", CONVERSATIONS, 429)
+async def _web_chat_intake_full(w: World) -> ClientResponse:
+    window = w.api.app[INTAKE].window
+    while window.try_acquire():
+        pass
+    return await w.call("post", CONVERSATIONS, json={"text": "hello"})
+
+
+# callbacks
+CALLBACK = "/v1/contacts/{id}/callback"
+NUMBER = {"number": "+442079460010"}
+
+
+@case("post", CALLBACK, 201)
+async def _callback(w: World) -> ClientResponse:
+    return await w.call("post", CALLBACK.format(id=await w.contact()), json=NUMBER)
+
+
+@case("post", CALLBACK, 200)
+async def _the_numbers_callback_again(w: World) -> ClientResponse:
+    first = await w.call("post", CALLBACK.format(id=await w.contact()), json=NUMBER)
+    assert first.status == 201
+    return await w.call("post", CALLBACK.format(id=await w.contact("chat-2")), json=NUMBER)
+
+
+@case("post", CALLBACK, 409)
+async def _callback_for_a_held_contact(w: World) -> ClientResponse:
+    return await w.call("post", CALLBACK.format(id=await w.connected()), json=NUMBER)
+
+
+request("post", CALLBACK, 404, CALLBACK.format(id="nobody"), json=NUMBER)
+
+
+# voice webhooks (Twilio): signed as Twilio signs
+VOICE = "/v1/channels/voice/twilio"
+
+
+async def _call_waiting(w: World, sid: str = "CA01") -> str:
+    answer = await Twilio(w.api).post(f"{VOICE}/incoming?queue=billing", call(sid))
+    assert answer.status == 200, await answer.text()
+    ctx = w.api.app[SERVICES].ctx
+    return str(await ctx.redis.hget(ctx.keys.external_ids, f"voice:{sid}"))
+
+
+@case("post", f"{VOICE}/incoming", 200)
+async def _a_call(w: World) -> ClientResponse:
+    return await Twilio(w.api).post(f"{VOICE}/incoming?queue=billing", call("CA01"))
+
+
+@case("post", f"{VOICE}/incoming", 422)
+async def _a_call_without_sid(w: World) -> ClientResponse:
+    params = {k: v for k, v in call("CA01").items() if k != "CallSid"}
+    return await Twilio(w.api).post(f"{VOICE}/incoming", params)
+
+
+@case("post", f"{VOICE}/status", 204)
+async def _a_call_ended(w: World) -> ClientResponse:
+    await _call_waiting(w)
+    return await Twilio(w.api).post(f"{VOICE}/status", call("CA01", CallStatus="completed"))
+
+
+@case("post", f"{VOICE}/status", 422)
+async def _a_status_without_sid(w: World) -> ClientResponse:
+    params = {"CallStatus": "completed"}
+    return await Twilio(w.api).post(f"{VOICE}/status", params)
+
+
+@case("post", f"{VOICE}/dialled", 200)
+async def _the_agents_leg_ended(w: World) -> ClientResponse:
+    return await Twilio(w.api).post(f"{VOICE}/dialled?contact=c1", call("CA01"))
+
+
+for _name in ("wait", "gather", "dequeued"):
+
+    @case("post", f"{VOICE}/{_name}", 200)
+    async def _while_waiting(w: World, name: str = _name) -> ClientResponse:
+        contact_id = await _call_waiting(w)
+        params = call("CA01", Digits="5", QueueResult="leave")
+        return await Twilio(w.api).post(f"{VOICE}/{name}?contact={contact_id}", params)
+
+    @case("post", f"{VOICE}/{_name}", 404)
+    async def _for_nobody(w: World, name: str = _name) -> ClientResponse:
+        return await Twilio(w.api).post(f"{VOICE}/{name}?contact=nobody", call("CA01"))
+
+
+# WhatsApp webhooks: signed as Meta signs them
+def meta_hmac(raw: bytes) -> str:
+    return hmac.new(APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+
+
+SUBSCRIBE = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42"}
+request("get", WEBHOOK, 200, WEBHOOK, params=SUBSCRIBE)
+request("get", WEBHOOK, 401, WEBHOOK, params={**SUBSCRIBE, "hub.verify_token": "guess"})
+
+
+@case("get", WEBHOOK, 503)
+async def _whatsapp_check_without_redis(w: World) -> ClientResponse:
+    w.api.app[SERVICES].ctx.health.change(RedisState.DOWN, "connection refused")
+    return await w.call("get", WEBHOOK, params=SUBSCRIBE)
+
+
+@case("post", WEBHOOK, 200)
+async def _a_whatsapp_message(w: World) -> ClientResponse:
+    return await deliver(w.api, text_message("wamid.1", "hello"))
+
+
+@case("post", WEBHOOK, 400)
+async def _a_signed_body_that_is_not_json(w: World) -> ClientResponse:
+    raw = b"{not json"
+    headers = {"X-Hub-Signature-256": "sha256=" + meta_hmac(raw)}
+    return await w.call("post", WEBHOOK, data=raw, headers=headers)
+
+
+@case("post", WEBHOOK, 422)
+async def _a_signed_body_of_another_shape(w: World) -> ClientResponse:
+    return await deliver(w.api, {"object": "page", "entry": []})
+
+
+request("post", WEBHOOK, 401, WEBHOOK, json=text_message("wamid.1", "hello"))
+request("post", WEBHOOK, 413, WEBHOOK, data=b"x" * (MAX_BODY + 1))
+
+
+@case("post", WEBHOOK, 503)
+async def _whatsapp_without_redis(w: World) -> ClientResponse:
+    w.api.app[SERVICES].ctx.health.change(RedisState.DOWN, "connection refused")
+    return await deliver(w.api, text_message("wamid.1", "hello"))
+
+
+for _name in ("incoming", "wait", "gather", "dequeued", "dialled", "status"):
+    request("post", f"{VOICE}/{_name}", 401, data=call("CA01"))  # no signature
+
+    @case("post", f"{VOICE}/{_name}", 503)
+    async def _voice_without_redis(w: World, name: str = _name) -> ClientResponse:
+        w.api.app[SERVICES].ctx.health.change(RedisState.DOWN, "connection refused")
+        return await Twilio(w.api).post(f"{VOICE}/{name}?contact=c1", call("CA01"))
+
+
 @case("get", MESSAGES, 200)
 async def _read_conversation(w: World) -> ClientResponse:
     return await w.call("get", MESSAGES.format(id=await w.contact()))
@@ -518,7 +685,12 @@ request("get", "/v1/problems/{kind}", 404, "/v1/problems/nonsense")
 @pytest.fixture
 async def api(make_api: MakeApi) -> TestClient:
     api = await make_api(
-        parse_rules(RULES, "routing.yaml"), clock=ManualClock(MONDAY_10AM), max_body_bytes=MAX_BODY
+        parse_rules(RULES, "routing.yaml"),
+        clock=ManualClock(MONDAY_10AM),
+        max_body_bytes=MAX_BODY,
+        public_url=PUBLIC_URL,
+        twilio_auth_token=AUTH_TOKEN,
+        whatsapp=WhatsAppOptions(APP_SECRET, VERIFY_TOKEN),
     )
     await settled(api)
     return api

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,8 @@ def test_a_misspelt_variable_is_refused_with_the_setting_it_looks_like() -> None
 
 def test_a_variable_like_no_setting_is_refused_without_a_guess() -> None:
     with pytest.raises(ConfigError) as refused:
-        load_settings(environ={"CCAAS_MQTT_URL": "mqtt://broker"})
-    assert "CCAAS_MQTT_URL is not a setting" in refused.value.detail
+        load_settings(environ={"CCAAS_XMPP_SERVER": "xmpp://broker"})
+    assert "CCAAS_XMPP_SERVER is not a setting" in refused.value.detail
     assert "did you mean" not in refused.value.detail
 
 
@@ -87,3 +88,10 @@ def test_the_intake_window_is_read_and_defaults_to_256(monkeypatch: pytest.Monke
 def test_a_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CCAAS_LOG_LEVEL", "debug")
     assert load_settings(environ={"CCAAS_LOG_LEVEL": "debug"}).log_level == "DEBUG"
+
+
+def test_every_setting_has_a_row_in_the_readmes_table(repo_root: Path) -> None:
+    readme = (repo_root / "README.md").read_text()
+    rows = set(re.findall(r"^\| `(CCAAS_[A-Z_]+)`", readme, re.M))
+    assert sorted(set(known_names()) - rows) == [], "settings the README does not list"
+    assert sorted(rows - set(known_names())) == [], "rows of settings that are not"

@@ -47,6 +47,7 @@ class AgentRecord:
     work: tuple[WorkItem, ...] = ()
     next_presence: str = ""  # taken when its work ends (away or offline); none meanwhile
     next_reason: str = ""
+    voice_endpoint: str = ""
 
     @classmethod
     def decode(cls, raw: Mapping[str, str], work: Mapping[str, str]) -> AgentRecord:
@@ -70,6 +71,7 @@ class AgentRecord:
             work=tuple(WorkItem.decode(cid, entry) for cid, entry in sorted(work.items())),
             next_presence=raw.get("next_presence") or "",
             next_reason=raw.get("next_reason") or "",
+            voice_endpoint=raw.get("voice_endpoint") or "",
         )
 
     @property
@@ -84,6 +86,7 @@ class AgentRecord:
             "name": self.name,
             "skills": self.skills,
             "profile": self.profile or None,
+            "voice_endpoint": self.voice_endpoint or None,
             "own_queues": self.own_queues,
             "own_capacity": self.own_capacity,
             "queues": {

@@ -56,8 +56,16 @@ INT_FIELDS = (
     "rules_version",
     "body_bytes",
     "erased_at",
+    "callback_requested_at",
+    "callback_attempts",
+    "reply_window_seconds",
+    "last_customer_at",
 )
 TEXT_FIELDS = (
+    "delivered_by",
+    "reply_to",
+    "callback_number",
+    "callback_queue",
     "id",
     "tenant",
     "external_id",
@@ -141,6 +149,14 @@ class ContactRecord:
     body_bytes: int | None = None
     body_kind: str | None = None
     erased_at: int | None = None  # its customer was erased: it takes no new personal data
+    delivered_by: str | None = None  # the native channel that delivers agents' messages
+    reply_to: str | None = None  # the address it delivers them to
+    reply_window_seconds: int | None = None  # agents answer only this long after the customer
+    last_customer_at: int | None = None  # when the customer last wrote
+    callback_number: str | None = None  # the customer left the line: call them back here
+    callback_queue: str | None = None
+    callback_requested_at: int | None = None
+    callback_attempts: int | None = None
     extra: dict[str, str] = dataclasses.field(default_factory=dict)  # fields of newer code
 
     @classmethod

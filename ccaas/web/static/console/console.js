@@ -25,6 +25,16 @@ const state = {
 const $ = (id) => document.getElementById(id);
 const RETRY_MS = [500, 1000, 2000, 5000, 10000];
 
+// an agent's message shows how far it got (queued, sent, delivered, read, failed: why)
+function messageView(m) {
+  const view = el("div", { class: `message ${m.from}`, dataset: { testid: "message" }, text: m.text });
+  if (m.from === "agent" && m.delivery) {
+    const why = m.delivery === "failed" && m.delivery_reason ? `: ${m.delivery_reason}` : "";
+    view.append(el("span", { class: `delivery ${m.delivery}`, dataset: { testid: "delivery" }, text: m.delivery + why }));
+  }
+  return view;
+}
+
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
@@ -232,6 +242,12 @@ function receive(frame) {
       }
       break;
     }
+    case "delivery": {
+      const item = state.work.get(frame.contact_id);
+      const message = item && (item.messages || []).find((m) => m.id === frame.message_id);
+      if (message) Object.assign(message, { delivery: frame.state, delivery_reason: frame.reason });
+      break;
+    }
     case "presence":
       setPresence(frame.presence, frame.reason || "");
       showNext(null);
@@ -400,7 +416,7 @@ function renderPanel() {
   const conversation = el("section", { class: "conversation" });
   if (item.channel !== "voice") {
     const list = el("div", { class: "messages", dataset: { testid: "messages" } },
-      ...(item.messages || []).map((m) => el("div", { class: `message ${m.from}`, dataset: { testid: "message" }, text: m.text })));
+      ...(item.messages || []).map(messageView));
     const box = el("textarea", { id: "composer", "aria-label": "Reply", dataset: { testid: "composer", contact: item.contact_id } });
     box.value = state.drafts.get(item.contact_id) || "";
     if (wasTyping) requestAnimationFrame(() => box.focus());

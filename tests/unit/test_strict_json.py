@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccaas.web.json_body import MAX_SAFE_INTEGER, UnsafeJson, loads_strict
+from ccaas.domain.strict_json import MAX_SAFE_INTEGER, UnsafeJson, loads_strict
 
 NAMES = st.text(alphabet="abcxyz_-", min_size=1, max_size=6)
 SAFE = st.recursive(
