@@ -222,3 +222,20 @@ class NotConfigured(CcaasError):
         "CCAAS_TWILIO_AUTH_TOKEN and CCAAS_PUBLIC_URL), so its requests cannot be checked. "
         "Nothing was changed."
     )
+
+
+class ChatThrottled(CcaasError):
+    """Too many web chats were started from one address (or browser) lately."""
+
+    status = 429
+    title = "Too many chats"
+    kind = "chat-throttled"
+    about = (
+        "The web chat takes a few new chats per address and per browser in a window (a "
+        "browser's open chat is given back, not made again). Retry after Retry-After. "
+        "Nothing was changed."
+    )
+
+    def __init__(self, detail: str, retry_after: int = 60, **fields: object) -> None:
+        super().__init__(detail, **fields)
+        self.retry_after_seconds = retry_after

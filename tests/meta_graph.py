@@ -40,6 +40,9 @@ class GraphApi:
         self.sent.append(body)
         self.headers.append(dict(request.headers))
         wamid = f"wamid.out{len(self.sent)}"
+        if "recipient" in body:  # Messenger's Send API
+            return web.json_response({"recipient_id": body["recipient"]["id"],
+                                      "message_id": f"m_out{len(self.sent)}"})  # fmt: skip
         to = body["to"]
         return web.json_response(
             {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
@@ -108,3 +111,30 @@ def status_update(wamid: str, state: str, ours: str, **extra: Any) -> dict[str, 
                           **extra}],
         }
     )  # fmt: skip
+
+
+class BotApi:
+    """A stand-in for Telegram's Bot API: POST /bot{token}/sendMessage."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.tokens: list[str] = []
+        self.url = ""
+        self.app = web.Application()
+        self.app.router.add_post("/bot{token}/sendMessage", self._send)
+
+    async def _send(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.sent.append(body)
+        self.tokens.append(request.match_info["token"])
+        return web.json_response(
+            {"ok": True, "result": {"message_id": len(self.sent), "chat": {"id": body["chat_id"]}}}
+        )
+
+
+async def start_bot_api() -> tuple[BotApi, TestServer]:
+    bot = BotApi()
+    server = TestServer(bot.app)
+    await server.start_server()
+    bot.url = str(server.make_url("")).rstrip("/")
+    return bot, server

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from ..errors import NotFound
+from ..store.client import is_outage
 from ..store.contacts import ContactRepository
 from ..store.messages import MessageRepository
 from ..store.stream_groups import GroupReader
@@ -28,7 +29,10 @@ async def deliver_forever(
     deliver: Callable[[dict[str, str]], Awaitable[None]],
     log: structlog.stdlib.BoundLogger,
     deferred_event: str,
+    messages: MessageRepository | None = None,
 ) -> None:
+    """Deliver each entry in turn; `messages` marks one that fails for an unforeseen reason
+    failed, so that it does not block those after it."""
     failures = 0
     while True:
         raise_if_cancelled()
@@ -41,6 +45,16 @@ async def deliver_forever(
                 failures += 1
                 reader.look_again()
                 break
+            except Exception as exc:
+                if is_outage(exc):
+                    raise  # Redis away: the duty starts again and reads it again
+                # one message that cannot be made must not hold up every one after it
+                log.exception("outbound_message_failed", contact_id=fields.get("contact"))
+                if messages is not None and fields.get("contact") and fields.get("message"):
+                    await mark_failed(
+                        messages, fields["contact"], fields["message"],
+                        f"it could not be sent ({type(exc).__name__})", log, "outbound_failed",
+                    )  # fmt: skip
             failures = 0
             await reader.ack_and_delete([entry_id])
 

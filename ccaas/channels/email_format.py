@@ -16,6 +16,8 @@ from email.utils import formatdate, getaddresses, parseaddr
 MAX_ID = 200  # an external id (and a message id kept) is at most this long
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _SPACE = re.compile(r"[ \t]+")
+_ADDRESS = re.compile(r"[^@\s,;<>\"()\[\]]{1,64}@[^@\s,;<>\"()\[\]]{1,190}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _OURS = re.compile(r"^<m\.([0-9]{1,20}-[0-9]{1,20})\.([A-Za-z0-9_.-]{1,100})@([^>]{1,200})>$")
 
 
@@ -40,22 +42,41 @@ class UnreadableEmail(ValueError):
     """The message has no sender address to answer."""
 
 
+def _header(message: EmailMessage, name: str) -> str:
+    """A header as one line of text ("" when absent or unreadable): an encoded word that
+    decodes to CR LF or other control characters cannot reach a header we write."""
+    try:
+        value = str(message.get(name, ""))
+    except (ValueError, LookupError):  # a header Python's policy refuses to decode
+        return ""
+    return _CONTROL.sub(" ", value).strip()
+
+
+def _address(text: str) -> str:
+    """The one address `text` names, lowercased ("" unless it names exactly one)."""
+    found = getaddresses([text])
+    if len(found) != 1 or not _ADDRESS.fullmatch(found[0][1]):
+        return ""
+    return found[0][1].lower()
+
+
 def read_email(raw: bytes, envelope_sender: str = "") -> InboundEmail:
     message = BytesParser(policy=policy.default).parsebytes(raw)
-    name, sender = parseaddr(str(message.get("From", "")))
-    sender = sender or envelope_sender
-    if "@" not in sender:
-        raise UnreadableEmail("the email has no From address to answer")
-    message_id = _one_id(str(message.get("Message-ID", "")))
+    from_header = _header(message, "From")
+    name = parseaddr(from_header)[0]
+    sender = _address(from_header) or _address(envelope_sender)
+    if not sender:
+        raise UnreadableEmail("the email has no single valid From address to answer")
+    message_id = _one_id(_header(message, "Message-ID"))
     if not message_id:  # a message id of our own, the same each time the same mail is sent
         message_id = f"<{hashlib.sha256(raw).hexdigest()[:40]}@ccaas.invalid>"
     return InboundEmail(
-        sender=sender.strip().lower()[:254],
-        name=name.strip()[:200],
-        subject=str(message.get("Subject", "")).strip()[:300],
+        sender=sender[:254],
+        name=_CONTROL.sub(" ", name).strip()[:200],
+        subject=_header(message, "Subject")[:300],
         message_id=message_id,
-        in_reply_to=_one_id(str(message.get("In-Reply-To", ""))),
-        references=tuple(_ids(str(message.get("References", ""))))[-50:],
+        in_reply_to=_one_id(_header(message, "In-Reply-To")),
+        references=tuple(_ids(_header(message, "References")))[-50:],
         text=_text_of(message),
     )
 
@@ -114,6 +135,7 @@ def reply(
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = to
+    subject = _CONTROL.sub(" ", subject).strip()
     mail["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}".strip()
     mail["Message-ID"] = message_id
     mail["Date"] = formatdate(localtime=False, usegmt=True)

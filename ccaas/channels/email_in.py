@@ -12,7 +12,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from ..domain.intake import NewContact
 from ..domain.models import Channel, ContactState
-from ..errors import CcaasError, Conflict, ContactRejected
+from ..errors import CcaasError, Conflict, ContactRejected, NotFound
 from ..ingest.payloads import MAX_MESSAGE_TEXT
 from ..ingest.service import Ingest
 from ..store.contacts import ContactRepository
@@ -41,9 +41,12 @@ class InboundMail:
             raw = raw.encode("utf-8", "surrogateescape")
         try:
             mail = read_email(raw, str(envelope.mail_from or ""))
-            contact_id = await self.take(mail)
+        except (UnreadableEmail, ValueError) as exc:  # never readable: refused for good
+            return f"550 5.6.0 {exc}"[:400]
+        try:
+            await self.take(mail)
         except UnreadableEmail as exc:
-            return f"550 5.6.0 {exc}"
+            return f"550 5.7.0 {exc}"[:400]
         except ContactRejected as exc:
             log.info("email_refused", reason=exc.fields.get("reason"), problem=exc.detail)
             return f"550 5.7.1 not taken: {exc.detail}"[:400]
@@ -56,10 +59,12 @@ class InboundMail:
         except Exception:  # Redis down or a fault: the sender keeps it and tries again
             log.exception("email_not_stored")
             return "451 4.3.0 the message could not be stored; try again later"
-        return f"250 2.0.0 taken for {contact_id}"
+        return "250 2.0.0 taken"
 
     async def take(self, mail: InboundEmail) -> str:
-        """The contact the email is now part of (its thread's, or a new one)."""
+        """The contact the email is now part of: the open contact whose thread it answers
+        (only if it comes from that contact's customer, the address our replies go to), or
+        a new one."""
         text = _conversation_text(mail.text)
         for ref in mail.thread_ids:
             contact_id = contact_of_our_id(ref, self.our_domain) or await self.contacts.find(
@@ -67,18 +72,36 @@ class InboundMail:
             )
             if contact_id is None:
                 continue
-            raw = await self.contacts.raw(contact_id)
+            try:
+                raw = await self.contacts.raw(contact_id)
+            except NotFound:
+                continue  # a reply to a contact that is gone: it starts a new one
+            if raw.get("delivered_by") != ROUTE or raw.get("reply_to") != mail.sender:
+                continue  # not this sender's thread: nobody writes into another's contact
             if raw.get("state") in _ENDED or raw.get("erased_at"):
                 break  # the thread's contact ended: this email starts a new one
-            posted = await self.messages.post(
-                contact_id, "customer", text, reference=mail.message_id
-            )
+            try:
+                posted = await self.messages.post(
+                    contact_id, "customer", text, reference=mail.message_id
+                )
+            except Conflict:
+                break  # it takes no message now: a new contact instead
             if posted.added:
                 log.info("email_threaded", contact_id=contact_id, message_id=posted.message_id)
             return contact_id
+        return await self._new_contact(mail, text)
+
+    async def _new_contact(self, mail: InboundEmail, text: str) -> str:
         customer: dict[str, Any] = {"email": mail.sender}
         if mail.name:
             customer["name"] = mail.name
+        existing = await self.contacts.find(Channel.EMAIL.value, mail.message_id)
+        if existing is not None:
+            earlier = await self.contacts.raw(existing)
+            if earlier.get("reply_to") not in (None, "", mail.sender):
+                raise UnreadableEmail(  # a Message-ID is one sender's: not "the same mail"
+                    "a message with this Message-ID was taken before from another sender"
+                )
         result = await self.ingest.enqueue(
             NewContact(
                 channel=Channel.EMAIL,
@@ -89,12 +112,17 @@ class InboundMail:
                 reply_to=mail.sender,
             )
         )
+        contact_id = result.contact_id
         # sent again after a failure half-way, these finish what the first attempt began
-        await self.contacts.attach_body(result.contact_id, mail.text[:MAX_BODY_TEXT], "email")
-        await self.messages.post(result.contact_id, "customer", text, reference=mail.message_id)
+        if result.created or not await self.contacts.has_body(contact_id):
+            await self.contacts.attach_body(contact_id, mail.text[:MAX_BODY_TEXT], "email")
+        try:
+            await self.messages.post(contact_id, "customer", text, reference=mail.message_id)
+        except Conflict:  # it ended before this retry: its body keeps the mail
+            log.info("email_after_its_contact_ended", contact_id=contact_id)
         if result.created:
-            log.info("email_contact_created", contact_id=result.contact_id)
-        return result.contact_id
+            log.info("email_contact_created", contact_id=contact_id)
+        return contact_id
 
 
 def _conversation_text(text: str) -> str:

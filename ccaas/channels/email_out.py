@@ -68,7 +68,9 @@ class EmailRelay:
         await self._reader().create_group()
 
     async def run(self) -> None:
-        await deliver_forever(self._reader(), self._deliver, log, "email_reply_deferred")
+        await deliver_forever(
+            self._reader(), self._deliver, log, "email_reply_deferred", self.messages
+        )
 
     async def _deliver(self, fields: dict[str, str]) -> None:
         found = await contact_of(self.contacts, fields)
@@ -112,10 +114,13 @@ def _subject(contact: dict[str, str]) -> str:
 
 
 def _permanent(exc: Exception) -> bool:
+    """Refused for good: the recipient (5xx to RCPT) or the message itself (5xx to DATA).
+    A refused sign-in or sender is the relay's setting, not this message: tried again."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
-    code = getattr(exc, "smtp_code", None)
-    return isinstance(code, int) and code >= 500
+    if isinstance(exc, smtplib.SMTPDataError):
+        return exc.smtp_code >= 500
+    return False
 
 
 def _words(exc: Exception) -> str:

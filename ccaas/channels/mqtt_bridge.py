@@ -19,10 +19,11 @@ import aiomqtt
 import structlog
 
 from ..domain.models import Channel
+from ..errors import Conflict
 from ..ingest.service import Ingest
 from ..store.client import is_outage
 from ..store.context import StoreContext
-from .mqtt_inbound import InboundHandler
+from .mqtt_inbound import PASSING_CONFLICTS, InboundHandler, Refusal
 from .mqtt_outbox import Outbox, encode
 from .mqtt_topics import Inbound, Topics
 from .service_url import ServiceUrl
@@ -105,9 +106,36 @@ class MqttBridge:
             topic = str(message.topic)
             kind = self.topics.kind_of(topic)
             payload = message.payload if isinstance(message.payload, bytes) else b""
-            if kind is not None:
-                refusal = await self.inbound.handle(kind, topic, payload)
+            # a retained message is old news to a bridge that subscribes later (it would
+            # bring back what was erased or ended): only messages sent now are taken
+            if kind is not None and not message.retain:
+                refusal = await self._handled(kind, topic, payload)
                 if refusal is not None:
                     await publish(self.topics.errors(refusal.adapter), refusal.problem)
+            elif message.retain and kind is not None:
+                log.info("mqtt_retained_message_ignored", topic=topic)
             if message.qos > 0:
                 client._client.ack(message.mid, message.qos)
+
+    async def _handled(self, kind: Inbound, topic: str, payload: bytes) -> Refusal | None:
+        """The message carried out, trying again in place while Redis is away or the write
+        met a passing conflict: it stays unacknowledged meanwhile, so nothing is lost even
+        on a broker that would not send it again (amqtt)."""
+        failures = 0
+        while True:
+            try:
+                return await self.inbound.handle(kind, topic, payload)
+            except Exception as exc:
+                if not is_outage(exc) and not _passing(exc):
+                    raise
+                if failures == 0:
+                    log.warning(
+                        "mqtt_message_waits", topic=topic, error=str(exc) or type(exc).__name__
+                    )
+                await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
+                failures += 1
+
+
+def _passing(exc: Exception) -> bool:
+    """A conflict that goes away by itself (rules or a customer changing meanwhile)."""
+    return isinstance(exc, Conflict) and exc.fields.get("reason") in PASSING_CONFLICTS

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..domain.problems import invalid_input, json_object, problem_object
 from ..domain.values import KEY_PATTERN
-from ..errors import CcaasError, ContactRejected, NotFound, PayloadTooLarge
+from ..errors import CcaasError, Conflict, ContactRejected, NotFound, PayloadTooLarge
 from ..ingest.service import Ingest
 from ..store.contacts import ContactRepository
 from ..store.messages import MessageRepository
@@ -21,6 +21,8 @@ from .mqtt_topics import Inbound
 
 log = structlog.get_logger("ccaas.mqtt")
 MAX_PAYLOAD_BYTES = 64 * 1024  # as an HTTP body
+# conflicts that pass by themselves: the bridge tries again rather than refuse
+PASSING_CONFLICTS = ("rules_changed", "kept_changing")
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -57,7 +59,8 @@ class InboundHandler:
             else:
                 await self._receipt(_parse(ReceiptIn, raw))
         except CcaasError as exc:
-            if isinstance(exc, ContactRejected) or exc.status < 500:
+            passing = isinstance(exc, Conflict) and exc.fields.get("reason") in PASSING_CONFLICTS
+            if not passing and (isinstance(exc, ContactRejected) or exc.status < 500):
                 return self._refusal(exc, topic, raw)
             raise
         return None

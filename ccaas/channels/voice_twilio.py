@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 import structlog
 from aiohttp import web
 
+from ..desk.service import Desk
+from ..desk.transfers import Transfers
 from ..domain.identity import InvalidIdentity, normalise_phone
 from ..domain.intake import NewContact
 from ..domain.models import Channel, ContactState
@@ -195,8 +197,32 @@ class TwilioVoice(BoundChannel):
         return _twiml(twiml.dial(endpoint, self._url("dialled", contact_id)))
 
     async def dialled(self, request: web.Request) -> web.Response:
-        await self._verified(request)
-        return _twiml(twiml.HANGUP)
+        """The leg to the agent ended. Answered and done: hang up. Not answered (no answer,
+        busy, failed): the call waits again, in its place, for the next agent."""
+        params = await self._verified(request)
+        if params.get("DialCallStatus", "completed") in ("completed", "answered", ""):
+            return _twiml(twiml.HANGUP)
+        contact_id = request.query.get("contact", "")
+        raw = await self._contact(contact_id)
+        agent_id = raw.get("agent_id", "")
+        if raw.get("state") != ContactState.CONNECTED or not agent_id:
+            return _twiml(twiml.HANGUP)
+        status = params["DialCallStatus"][:20]
+        queue = await Transfers(Desk(self.ctx)).transfer(
+            contact_id,
+            agent_id,
+            raw.get("queue", ""),
+            note=f"the agent's phone did not answer ({status})",
+        )
+        log.warning(
+            "agent_phone_not_answered",
+            contact_id=contact_id,
+            agent_id=agent_id,
+            status=params["DialCallStatus"],
+        )
+        sorry = twiml.say("Sorry, that agent could not take your call. Please hold.")
+        wait, dequeued = self._url("wait", contact_id), self._url("dequeued", contact_id)
+        return _twiml(sorry, twiml.enqueue(f"ccaas-{queue}"[:64], wait, dequeued))
 
     async def status(self, request: web.Request) -> web.Response:
         params = await self._verified(request)

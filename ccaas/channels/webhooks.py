@@ -39,3 +39,7 @@ class BoundChannel:
         if self._ctx is None:
             raise CcaasError(f"the {self.name} channel was not started")
         return self._ctx
+
+    def webhooks(self) -> list[Webhook]:
+        """The routes the channel serves."""
+        raise NotImplementedError

@@ -13,6 +13,7 @@ from ..errors import InvalidInput
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 STATES = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
+IGNORED = frozenset({"reaction", "unsupported", "system", "ephemeral", "request_welcome"})
 _PLACEHOLDER = {  # what the conversation shows of a message that is not text
     "image": "[an image]",
     "audio": "[a voice message]",
@@ -37,6 +38,7 @@ class CustomerMessage:
     wa_id: str  # the customer's WhatsApp id (their number, digits only)
     name: str  # their profile name ("" unknown)
     text: str
+    written_ms: int = 0  # when the customer wrote it (Meta may deliver it much later)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +58,28 @@ def read_webhook(payload: Mapping[str, Any]) -> tuple[list[CustomerMessage], lis
     statuses: list[Status] = []
     for e, entry in enumerate(_list(payload, "entry", "entry")):
         for c, change in enumerate(_list(entry, "changes", f"entry.{e}.changes")):
-            value = change.get("value") if isinstance(change, dict) else None
+            value = _dict(change).get("value")
             if not isinstance(value, dict):
                 raise InvalidInput("value must be an object", field=f"entry.{e}.changes.{c}.value")
+            people = value.get("contacts")
             names = {
-                str(person.get("wa_id")): str((person.get("profile") or {}).get("name") or "")
-                for person in value.get("contacts") or []
+                str(person.get("wa_id")): str(_dict(person.get("profile")).get("name") or "")
+                for person in (people if isinstance(people, list) else [])
                 if isinstance(person, dict)
             }
             where = f"entry.{e}.changes.{c}.value"
             for m, message in enumerate(_list(value, "messages", f"{where}.messages", True)):
+                if isinstance(message, dict) and message.get("type") in IGNORED:
+                    continue  # a reaction, a system notice: nothing the customer said
                 messages.append(_message(message, names, f"{where}.messages.{m}"))
             for s, status in enumerate(_list(value, "statuses", f"{where}.statuses", True)):
                 statuses.append(_status(status, f"{where}.statuses.{s}"))
     return messages, statuses
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """`value` if it is an object, else {} (a field of the wrong shape reads as absent)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _list(parent: Any, name: str, field: str, optional: bool = False) -> list[Any]:
@@ -97,23 +107,25 @@ def _message(message: Any, names: Mapping[str, str], field: str) -> CustomerMess
         )
     kind = message.get("type")
     if kind == "text":
-        text = _text((message.get("text") or {}).get("body"), f"{field}.text.body", 4096)
+        text = _text(_dict(message.get("text")).get("body"), f"{field}.text.body", 4096)
     elif kind == "interactive":
-        reply = message.get("interactive") or {}
-        chosen = reply.get("button_reply") or reply.get("list_reply") or {}
+        reply = _dict(message.get("interactive"))
+        chosen = _dict(reply.get("button_reply")) or _dict(reply.get("list_reply"))
         text = str(chosen.get("title") or "[a choice]")
     elif kind == "button":
-        text = str((message.get("button") or {}).get("text") or "[a button]")
+        text = str(_dict(message.get("button")).get("text") or "[a button]")
+    elif isinstance(kind, str) and kind in _PLACEHOLDER:
+        caption = _dict(message.get(kind)).get("caption")
+        text = _PLACEHOLDER[kind] + (f" {caption}" if isinstance(caption, str) else "")
     else:
-        caption = (message.get(str(kind)) or {}) if isinstance(kind, str) else {}
-        text = _PLACEHOLDER.get(str(kind), f"[a {kind} message]")
-        if isinstance(caption, dict) and isinstance(caption.get("caption"), str):
-            text = f"{text} {caption['caption']}"
+        text = f"[a {str(kind)[:40]} message]"  # a kind this engine does not read yet
+    written = message.get("timestamp")
     return CustomerMessage(
         wamid=_text(message.get("id"), f"{field}.id", 200),
         wa_id=wa_id,
         name=names.get(wa_id, "")[:200],
         text=text[:4000],
+        written_ms=int(written) * 1000 if isinstance(written, str) and written.isdigit() else 0,
     )
 
 
@@ -125,8 +137,8 @@ def _status(status: Any, field: str) -> Status:
         raise InvalidInput(
             "status must be sent, delivered, read or failed", field=f"{field}.status"
         )
-    errors = status.get("errors") or []
-    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    errors = status.get("errors")
+    first = _dict(errors[0]) if isinstance(errors, list) and errors else {}
     reason = str(first.get("title") or first.get("message") or "") if state == "failed" else ""
     code = first.get("code")
     if reason and code is not None:

@@ -29,6 +29,7 @@ class ContactState(StrEnum):
     WRAP_UP = "wrap_up"
     COMPLETED = "completed"
     ABANDONED = "abandoned"
+    SCHEDULED = "scheduled"  # a callback the customer did not answer: waits to be tried again
 
 
 class Strategy(StrEnum):

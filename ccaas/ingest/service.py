@@ -117,7 +117,10 @@ class Ingest:
             if rules_changed and refresh is not None:
                 await refresh()
             todo = stale
-        raise Conflict("the customer kept changing while the contact arrived; send it again")
+        raise Conflict(
+            "the customer kept changing while the contact arrived; send it again",
+            reason="kept_changing",
+        )
 
     async def _pass(
         self,

@@ -18,10 +18,15 @@ from structlog.contextvars import bound_contextvars
 from ..channels.email_format import domain_of
 from ..channels.email_in import listen
 from ..channels.email_out import EmailRelay, Relay
+from ..channels.messenger import Messenger
 from ..channels.mqtt_bridge import BrokerAddress, MqttBridge
+from ..channels.social_out import SocialSender
+from ..channels.social_out import messenger as social_messenger
+from ..channels.social_out import telegram as social_telegram
+from ..channels.social_out import whatsapp as social_whatsapp
+from ..channels.telegram import Telegram
 from ..channels.voice_twilio import TwilioVoice
 from ..channels.whatsapp import WhatsApp
-from ..channels.whatsapp_out import WhatsAppSender
 from ..desk.sessions import SessionReaper
 from ..domain import passwords
 from ..domain.chat_tokens import ChatTokens
@@ -29,6 +34,7 @@ from ..domain.clock import Clock
 from ..domain.rules.compiled import CompiledRules
 from ..domain.rules.schema import RoutingConfig
 from ..domain.tokens import TokenSigner
+from ..router.callback_timer import CallbackTimer
 from ..router.service import Router
 from ..store.client import connect, is_outage
 from ..store.context import StoreContext
@@ -188,6 +194,28 @@ class WhatsAppOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class MessengerOptions:
+    """The Meta app's secret and verify token (webhooks); for sending, the Send API's base
+    URL, the page's id and a page access token ("": not sent)."""
+
+    app_secret: str = ""
+    verify_token: str = ""
+    api_url: str = "https://graph.facebook.com/v21.0"
+    page_id: str = ""
+    page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramOptions:
+    """The secret given to setWebhook (webhooks); for sending, the Bot API's base URL and
+    the bot's token ("": not sent)."""
+
+    secret_token: str = ""
+    api_url: str = "https://api.telegram.org"
+    bot_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class EmailOptions:
     """Where inbound email is taken (port 0: any free one), the largest taken, the relay
     agents' replies go out through ("": none, they wait) and the address they come from."""
@@ -220,6 +248,8 @@ def create_app(
     twilio_auth_token: str = "",
     email: EmailOptions | None = None,
     whatsapp: WhatsAppOptions | None = None,
+    messenger: MessengerOptions | None = None,
+    telegram: TelegramOptions | None = None,
     chat_identity_secret: str = "",
     replica: str = "",
 ) -> web.Application:
@@ -242,8 +272,26 @@ def create_app(
     app[CHAT_SETTINGS] = ChatSettings(chat_identity_secret)
     voice = TwilioVoice(twilio_auth_token, public_url)
     whatsapp = whatsapp or WhatsAppOptions()
-    social = WhatsApp(whatsapp.app_secret, whatsapp.verify_token)
-    add_webhooks(app, [*voice.webhooks(), *social.webhooks()])
+    messenger = messenger or MessengerOptions()
+    telegram = telegram or TelegramOptions()
+    natives = [
+        voice,
+        WhatsApp(whatsapp.app_secret, whatsapp.verify_token),
+        Messenger(messenger.app_secret, messenger.verify_token),
+        Telegram(telegram.secret_token),
+    ]
+    add_webhooks(app, [hook for channel in natives for hook in channel.webhooks()])
+    providers = []
+    if whatsapp.access_token and whatsapp.phone_number_id:
+        providers.append(
+            social_whatsapp(whatsapp.api_url, whatsapp.phone_number_id, whatsapp.access_token)
+        )
+    if messenger.page_token and messenger.page_id:
+        providers.append(
+            social_messenger(messenger.api_url, messenger.page_id, messenger.page_token)
+        )
+    if telegram.bot_token:
+        providers.append(social_telegram(telegram.api_url, telegram.bot_token))
     engine = app[ENGINE] = Engine(
         redis_url,
         rules,
@@ -260,25 +308,19 @@ def create_app(
         ctx = await engine.start()
         await asyncio.to_thread(passwords.warm)
         app[SERVICES] = Services.build(ctx)
-        voice.bind(ctx)
-        social.bind(ctx)
-        if whatsapp.access_token and whatsapp.phone_number_id:
-            sender = WhatsAppSender(
-                ctx,
-                whatsapp.api_url,
-                whatsapp.phone_number_id,
-                whatsapp.access_token,
-                replica,
-                whatsapp.chat_gap_seconds,
-            )
+        for channel in natives:
+            channel.bind(ctx)
+        for provider in providers:
+            sender = SocialSender(ctx, provider, replica, whatsapp.chat_gap_seconds)
             await sender.prepare()
-            engine.start_duty("whatsapp_sender", sender.run)
+            engine.start_duty(f"{provider.route}_sender", sender.run)
         hub = app[HUB] = AgentHub(ctx, disconnect_grace_seconds)
         hub.start(engine.start_duty)
         chat = app[CHAT_HUB] = ChatHub(ctx)
         hub.listeners.append(chat.hear)
         chat.start(engine.start_duty)
         engine.start_duty("session_reaper", SessionReaper(ctx).run)
+        engine.start_duty("callback_timer", CallbackTimer(ctx).run)
         app[LISTENERS] = Listeners()
         if mqtt is not None:
             address = BrokerAddress.parse(mqtt.url)

@@ -31,7 +31,15 @@ from ..web.services import LISTENERS, SERVICES
 from .demo import load_demo, read_seeds
 from .embedded_mqtt import EmbeddedBroker
 from .embedded_redis import EmbeddedRedis, private_dir
-from .engine import ENGINE, EmailOptions, MqttOptions, WhatsAppOptions, create_app
+from .engine import (
+    ENGINE,
+    EmailOptions,
+    MessengerOptions,
+    MqttOptions,
+    TelegramOptions,
+    WhatsAppOptions,
+    create_app,
+)
 from .redis_watch import shown_url, wait_for_redis
 from .retention import DAY_MS
 from .rules_sync import load_rules_file
@@ -155,6 +163,18 @@ async def _start(
             settings.whatsapp_api_url,
             settings.whatsapp_phone_number_id,
             _secret(settings.whatsapp_access_token),
+        ),
+        messenger=MessengerOptions(
+            _secret(settings.messenger_app_secret),
+            _secret(settings.messenger_verify_token),
+            settings.messenger_api_url,
+            settings.messenger_page_id,
+            _secret(settings.messenger_page_token),
+        ),
+        telegram=TelegramOptions(
+            _secret(settings.telegram_secret_token),
+            settings.telegram_api_url,
+            _secret(settings.telegram_bot_token),
         ),
         chat_identity_secret=_secret(settings.chat_identity_secret),
         email=EmailOptions(

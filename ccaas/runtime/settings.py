@@ -60,6 +60,26 @@ class Settings(BaseSettings):
         pattern=r"^https?://",
         description="the Cloud API's base URL (a stand-in's, to test against)",
     )
+    messenger_app_secret: SecretStr | None = Field(
+        None, description="the Meta app's secret: checks Messenger webhooks' signatures"
+    )
+    messenger_verify_token: SecretStr | None = Field(
+        None, description="the token Meta's Messenger subscription check must present"
+    )
+    messenger_page_token: SecretStr | None = Field(
+        None, description="sends agents' Messenger replies (a page access token)"
+    )
+    messenger_page_id: str = Field("", max_length=64, pattern=r"^[0-9]*$", description="the page")
+    messenger_api_url: str = Field(
+        "https://graph.facebook.com/v21.0", pattern=r"^https?://", description="the Send API"
+    )
+    telegram_secret_token: SecretStr | None = Field(
+        None, description="the secret given to setWebhook: checks Telegram's webhooks"
+    )
+    telegram_bot_token: SecretStr | None = Field(None, description="sends agents' Telegram replies")
+    telegram_api_url: str = Field(
+        "https://api.telegram.org", pattern=r"^https?://", description="the Bot API"
+    )
     chat_identity_secret: SecretStr | None = Field(
         None, description="web chat: a site signs its signed-in users' ids with it (user_hash)"
     )
@@ -127,6 +147,11 @@ class Settings(BaseSettings):
         "whatsapp_verify_token",
         "whatsapp_access_token",
         "chat_identity_secret",
+        "messenger_app_secret",
+        "messenger_verify_token",
+        "messenger_page_token",
+        "telegram_secret_token",
+        "telegram_bot_token",
         mode="before",
     )
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -173,6 +174,9 @@ class ContactRepository:
         if not reply.ok:
             raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
 
+    async def has_body(self, contact_id: str) -> bool:
+        return bool(await self.ctx.redis.exists(self.ctx.keys.contact_body(contact_id)))
+
     async def body(self, contact_id: str) -> str:
         text: str | None = await self.ctx.redis.get(self.ctx.keys.contact_body(contact_id))
         if text is None:
@@ -190,14 +194,28 @@ class ContactRepository:
     async def open_conversation(self, route: str, address: str) -> str | None:
         """The contact the native channel `route` last opened for `address`, if it is still
         open (not completed, abandoned or erased)."""
+        return (await self.conversation(route, address))[0]
+
+    async def conversation(self, route: str, address: str) -> tuple[str | None, str]:
+        """The open contact of `address` on `route` (None when there is none), and the
+        external id a new one takes: "route:<hash of the address>:n", n counting the
+        conversations, so
+        that two first messages arriving at once make one contact (the insert is idempotent
+        by external id)."""
         keys = self.ctx.keys
         contact_id: str | None = await self.ctx.redis.hget(keys.conversations, f"{route}:{address}")
-        if contact_id is None:
-            return None
-        state, erased = await self.ctx.redis.hmget(keys.contact(contact_id), "state", "erased_at")
-        if state in (None, "completed", "abandoned") or erased:
-            return None
-        return contact_id
+        number = 1
+        if contact_id is not None:
+            state, erased, external_id = await self.ctx.redis.hmget(
+                keys.contact(contact_id), "state", "erased_at", "external_id"
+            )
+            if state not in (None, "completed", "abandoned") and not erased:
+                return contact_id, ""
+            last = str(external_id or "").rpartition(":")[2]
+            number = int(last) + 1 if last.isdigit() else self.ctx.clock.now_ms()
+        # the address (a phone number) is not in the id: ids travel in events to adapters
+        digest = hashlib.sha256(f"{route}:{address}".encode()).hexdigest()[:20]
+        return None, f"{route}:{digest}:{number}"
 
     async def remember_conversation(self, route: str, address: str, contact_id: str) -> None:
         await self.ctx.redis.hset(self.ctx.keys.conversations, f"{route}:{address}", contact_id)
@@ -262,6 +280,7 @@ class ContactRepository:
                         keys.events,
                         keys.wake_pending,
                         keys.contact_changes,
+                        keys.callbacks_due,
                     ],
                     args=[
                         contact_id,

@@ -31,8 +31,8 @@ class CredentialRepository:
         keys = self.ctx.keys
         waits = []
         for key, most in (
-            (keys.sign_in_failures("agent", agent_id), MOST_FAILURES_PER_AGENT),
-            (keys.sign_in_failures("address", address), MOST_FAILURES_PER_ADDRESS),
+            (keys.attempts("sign-in-failures:agent", agent_id), MOST_FAILURES_PER_AGENT),
+            (keys.attempts("sign-in-failures:address", address), MOST_FAILURES_PER_ADDRESS),
         ):
             count = int(await self.ctx.redis.get(key) or 0)
             if count >= most:
@@ -41,10 +41,10 @@ class CredentialRepository:
 
     async def count_failure(self, agent_id: str, address: str) -> None:
         keys = self.ctx.keys
-        await self.ctx.scripts.count_sign_in_failure(
+        await self.ctx.scripts.count_attempts(
             keys=[
-                keys.sign_in_failures("agent", agent_id),
-                keys.sign_in_failures("address", address),
+                keys.attempts("sign-in-failures:agent", agent_id),
+                keys.attempts("sign-in-failures:address", address),
             ],
             args=[FAILURE_WINDOW_MS],
         )

@@ -19,7 +19,7 @@ CHANGES_TRIMMED = ":trimmed"
 
 # where agents' messages wait for delivery: a channel's adapters, or a native channel that
 # delivers them itself (a contact's delivered_by)
-NATIVE_ROUTES = ("smtp", "whatsapp")
+NATIVE_ROUTES = ("smtp", "whatsapp", "messenger", "telegram")
 OUTBOUND_ROUTES = (*(channel.value for channel in Channel), *NATIVE_ROUTES)
 
 
@@ -80,11 +80,22 @@ class TenantKeys:
         return f"{self.prefix}conversations"
 
     @property
+    def provider_messages(self) -> str:
+        """Hash: "route:provider's message id" -> "contact id message id" of an agent's
+        message sent through a provider whose statuses name only its own id (Messenger)."""
+        return f"{self.prefix}provider-messages"
+
+    @property
     def callbacks(self) -> str:
         """Hash: "queue|number" -> the contact that last became a callback to the number in
         the queue (one active callback per number per queue; an ended contact's entry stays
         until the number asks again, an erasure removes it)."""
         return f"{self.prefix}callbacks"
+
+    @property
+    def callbacks_due(self) -> str:
+        """Sorted set: contact id -> when (ms) a scheduled callback waits in its queue again."""
+        return f"{self.prefix}callbacks:due"
 
     @property
     def external_ids(self) -> str:
@@ -133,11 +144,12 @@ class TenantKeys:
         the agent hash so that no read of the agent carries it."""
         return f"{self.prefix}agent:{_id('agent', agent_id)}:credentials"
 
-    def sign_in_failures(self, kind: str, who: str) -> str:
-        """Counter: failed sign-ins of one agent id or one address (`kind`) in the current
-        window; `who` is hashed, so no address or mistyped id is kept in a key's name."""
+    def attempts(self, kind: str, who: str) -> str:
+        """Counter: attempts of one kind (failed sign-ins of an agent id or an address, web
+        chats started from an address or a browser) in the current window; `who` is
+        hashed, so no address or mistyped id is kept in a key's name."""
         digest = hashlib.sha256(who.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        return f"{self.prefix}sign-in-failures:{kind}:{digest}"
+        return f"{self.prefix}{kind}:{digest}"
 
     @property
     def agents(self) -> str:

@@ -69,10 +69,17 @@ class MessageRepository:
         self.ctx = ctx
 
     async def post(
-        self, contact_id: str, sender: str, text: str, agent_id: str = "", reference: str = ""
+        self,
+        contact_id: str,
+        sender: str,
+        text: str,
+        agent_id: str = "",
+        reference: str = "",
+        written_at: int = 0,
     ) -> Posted:
         """Add a message; NotFound, CustomerErased or Conflict (saying why) when refused.
-        A `reference` (the adapter's id of the message) seen before adds nothing."""
+        A `reference` (the adapter's id of the message) seen before adds nothing;
+        `written_at` is when the customer wrote it, if the provider says (ms)."""
         keys = self.ctx.keys
         channel, route = await self.ctx.redis.hmget(
             keys.contact(contact_id), "channel", "delivered_by"
@@ -95,6 +102,7 @@ class MessageRepository:
                 MESSAGES_KEPT,
                 reference,
                 "0" if route in SOCKET_ROUTES else "1",
+                written_at,
             ],
         )
         reply = Reply.decode(answer)
@@ -128,6 +136,15 @@ class MessageRepository:
             entries, marks = await pipe.execute()
         return [message_view(message_id, fields, marks) for message_id, fields in entries]
 
+    async def latest(self, contact_id: str, limit: int = PAGE) -> list[dict[str, Any]]:
+        """The newest `limit` messages, oldest first."""
+        keys = self.ctx.keys
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            pipe.xrevrange(keys.contact_messages(contact_id), "+", "-", count=limit)
+            pipe.hgetall(keys.contact_message_marks(contact_id))
+            entries, marks = await pipe.execute()
+        return [message_view(message_id, fields, marks) for message_id, fields in reversed(entries)]
+
     async def one(self, contact_id: str, message_id: str) -> dict[str, Any] | None:
         keys = self.ctx.keys
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
@@ -146,6 +163,21 @@ class MessageRepository:
             if name.startswith("ref:")
         ]
         return sorted(found, key=lambda pair: _stream_order(pair[0]))
+
+    async def remember_provider_id(
+        self, route: str, provider_id: str, contact_id: str, message_id: str
+    ) -> None:
+        """The provider's id of an agent's message, for its statuses that name only it."""
+        await self.ctx.redis.hset(
+            self.ctx.keys.provider_messages, f"{route}:{provider_id}", f"{contact_id} {message_id}"
+        )
+
+    async def by_provider_id(self, route: str, provider_id: str) -> tuple[str, str] | None:
+        found = await self.ctx.redis.hget(self.ctx.keys.provider_messages, f"{route}:{provider_id}")
+        if not found:
+            return None
+        contact_id, _, message_id = str(found).partition(" ")
+        return contact_id, message_id
 
     async def mark_delivery(
         self, contact_id: str, message_id: str, state: str, reason: str = ""

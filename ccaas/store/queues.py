@@ -98,18 +98,19 @@ class QueueRepository:
                 places[contact_id] = Place(name, rank + 1, None if ewt is None else round(ewt))
         return places
 
-    async def callbacks_waiting(self) -> dict[str, int]:
-        """How many contacts wait as callbacks (their customers left the line), per queue."""
+    async def callbacks(self) -> dict[tuple[str, str], int]:
+        """How many callbacks (customers who left the line) wait, and how many are scheduled
+        to be tried again, per (queue, "queued" | "scheduled")."""
         keys = self.ctx.keys
         ids = list(dict.fromkeys(await self.ctx.redis.hvals(keys.callbacks)))
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for contact_id in ids:
                 pipe.hmget(keys.contact(contact_id), "state", "queue", "callback_number")
             rows = await pipe.execute()
-        counts: dict[str, int] = {}
+        counts: dict[tuple[str, str], int] = {}
         for state, queue, number in rows:
-            if state == "queued" and number:
-                counts[queue] = counts.get(queue, 0) + 1
+            if state in ("queued", "scheduled") and number:
+                counts[(queue, state)] = counts.get((queue, state), 0) + 1
         return counts
 
     async def stats(self, only: str | None = None) -> list[dict[str, Any]]:
@@ -117,7 +118,7 @@ class QueueRepository:
         if only is not None and only not in config.queues:
             raise NotFound(f"no queue {only!r}", queue=only)
         result = []
-        callbacks = await self.callbacks_waiting()
+        callbacks = await self.callbacks()
         for name, live in (await self.live_stats(only)).items():
             queue = config.queues[name]
             result.append(
@@ -134,7 +135,9 @@ class QueueRepository:
                     # nobody staffing: unknown, not a number a caller could show as a wait
                     "ewt_seconds": live.ewt_seconds if live.ewt_known else None,
                     # of the waiting: customers who left the line to be called back
-                    "callbacks_waiting": callbacks.get(name, 0),
+                    "callbacks_waiting": callbacks.get((name, "queued"), 0),
+                    # not answered (or busy): they wait out of the queue to be tried again
+                    "callbacks_scheduled": callbacks.get((name, "scheduled"), 0),
                 }
             )
         return result

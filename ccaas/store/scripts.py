@@ -110,10 +110,12 @@ class Scripts:
     post_message: AsyncScript
     mark_delivery: AsyncScript
     request_callback: AsyncScript
+    callback_outcome: AsyncScript
+    release_callback: AsyncScript
     open_session: AsyncScript
     keep_sessions: AsyncScript
     end_session: AsyncScript
-    count_sign_in_failure: AsyncScript
+    count_attempts: AsyncScript
     transfer: AsyncScript
     set_next_presence: AsyncScript
 

@@ -66,6 +66,12 @@ class TransferCommand(_Command):
     note: str = Field("", max_length=500)
 
 
+class CallbackOutcomeCommand(_Command):
+    type: Literal["callback_outcome"]
+    contact_id: Key
+    outcome: Literal["reached", "no_answer", "busy", "invalid"]
+
+
 class PingCommand(_Command):
     type: Literal["ping"]
 
@@ -79,6 +85,7 @@ Command = Annotated[
     | CompleteCommand
     | EndWrapUpCommand
     | TransferCommand
+    | CallbackOutcomeCommand
     | PingCommand,
     Field(discriminator="type"),
 ]
@@ -92,5 +99,6 @@ COMMAND_TYPES = (
     "complete",
     "end_wrap_up",
     "transfer",
+    "callback_outcome",
     "ping",
 )

@@ -69,9 +69,14 @@ def bare_frames(fields: Mapping[str, str]) -> list[Frame]:
         ]  # fmt: skip
     if kind == "message_posted":
         return [{"type": "message", "contact_id": contact, "message_id": fields.get("message", "")}]
+    if kind == "callback_scheduled":  # the customer did not answer: it left the agent's work
+        return [
+            {"type": "callback_scheduled", "contact_id": contact,
+             "due_at": int(fields.get("due", "0")), "attempts": int(fields.get("attempts", "0"))}
+        ]  # fmt: skip
     if kind == "message_delivery":
         return [
             {"type": "delivery", "contact_id": contact, "message_id": fields.get("message", ""),
-             "state": fields.get("state", ""), "reason": fields.get("reason", "")}
+             "state": fields.get("state", ""), "reason": ""}
         ]  # fmt: skip
     return []

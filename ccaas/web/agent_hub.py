@@ -168,6 +168,10 @@ class AgentHub:
                 if message is None:
                     continue
                 frame["message"] = message
+            elif kind == "delivery" and frame.get("state") == "failed":
+                # the reason is kept with the message (erased with it), never in the event
+                message = await self.messages.one(frame["contact_id"], frame["message_id"])
+                frame["reason"] = (message or {}).get("delivery_reason", "")
             made.append(frame)
         return made
 

@@ -24,11 +24,13 @@ from ..domain.problems import problem_object
 from ..domain.roles import Role, admits
 from ..domain.tokens import LEEWAY_SECONDS
 from ..errors import CcaasError, InvalidInput
+from ..store.callbacks import CallbackRepository
 from ..store.messages import MessageRepository
 from .agent_commands import (
     COMMAND,
     COMMAND_TYPES,
     AcceptCommand,
+    CallbackOutcomeCommand,
     CompleteCommand,
     EndWrapUpCommand,
     MessageCommand,
@@ -175,6 +177,11 @@ async def _run(request: web.Request, agent_id: str, command: Any) -> dict[str, A
             command.contact_id, agent_id, command.queue or "", command.agent_id or "", command.note
         )
         return {"queue": queue}
+    elif isinstance(command, CallbackOutcomeCommand):
+        outcome = await CallbackRepository(svc.ctx).outcome(
+            command.contact_id, agent_id, command.outcome
+        )
+        return {"scheduled": outcome.scheduled, "attempts": outcome.attempts}
     return None  # a ping
 
 

@@ -9,9 +9,10 @@ from ..domain.identity import InvalidIdentity, normalise_phone
 from ..domain.roles import Role, admits
 from ..errors import InvalidInput
 from ..store.callbacks import CallbackRepository
+from .auth import require_desk
 from .openapi import operation
 from .problems import read_body
-from .schemas import CallbackIn
+from .schemas import CallbackIn, CallbackOutcomeIn
 from .services import services
 
 log = structlog.get_logger("ccaas.web")
@@ -46,3 +47,33 @@ async def request_callback(request: web.Request) -> web.Response:
         log.info("callback_requested", contact_id=contact_id)
     contact = await svc.contacts.get(callback.contact_id)
     return web.json_response(contact, status=201 if callback.created else 200)
+
+
+@callback_routes.post("/v1/contacts/{id}/callback/outcome")
+@operation(
+    "The agent who called a callback back says how it went: reached, no_answer, busy, invalid",
+    body=CallbackOutcomeIn,
+    errors={
+        404: "unknown contact",
+        409: "not connected to this agent, or the contact is no callback",
+    },
+    roles=admits(Role.ADMIN, Role.AGENT),
+    scoped=True,
+)
+async def callback_outcome(request: web.Request) -> web.Response:
+    body = await read_body(request, CallbackOutcomeIn)
+    require_desk(request, body.agent_id)
+    contact_id = request.match_info["id"]
+    outcome = await CallbackRepository(services(request).ctx).outcome(
+        contact_id, body.agent_id, body.outcome
+    )
+    log.info(
+        "callback_outcome",
+        contact_id=contact_id,
+        agent_id=body.agent_id,
+        outcome=body.outcome,
+        scheduled=outcome.scheduled,
+    )
+    return web.json_response(
+        {"scheduled": outcome.scheduled, "attempts": outcome.attempts, "due_at": outcome.due_at}
+    )

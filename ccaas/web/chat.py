@@ -21,8 +21,9 @@ from ..domain.intake import NewContact
 from ..domain.models import Channel
 from ..domain.problems import invalid_input, json_object, problem_object
 from ..domain.roles import PUBLIC
-from ..errors import CcaasError, Conflict, InvalidInput, NotFound
+from ..errors import CcaasError, ChatThrottled, Conflict, InvalidInput, NotFound
 from ..ingest.payloads import MAX_MESSAGE_TEXT, Strict
+from ..store.chat_starts import ChatStarts
 from ..store.contacts import ContactRepository
 from ..store.messages import MessageRepository
 from .auth import admits_roles
@@ -112,7 +113,8 @@ async def conversations_preflight(request: web.Request) -> web.Response:
     ok=201,
     errors={
         409: "no queue takes web chat now (closed, full, or no rule)",
-        429: "this replica has CCAAS_INTAKE_MAX_IN_FLIGHT new contacts under way: retry",
+        429: "too many chats started from this address lately, or this replica has "
+        "CCAAS_INTAKE_MAX_IN_FLIGHT new contacts under way: retry after Retry-After",
     },
     roles=PUBLIC,
 )
@@ -127,33 +129,57 @@ async def start_conversation(request: web.Request) -> web.Response:
             "user_hash does not sign user_id (HMAC-SHA256 with the site's identity secret)",
             field="user_hash",
         )
+    address = request.remote or "unknown"
+    if not await ChatStarts(svc.ctx).allowed(address, body.visitor_id or ""):
+        raise ChatThrottled(
+            "too many chats started from here lately; try again in a few minutes",
+            retry_after=ChatStarts.WINDOW_SECONDS,
+        )
     customer: dict[str, Any] = {}
+    # what the browser types is shown to the agent, never trusted as an identity: anyone can
+    # type anyone's email. A site vouches (user_hash) for its user's id only.
     attributes: dict[str, Any] = {"provider": "web"}
-    if verified:  # the site vouches for who this is: their details join the customer
-        customer["login"] = body.user_id
-        customer.update({k: v for k, v in (("email", body.email), ("name", body.name)) if v})
-    else:  # what a stranger types is shown to the agent, never trusted as an identity
-        if body.visitor_id:
-            customer["visitor"] = body.visitor_id
-        attributes.update(
-            {k: v for k, v in (("given_name", body.name), ("given_email", body.email)) if v}
-        )
-    result = await svc.ingest.enqueue(
-        NewContact(
-            channel=Channel.CHAT,
-            external_id="web:" + secrets.token_urlsafe(12),
-            customer=customer or None,
-            attributes=attributes,
-            delivered_by=ROUTE,
-        )
+    attributes.update(
+        {k: v for k, v in (("given_name", body.name), ("given_email", body.email)) if v}
     )
+    if verified:
+        customer["login"] = body.user_id
+        if body.name:
+            customer["name"] = body.name
+    elif body.visitor_id:
+        customer["visitor"] = body.visitor_id
+    # one browser (or signed-in user) has one open chat: starting again gives the same one
+    who = (
+        f"login:{body.user_id}"
+        if verified
+        else (f"visitor:{body.visitor_id}" if body.visitor_id else "")
+    )
+    contacts = ContactRepository(svc.ctx)
+    contact_id, external_id = (
+        await contacts.conversation(ROUTE, who)
+        if who
+        else (None, "web:" + secrets.token_urlsafe(12))
+    )
+    if contact_id is None:
+        result = await svc.ingest.enqueue(
+            NewContact(
+                channel=Channel.CHAT,
+                external_id=external_id,
+                customer=customer or None,
+                attributes=attributes,
+                delivered_by=ROUTE,
+            )
+        )
+        contact_id = result.contact_id
+        if who:
+            await contacts.remember_conversation(ROUTE, who, contact_id)
     if body.text:
-        await MessageRepository(svc.ctx).post(result.contact_id, "customer", body.text)
+        await MessageRepository(svc.ctx).post(contact_id, "customer", body.text)
     expires = svc.ctx.clock.now_ms() + TOKEN_HOURS * 3600 * 1000
-    token = request.app[CHAT_TOKENS].make(result.contact_id, expires)
-    log.info("chat_started", contact_id=result.contact_id, verified=verified)
+    token = request.app[CHAT_TOKENS].make(contact_id, expires)
+    log.info("chat_started", contact_id=contact_id, verified=verified)
     return web.json_response(
-        {"conversation_id": result.contact_id, "token": token, "expires_at": expires},
+        {"conversation_id": contact_id, "token": token, "expires_at": expires},
         status=201,
         headers=CORS,
     )

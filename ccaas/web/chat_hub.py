@@ -91,9 +91,10 @@ class ChatHub:
             "state": raw.get("state", ""),
             "agent": await self._agent(raw),
             **_place(customer.place),
-            "messages": [
+            "messages": [  # the newest, as the customer saw them (no system notes)
                 await self._shown(customer, m)
-                for m in await self.messages.read(customer.contact_id)
+                for m in await self.messages.latest(customer.contact_id)
+                if m.get("from") != "system"
             ],
         }
 

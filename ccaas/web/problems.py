@@ -22,6 +22,7 @@ from ..domain.roles import EVERYONE
 from ..errors import (
     BadRequest,
     CcaasError,
+    ChatThrottled,
     ConfigError,
     Conflict,
     ContactRejected,
@@ -75,6 +76,7 @@ PROBLEM_KINDS: dict[str, type[CcaasError]] = {
         SignInThrottled,
         Unavailable,
         NotConfigured,
+        ChatThrottled,
         CcaasError,
         ConfigError,
     )

@@ -77,6 +77,11 @@ class CallbackIn(_Body):
     number: str = Field(min_length=3, max_length=40)
 
 
+class CallbackOutcomeIn(_Body):
+    agent_id: Key = Field(description="the acting agent: the one the callback is connected to")
+    outcome: Literal["reached", "no_answer", "busy", "invalid"]
+
+
 class SignInIn(_Body):
     """An agent signs in with its id and password."""
 

@@ -189,12 +189,17 @@ async def test_health_and_openapi(api: TestClient) -> None:
     documented = {
         (m, path) for path, ops in spec["paths"].items() for m in ops if m != "parameters"
     }
-    # the document itself; the agent's websocket (docs/websocket.md); the console's page
+    # the document itself; the agent's websocket (docs/websocket.md); the console's page;
+    # the web chat's page, widget, customer websocket and CORS answer (docs/channels.md)
     served -= {
         ("get", "/v1/openapi.json"),
         ("get", "/v1/agent/ws"),
         ("get", "/console"),
         ("get", "/console/static/{name}"),
+        ("get", "/chat"),
+        ("get", "/chat/widget.js"),
+        ("get", "/v1/chat/ws"),
+        ("options", "/v1/chat/conversations"),
     }
     assert served - documented == set()  # every route an integrator can call is documented
     assert "channel" in spec["components"]["schemas"]["ContactIn"]["properties"]

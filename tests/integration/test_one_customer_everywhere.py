@@ -1,5 +1,6 @@
-"""One person who calls (Twilio), chats, emails (SMTP) and writes on WhatsApp is one
-customer with one timeline, and the agent who takes each contact reads its conversation."""
+"""One person who calls (Twilio), chats on the site where she is signed in (the widget's
+API and websocket), emails (SMTP) and writes on WhatsApp is one customer with one timeline,
+and the agent who takes each contact reads its conversation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from ccaas.domain.chat_tokens import user_hash
 from ccaas.domain.clock import ManualClock
 from ccaas.domain.roles import Role
 from ccaas.domain.rules.schema import RoutingConfig
@@ -21,6 +23,7 @@ from tests.smtp_servers import Sink, customer_mail, relay_sink, send
 from tests.twilio_caller import AUTH_TOKEN, BASE, PUBLIC_URL, Twilio, call
 
 PHONE, EMAIL = "+442079460055", "jo@example.com"
+IDENTITY_SECRET = "the-site-signs-its-users"
 RULES = RoutingConfig.model_validate(
     {"queues": {"care": {"channels": ["voice", "chat", "email", "social"]}},
      "classification": [{"name": "all", "queue": "care"}]}
@@ -58,6 +61,7 @@ async def test_voice_chat_email_and_whatsapp_are_one_customer_with_one_timeline(
         twilio_auth_token=AUTH_TOKEN,
         email=EmailOptions(relay_url=f"smtp://127.0.0.1:{sink[1]}", sender="support@acme.test"),
         whatsapp=WhatsAppOptions(APP_SECRET, VERIFY_TOKEN),
+        chat_identity_secret=IDENTITY_SECRET,
     )
     ctx = api.server.app[SERVICES].ctx
     ann = bearer(Role.AGENT, "ann")
@@ -79,16 +83,28 @@ async def test_voice_chat_email_and_whatsapp_are_one_customer_with_one_timeline(
     ids.append(await contact_of("voice", "CA-JO"))
     await _take(api, ids[-1])
     await _done(api, ids[-1])
-    # 2. a web chat that says both who they are
-    chat = {
-        "channel": "chat",
-        "external_id": "chat-jo",
-        "customer": {"email": EMAIL, "phone": PHONE},
-    }
-    assert (await api.post("/v1/contacts", json=chat)).status == 201
-    ids.append(await contact_of("chat", "chat-jo"))
-    said = await api.post(f"/v1/contacts/{ids[-1]}/messages", json={"text": "hello from the web"})
-    assert said.status == 201
+    # 2. a web chat from the site, where Jo is signed in: the CRM linked her login to her
+    # customer, and the site vouches for it (user_hash)
+    first = await (await api.get(f"/v1/contacts/{ids[0]}")).json()
+    linked = await api.post(
+        f"/v1/customers/{first['customer_id']}/identities",
+        json={
+            "identities": [{"kind": "login", "value": "jo-42"}, {"kind": "email", "value": EMAIL}]
+        },
+    )
+    assert linked.status == 200, await linked.text()
+    started = await api.post(
+        "/v1/chat/conversations",
+        json={"user_id": "jo-42", "user_hash": user_hash(IDENTITY_SECRET, "jo-42")},
+    )
+    assert started.status == 201, await started.text()
+    chat = await started.json()
+    ids.append(chat["conversation_id"])
+    socket = await api.ws_connect("/v1/chat/ws", params={"token": chat["token"]})
+    assert (await socket.receive_json())["type"] == "snapshot"
+    await socket.send_json({"type": "message", "id": "w-1", "text": "hello from the web"})
+    assert (await socket.receive_json())["type"] in ("ack", "message")
+    await socket.close()
     await _take(api, ids[-1])
     seen = await api.get(f"/v1/contacts/{ids[-1]}/messages", headers=ann)
     assert [m["text"] for m in await seen.json()] == ["hello from the web"]
@@ -106,7 +122,7 @@ async def test_voice_chat_email_and_whatsapp_are_one_customer_with_one_timeline(
     assert (
         await deliver(api, text_message("wamid.JO1", "and on WhatsApp", PHONE[1:]))
     ).status == 200
-    ids.append(await contact_of("social", "wa:wamid.JO1"))
+    ids.append(str(await ctx.redis.hget(ctx.keys.conversations, f"whatsapp:{PHONE[1:]}")))
     await _take(api, ids[-1])
     seen = await api.get(f"/v1/contacts/{ids[-1]}/messages", headers=ann)
     assert [m["text"] for m in await seen.json()] == ["and on WhatsApp"]

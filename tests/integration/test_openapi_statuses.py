@@ -27,7 +27,7 @@ from ccaas.domain.rules.classify import Rejection
 from ccaas.domain.rules.text import parse_rules
 from ccaas.errors import ContactRejected
 from ccaas.router.service import Router
-from ccaas.runtime.engine import WhatsAppOptions
+from ccaas.runtime.engine import MessengerOptions, TelegramOptions, WhatsAppOptions
 from ccaas.store.customers import CustomerRepository
 from ccaas.store.health import RedisState
 from ccaas.web.app import build_app
@@ -35,7 +35,7 @@ from ccaas.web.intake_window import INTAKE
 from ccaas.web.openapi import documented_routes
 from ccaas.web.services import SERVICES
 from tests.helpers import MONDAY_10AM, RULES, MakeApi, bearer, settled
-from tests.meta_graph import APP_SECRET, VERIFY_TOKEN, WEBHOOK, deliver, text_message
+from tests.meta_graph import APP_SECRET, VERIFY_TOKEN, WEBHOOK, deliver, signed, text_message
 from tests.twilio_caller import AUTH_TOKEN, PUBLIC_URL, Twilio, call
 
 MAX_BODY = 4 * 1024
@@ -120,6 +120,7 @@ JSON_BODY_ROUTES = {
     ("post", "/v1/contacts/{id}/messages"): "/v1/contacts/c1/messages",
     ("post", "/v1/contacts/{id}/callback"): "/v1/contacts/c1/callback",
     ("post", "/v1/chat/conversations"): "/v1/chat/conversations",
+    ("post", "/v1/contacts/{id}/callback/outcome"): "/v1/contacts/c1/callback/outcome",
 }
 JSON = {"Content-Type": "application/json"}
 for (method, path), target in JSON_BODY_ROUTES.items():
@@ -555,6 +556,30 @@ async def _callback_for_a_held_contact(w: World) -> ClientResponse:
 
 
 request("post", CALLBACK, 404, CALLBACK.format(id="nobody"), json=NUMBER)
+OUTCOME = "/v1/contacts/{id}/callback/outcome"
+REACHED = {"agent_id": "ann", "outcome": "reached"}
+
+
+@case("post", OUTCOME, 200)
+async def _callback_reached(w: World) -> ClientResponse:
+    call = await w.api.post("/v1/contacts", json={"channel": "voice", "external_id": "v9"})
+    contact_id = (await call.json())["id"]
+    assert (await w.call("post", CALLBACK.format(id=contact_id), json=NUMBER)).status == 201
+    ann = {"name": "Ann", "profile": "billing_team", "skills": {"billing": 9}}
+    assert (await w.api.put("/v1/agents/ann", json=ann)).status == 201
+    await w.api.put("/v1/agents/ann/presence", json={"presence": "available"})
+    await Router(w.api.app[SERVICES].ctx).route_once()
+    offer = (await (await w.api.get(f"/v1/contacts/{contact_id}")).json())["offer_id"]
+    assert (await w.api.post(f"/v1/offers/{offer}/accept", json=ANN)).status == 200
+    return await w.call("post", OUTCOME.format(id=contact_id), json=REACHED)
+
+
+@case("post", OUTCOME, 409)
+async def _outcome_of_no_callback(w: World) -> ClientResponse:
+    return await w.call("post", OUTCOME.format(id=await w.connected()), json=REACHED)
+
+
+request("post", OUTCOME, 404, OUTCOME.format(id="nobody"), json=REACHED)
 
 
 # voice webhooks (Twilio): signed as Twilio signs
@@ -652,6 +677,54 @@ async def _whatsapp_without_redis(w: World) -> ClientResponse:
     return await deliver(w.api, text_message("wamid.1", "hello"))
 
 
+# Messenger and Telegram webhooks
+FB = "/v1/channels/messenger/webhook"
+TG = "/v1/channels/telegram/webhook"
+TG_HEADERS = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
+FB_MESSAGE = {"object": "page", "entry": [{"messaging": [
+    {"sender": {"id": "123456"}, "message": {"mid": "m_1", "text": "hi"}}]}]}  # fmt: skip
+TG_UPDATE = {"update_id": 1, "message": {"chat": {"id": 5}, "from": {"id": 5}, "text": "hi"}}
+request("get", FB, 200, FB, params=SUBSCRIBE)
+request("get", FB, 401, FB, params={**SUBSCRIBE, "hub.verify_token": "guess"})
+request("post", FB, 401, FB, json=FB_MESSAGE)
+request("post", FB, 413, FB, data=b"x" * (MAX_BODY + 1))
+request("post", TG, 200, TG, json=TG_UPDATE, headers=TG_HEADERS)
+request("post", TG, 401, TG, json=TG_UPDATE)
+request("post", TG, 400, TG, data=b"{not json", headers=TG_HEADERS)
+request("post", TG, 413, TG, data=b"x" * (MAX_BODY + 1), headers=TG_HEADERS)
+request("post", TG, 422, TG, json={"update_id": "one"}, headers=TG_HEADERS)
+
+
+@case("post", FB, 200)
+async def _a_messenger_message(w: World) -> ClientResponse:
+    raw, headers = signed(FB_MESSAGE)
+    return await w.call("post", FB, data=raw, headers=headers)
+
+
+@case("post", FB, 400)
+async def _a_signed_messenger_body_that_is_not_json(w: World) -> ClientResponse:
+    raw = b"{not json"
+    return await w.call(
+        "post", FB, data=raw, headers={"X-Hub-Signature-256": "sha256=" + meta_hmac(raw)}
+    )
+
+
+@case("post", FB, 422)
+async def _a_signed_messenger_body_of_another_shape(w: World) -> ClientResponse:
+    raw, headers = signed({"object": "instagram"})
+    return await w.call("post", FB, data=raw, headers=headers)
+
+
+for _method, _path, _params in (("get", FB, SUBSCRIBE), ("post", FB, None), ("post", TG, None)):
+
+    @case(_method, _path, 503)
+    async def _social_without_redis(
+        w: World, method: str = _method, path: str = _path, params: Any = _params
+    ) -> ClientResponse:
+        w.api.app[SERVICES].ctx.health.change(RedisState.DOWN, "connection refused")
+        return await w.call(method, path, params=params)
+
+
 for _name in ("incoming", "wait", "gather", "dequeued", "dialled", "status"):
     request("post", f"{VOICE}/{_name}", 401, data=call("CA01"))  # no signature
 
@@ -691,6 +764,8 @@ async def api(make_api: MakeApi) -> TestClient:
         public_url=PUBLIC_URL,
         twilio_auth_token=AUTH_TOKEN,
         whatsapp=WhatsAppOptions(APP_SECRET, VERIFY_TOKEN),
+        messenger=MessengerOptions(APP_SECRET, VERIFY_TOKEN),
+        telegram=TelegramOptions("tg-secret"),
     )
     await settled(api)
     return api

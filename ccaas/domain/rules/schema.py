@@ -142,6 +142,15 @@ class OverflowConfig(_Strict):
         return self
 
 
+class CallbackConfig(_Strict):
+    """What becomes of a callback whose customer did not answer (or was busy)."""
+
+    retry_delay_seconds: float = Field(
+        300.0, ge=0, le=7 * 86400, description="it waits this long, then is offered again"
+    )
+    max_attempts: int = Field(3, ge=1, le=20, description="calls made before it is given up")
+
+
 class QueueConfig(_Strict):
     channels: list[Channel] = Field(min_length=1)
     sla_seconds: int = Field(20, ge=1)
@@ -164,6 +173,7 @@ class QueueConfig(_Strict):
     wrap_up_code_required: bool = Field(
         False, description="a contact of this queue is completed only with a wrap-up code"
     )
+    callback: CallbackConfig = Field(default_factory=CallbackConfig)
 
     _distinct_codes = field_validator("wrap_up_codes")(_distinct)
 

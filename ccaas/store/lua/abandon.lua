@@ -4,13 +4,14 @@
 -- KEYS[1] contact hash  KEYS[2] queue waiting zset  KEYS[3] queue arrivals zset
 -- KEYS[4] agent hash    KEYS[5] agent work hash     KEYS[6] offer deadlines zset
 -- KEYS[7] agent changes  KEYS[8] events  KEYS[9] wake flag  KEYS[10] contact changes zset
+-- KEYS[11] callbacks due zset (a scheduled callback abandoned leaves it)
 -- ARGV[1] contact id  ARGV[2] agent id the caller read ("" if none)  ARGV[3] now (ms)
 -- ARGV[4] wake channel  ARGV[5] the queue the caller read (its zsets are KEYS[2], KEYS[3])
 -- ARGV[6] most contact changes kept
 -- Returns {"ok", state before} or {"refused", reason}; "stale_agent" and "stale_queue" mean
 -- the contact moved since the caller read it (read again and retry).
 local contact_key, waiting_key, arrivals_key, agent_key, work_key, deadlines_key,
-  agent_changes_key, events_key, wake_key, contact_changes_key = unpack(KEYS, 1, 10)
+  agent_changes_key, events_key, wake_key, contact_changes_key, due_key = unpack(KEYS, 1, 11)
 local contact_id, caller_agent, now, wake_channel, caller_queue, most_changes_kept =
   unpack(ARGV, 1, 6)
 local state, agent_id, offer_id, queue, channel = unpack(redis.call('HMGET', contact_key,
@@ -24,7 +25,9 @@ if state == 'connected' or state == 'wrap_up' then
   end
   return {'ok', state}
 end
-if state ~= 'queued' and state ~= 'offered' then return {'refused', 'not_waiting'} end
+if state ~= 'queued' and state ~= 'offered' and state ~= 'scheduled' then
+  return {'refused', 'not_waiting'}
+end
 if queue ~= caller_queue then return {'refused', 'stale_queue'} end
 if state == 'offered' then
   if agent_id ~= caller_agent then return {'refused', 'stale_agent'} end
@@ -35,6 +38,7 @@ if state == 'offered' then
 end
 redis.call('ZREM', waiting_key, contact_id)
 redis.call('ZREM', arrivals_key, contact_id)
+redis.call('ZREM', due_key, contact_id)
 redis.call('HSET', contact_key, 'state', 'abandoned', 'abandoned_at', now, 'offer_id', '')
 touch(contact_changes_key, contact_id, tonumber(most_changes_kept))
 emit(events_key, 'contact_abandoned', now, 'contact', contact_id, 'agent', agent_id or '',

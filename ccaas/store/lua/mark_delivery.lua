@@ -29,6 +29,8 @@ local entry = {state = state, at = tonumber(now)}
 if state == 'failed' then entry.reason = reason end
 redis.call('HSET', marks_key, 'delivery:' .. message_id, cjson.encode(entry))
 local holder = redis.call('HGET', contact_key, 'agent_id') or ''
+-- the reason stays in the marks (erased with the contact): a provider's words may name the
+-- customer (a refused address), and the event stream is never erased
 emit(events_key, 'message_delivery', now, 'contact', contact_id, 'agent', holder,
-  'message', message_id, 'state', state, 'reason', entry.reason or '')
+  'message', message_id, 'state', state)
 return {'ok', state, '1'}

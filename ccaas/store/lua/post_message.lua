@@ -12,6 +12,8 @@
 --   "agent"; else "")  ARGV[4] text  ARGV[5] now (ms)  ARGV[6] most messages kept
 --   ARGV[7] the adapter's id of the message ("" for none)  ARGV[8] "1": an agent's message
 --   waits in the outbound stream; "0": the channel hands it on from the event (web chat)
+--   ARGV[9] when the customer wrote it (ms; "0": now): a message a provider delivers late
+--   does not move last_customer_at past it, nor back
 -- Returns {"ok", message id, the agent holding the contact or "", "1" added | "0" it was
 -- there} or {"refused", reason}:
 -- "no_contact", "customer_erased", "voice" (a call has no conversation), "ended" (completed
@@ -20,8 +22,8 @@
 -- reply_window_seconds of the customer's last message; then also when that was, ms).
 -- A customer's message records when the customer last wrote (last_customer_at).
 local contact_key, messages_key, outbound_key, events_key, marks_key = unpack(KEYS, 1, 5)
-local contact_id, sender, agent_id, text, now, most_kept, reference, to_outbound =
-  unpack(ARGV, 1, 8)
+local contact_id, sender, agent_id, text, now, most_kept, reference, to_outbound,
+  written_at = unpack(ARGV, 1, 9)
 local state, channel, holder, erased, external_id, window, last_customer = unpack(
   redis.call('HMGET', contact_key, 'state', 'channel', 'agent_id', 'erased_at', 'external_id',
   'reply_window_seconds', 'last_customer_at'))
@@ -45,7 +47,13 @@ if sender == 'agent' and window > 0
     and tonumber(now) - tonumber(last_customer or '0') > window * 1000 then
   return {'refused', 'reply_window_closed', last_customer or '0'}
 end
-if sender == 'customer' then redis.call('HSET', contact_key, 'last_customer_at', now) end
+if sender == 'customer' then
+  local wrote = tonumber(written_at) or 0
+  if wrote <= 0 or wrote > tonumber(now) then wrote = tonumber(now) end
+  if wrote > (tonumber(last_customer) or 0) then
+    redis.call('HSET', contact_key, 'last_customer_at', string.format('%d', wrote))
+  end
+end
 local fields = {'from', sender, 'text', text, 'at', now}
 if sender == 'agent' then
   fields[#fields + 1] = 'agent'

@@ -33,6 +33,7 @@
   .message { max-width: 80%; margin: 4px 0; padding: 6px 10px; border-radius: 10px;
     background: #eef1f4; white-space: pre-wrap; overflow-wrap: anywhere; }
   .message.customer { margin-left: auto; background: #dbe9ff; }
+  .message.pending { opacity: .6; }
   form { display: flex; flex-direction: column; gap: 6px; padding: 10px; border-top: 1px solid #e4e7eb; }
   input, textarea { font: inherit; padding: 6px 8px; border: 1px solid #cbd2d9; border-radius: 6px; }
   textarea { resize: none; height: 56px; }
@@ -49,12 +50,12 @@
   <form data-testid="chat-start-form">
     <input name="name" placeholder="Your name (optional)" autocomplete="name" data-testid="chat-name">
     <input name="email" type="email" placeholder="Your email (optional)" autocomplete="email" data-testid="chat-email">
-    <textarea name="text" placeholder="How can we help?" required data-testid="chat-first"></textarea>
+    <textarea name="text" placeholder="How can we help?" required maxlength="4000" data-testid="chat-first"></textarea>
     <button type="submit" data-testid="chat-start">Start chat</button>
     <div class="error" data-testid="chat-error"></div>
   </form>
   <form class="hidden" data-testid="chat-reply-form">
-    <textarea name="text" placeholder="Type a message" aria-label="Message" data-testid="chat-text"></textarea>
+    <textarea name="text" placeholder="Type a message" aria-label="Message" maxlength="4000" data-testid="chat-text"></textarea>
     <button type="submit" data-testid="chat-send">Send</button>
   </form>
 </section>`;
@@ -67,8 +68,11 @@
   if (opt.name) startForm.elements.name.value = opt.name;
   if (opt.email) startForm.elements.email.value = opt.email;
 
-  let socket = null, attempt = 0, ended = false;
+  let socket = null, attempt = 0, ended = false, opened = false;
   const shown = new Set();
+  // what the customer sent that the server has not acknowledged yet: sent (again) once the
+  // socket is open, with the same id, so nothing typed during a drop is lost or doubled
+  const outbox = new Map();
 
   function saved() {
     try { return JSON.parse(localStorage.getItem(storeKey) || "null"); } catch { return null; }
@@ -111,6 +115,18 @@
   function send(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
   }
+  function flush() {
+    for (const frame of outbox.values()) send(frame);
+  }
+  function pending(frame) {
+    const item = document.createElement("div");
+    item.className = "message customer pending";
+    item.dataset.testid = "chat-message";
+    item.dataset.pending = frame.id;
+    item.textContent = frame.text;
+    list.append(item);
+    list.scrollTop = list.scrollHeight;
+  }
   function chatting(on) {
     startForm.classList.toggle("hidden", on);
     replyForm.classList.toggle("hidden", !on);
@@ -118,6 +134,7 @@
   }
   function finish(words) {
     ended = true;
+    outbox.clear();
     localStorage.removeItem(storeKey);
     say(words);
     replyForm.classList.add("hidden");
@@ -133,13 +150,16 @@
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("token", conversation.token);
     socket = new WebSocket(url);
-    socket.onopen = () => { attempt = 0; };
+    opened = false;
+    socket.onopen = () => { attempt = 0; opened = true; };
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       switch (frame.type) {
         case "snapshot":
           list.textContent = ""; shown.clear();
           (frame.messages || []).forEach(add);
+          for (const waiting of outbox.values()) pending(waiting);
+          flush();
           if (frame.state === "completed" || frame.state === "abandoned") return finish("This chat has ended.");
           say(frame.agent ? `You are chatting with ${frame.agent.name}` : place(frame.position, frame.ewt_seconds));
           break;
@@ -147,19 +167,43 @@
         case "connected": say(`You are chatting with ${frame.agent ? frame.agent.name : "an agent"}`); break;
         case "waiting": say("Waiting for an agent"); break;
         case "message": add(frame.message); break;
+        case "ack":
+          if (outbox.has(frame.id)) {
+            outbox.delete(frame.id);
+            const mine = list.querySelector(`[data-pending="${CSS.escape(frame.id)}"]`);
+            if (mine) {
+              if (shown.has(frame.message_id)) mine.remove();
+              else { shown.add(frame.message_id); mine.classList.remove("pending"); delete mine.dataset.pending; }
+            }
+          }
+          break;
         case "ended": finish(frame.reason === "closed" ? "You ended the chat." : "This chat has ended."); break;
         case "error": say(frame.problem ? frame.problem.detail : "Something went wrong"); break;
       }
     };
-    socket.onclose = (event) => {
+    socket.onclose = async () => {
       socket = null;
       if (ended) return;
-      if (event.code === 4401 || !saved()) return finish("This chat has ended.");
+      const again = saved();
+      if (!again || again.expires_at <= Date.now()) return finish("This chat has ended.");
+      if (!opened && await refused(again)) return finish("This chat has ended. Start a new one below.");
       const wait = RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)];
       say("Reconnecting…");
-      setTimeout(() => { const again = saved(); if (again && !ended) connect(again); }, wait);
+      setTimeout(() => { const next = saved(); if (next && !ended) connect(next); }, wait);
     };
     chatting(true);
+  }
+
+  // a socket that never opened: was the token refused (the chat is gone), or is it the network?
+  async function refused(conversation) {
+    try {
+      const url = new URL("/v1/chat/ws", origin);
+      url.searchParams.set("token", conversation.token);
+      const answer = await fetch(url);
+      return answer.status === 401 || answer.status === 404;
+    } catch {
+      return false; // no answer at all: the network, so try again
+    }
   }
 
   async function start(event) {
@@ -192,7 +236,10 @@
     const text = box.value.trim();
     if (!text) return;
     box.value = "";
-    send({ type: "message", id: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()), text });
+    const frame = { type: "message", id: crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`, text };
+    outbox.set(frame.id, frame);
+    pending(frame);
+    send(frame);
   }
 
   function open() {

@@ -277,6 +277,15 @@ function receive(frame) {
       }
       toast(`Transferred to ${frame.to_agent || frame.queue}.`);
       break;
+    case "callback_scheduled": {
+      state.work.delete(frame.contact_id);
+      if (state.selected === frame.contact_id) {
+        state.selected = state.work.size ? state.work.keys().next().value : null;
+      }
+      const at = new Date(frame.due_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      toast(`No answer: the callback is tried again at ${at}.`);
+      break;
+    }
     case "session_replaced":
       state.replaced = true;
       break;
@@ -358,6 +367,7 @@ function renderOffers() {
         el("div", { text: customerName(card), dataset: { testid: "offer-customer" } }),
         el("div", { class: "first", text: firstWords(card) }),
         card.repeat ? el("div", { text: "repeat contact" }) : null,
+        card.callback ? el("div", { class: "callback", dataset: { testid: "offer-callback" }, text: `Call back ${card.callback.number}` }) : null,
         el("div", { class: "actions" },
           el("button", { class: "primary", type: "button", dataset: { testid: "accept" },
             on: { click: () => accept(offer.offer_id) }, text: "Accept (a)" }),
@@ -430,6 +440,8 @@ function renderPanel() {
       on: { click: () => reply(item.contact_id, box) } });
     conversation.append(list, el("div", { class: "composer" }, box, sendButton));
     requestAnimationFrame(() => { list.scrollTop = list.scrollHeight; });
+  } else if (item.callback) {
+    conversation.append(callbackControls(item));
   } else {
     conversation.append(el("p", { class: "messages", text: "Voice call in progress." }));
   }
@@ -477,6 +489,23 @@ async function loadQueues() {
   } catch (error) {
     queues = [];
   }
+}
+
+// a callback: the agent calls the number and says how it went (no answer / busy: tried again)
+function callbackControls(item) {
+  const tries = item.callback.attempts ? ` (tried ${item.callback.attempts} time${item.callback.attempts === 1 ? "" : "s"})` : "";
+  const box = el("div", { class: "messages callback", dataset: { testid: "callback" } },
+    el("p", { text: `Call the customer back on ${item.callback.number}${tries}.` }));
+  if (item.state === "connected") {
+    const outcomes = [["reached", "Reached"], ["no_answer", "No answer"], ["busy", "Busy"], ["invalid", "Invalid number"]];
+    box.append(el("div", { class: "wrapup" }, ...outcomes.map(([outcome, label]) =>
+      el("button", { type: "button", text: label, dataset: { testid: `callback-${outcome}` },
+        on: { click: async () => {
+          const result = await act({ type: "callback_outcome", contact_id: item.contact_id, outcome });
+          if (result && !result.scheduled) toast(`Noted: ${label.toLowerCase()}. Complete the contact when you are done.`);
+        } } }))));
+  }
+  return box;
 }
 
 function transferControls(item) {
