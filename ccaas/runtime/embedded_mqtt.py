@@ -17,7 +17,14 @@ from pathlib import Path
 import structlog
 
 from ..errors import ConfigError
-from .embedded_redis import PRIVATE_UMASK, end_process, free_port, private_dir, wait_listening
+from .embedded_redis import (
+    PRIVATE_UMASK,
+    dies_with_parent,
+    end_process,
+    free_port,
+    private_dir,
+    wait_listening,
+)
 
 log = structlog.get_logger("ccaas.embedded_mqtt")
 QUEUED_PER_SESSION = 1_000_000  # mosquitto's default (1000) drops what an offline bridge misses
@@ -91,7 +98,11 @@ class EmbeddedBroker:
         logfile = self.data_dir / f"{self.kind}.out"
         with logfile.open("ab") as out:
             self.process = subprocess.Popen(  # noqa: ASYNC220
-                self.command(), stdout=out, stderr=out, umask=PRIVATE_UMASK
+                self.command(),
+                stdout=out,
+                stderr=out,
+                umask=PRIVATE_UMASK,
+                preexec_fn=dies_with_parent,
             )
         try:
             await wait_listening(self.process, self.port, wait_seconds, self.kind, logfile)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import structlog
@@ -91,7 +94,10 @@ class EmbeddedRedis:
         tighten(self.data_dir)
         # the umask makes every file redis-server writes (AOF, its rewrites, the log) 0600
         self.process = subprocess.Popen(  # noqa: ASYNC220
-            self.command(), stdout=subprocess.DEVNULL, umask=PRIVATE_UMASK
+            self.command(),
+            stdout=subprocess.DEVNULL,
+            umask=PRIVATE_UMASK,
+            preexec_fn=dies_with_parent,
         )
         try:
             await wait_listening(self.process, self.port, wait_seconds, "redis-server", self.log)
@@ -126,6 +132,21 @@ async def wait_listening(
         await writer.wait_closed()
         return
     raise ConfigError(f"{name} did not listen on port {port} within {seconds}s; see {logfile}")
+
+
+def dies_with_parent() -> None:
+    """Run in the child before it starts (Linux): it is sent SIGTERM when the engine that
+    started it dies, even by kill -9, so no embedded server outlives its engine (a crashed
+    engine started again would otherwise leave one behind each time)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # no prctl here: the server then outlives a crash
+            pass
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def end_process(process: subprocess.Popen[bytes], grace_seconds: float = 10.0) -> None:

@@ -295,3 +295,43 @@ def test_serve_refuses_an_unknown_setting_at_start(tmp_path: Path, repo_root: Pa
     assert server.returncode == 2
     assert "CCAAS_REDIS_URI is not a setting; did you mean CCAAS_REDIS_URL?" in stderr
     assert list(tmp_path.iterdir()) == []  # nothing was started
+
+
+def test_an_engine_killed_leaves_no_embedded_server_behind(tmp_path: Path, repo_root: Path) -> None:
+    """kill -9 of `ccaas serve` (an OOM kill, a crash): its embedded redis-server and MQTT
+    broker end with it, so an engine started again does not leave one more behind each time."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCAAS_")}
+    env |= {"CCAAS_HTTP_PORT": str(port), "CCAAS_DATA_DIR": str(tmp_path / "var"),
+            "CCAAS_SMTP_PORT": "0"}  # fmt: skip
+    server = subprocess.Popen([*CCAAS, "serve"], cwd=repo_root, env=env)
+    try:
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.05)
+        assert len(_servers_in(tmp_path)) == 2, _servers_in(tmp_path)  # redis and the broker
+    finally:
+        server.kill()
+        server.wait()
+    for _ in range(100):
+        if not _servers_in(tmp_path):
+            break
+        time.sleep(0.05)
+    assert not _servers_in(tmp_path), "an embedded server outlived its engine"
+
+
+def _servers_in(folder: Path) -> list[str]:
+    """Processes started for `folder`: named in their command line (the broker's config) or
+    working in it (redis-server runs in its data folder and rewrites its command line)."""
+    found = set(processes_mentioning(str(folder)))
+    for cwd in Path("/proc").glob("[0-9]*/cwd"):
+        try:
+            if str(cwd.resolve()).startswith(str(folder)):
+                found.add(cwd.parent.name)
+        except OSError:
+            continue
+    return sorted(found)

@@ -424,6 +424,7 @@ function renderPanel() {
     el("h3", { text: "Before routing" }), answers,
     el("h3", { text: "Previous contacts" }), history);
   const conversation = el("section", { class: "conversation" });
+  if (item.callback) conversation.append(callbackControls(item));
   if (item.channel !== "voice") {
     const list = el("div", { class: "messages", dataset: { testid: "messages" } },
       ...(item.messages || []).map(messageView));
@@ -440,9 +441,7 @@ function renderPanel() {
       on: { click: () => reply(item.contact_id, box) } });
     conversation.append(list, el("div", { class: "composer" }, box, sendButton));
     requestAnimationFrame(() => { list.scrollTop = list.scrollHeight; });
-  } else if (item.callback) {
-    conversation.append(callbackControls(item));
-  } else {
+  } else if (!item.callback) {
     conversation.append(el("p", { class: "messages", text: "Voice call in progress." }));
   }
   conversation.append(wrapUpControls(item));
@@ -494,7 +493,7 @@ async function loadQueues() {
 // a callback: the agent calls the number and says how it went (no answer / busy: tried again)
 function callbackControls(item) {
   const tries = item.callback.attempts ? ` (tried ${item.callback.attempts} time${item.callback.attempts === 1 ? "" : "s"})` : "";
-  const box = el("div", { class: "messages callback", dataset: { testid: "callback" } },
+  const box = el("div", { class: "callback", dataset: { testid: "callback" } },
     el("p", { text: `Call the customer back on ${item.callback.number}${tries}.` }));
   if (item.state === "connected") {
     const outcomes = [["reached", "Reached"], ["no_answer", "No answer"], ["busy", "Busy"], ["invalid", "Invalid number"]];
