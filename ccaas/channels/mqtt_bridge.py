@@ -31,6 +31,7 @@ from .service_url import ServiceUrl
 log = structlog.get_logger("ccaas.mqtt")
 QOS = 1
 KEEPALIVE_SECONDS = 30
+PUBLISH_BATCH_LIMIT = 10_000
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # reconnect backoff; the last repeats
 
 
@@ -80,10 +81,14 @@ class MqttBridge:
             identifier=self.client_id,
             clean_session=False,  # the broker keeps what the bridge has not acknowledged
             keepalive=KEEPALIVE_SECONDS,
+            max_inflight_messages=100,
             tls_context=ssl.create_default_context() if self.address.tls else None,
         )
         # aiomqtt acknowledges each message on receipt; ours go out after the write
         client._client.manual_ack_set(True)
+        # the outbox publishes a batch at once: many publishes awaiting their PUBACK is the
+        # normal case here, not the sign of trouble aiomqtt warns about past 10
+        client.pending_calls_threshold = PUBLISH_BATCH_LIMIT
         await self.outbox.prepare()
         async with client:
             for kind in Inbound:
